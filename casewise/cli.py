@@ -1,0 +1,249 @@
+"""The `casewise` command. Stages are imported inside commands, so `casewise --help` stays fast."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from casewise.errors import CasewiseError
+from casewise.settings import load_settings
+
+if TYPE_CHECKING:
+    from casewise.runtime import Runtime
+    from casewise.types import Answer, SimilarCase
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Casewise: what worked for patients like this one?")
+eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, de-identification and answers.")
+app.add_typer(eval_app, name="eval")
+out = Console()
+err = Console(stderr=True)
+
+DEMO_QUESTIONS = [
+    ("es", "Mujer de 58 años con gonartrosis grado 2 en rodilla izquierda, EVA 7/10 pese a AINEs. "
+           "¿Qué tratamientos funcionaron en pacientes similares?"),
+    ("en", "62-year-old man with knee osteoarthritis, Kellgren-Lawrence grade 2, VAS 7/10 despite NSAIDs. "
+           "What worked for patients like this one?"),
+]
+
+
+def _quiet_libraries() -> None:
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("transformers", "sentence_transformers", "unstructured", "presidio-analyzer", "presidio_analyzer",
+                 "httpx", "pdfminer", "spacy", "qdrant_client", "tldextract", "filelock"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _runtime(data_dir: Path | None = None) -> "Runtime":
+    from casewise.runtime import Runtime
+
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    return Runtime(load_settings(**overrides))
+
+
+def _index_with_progress(rt: "Runtime", paths: list[Path]) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from indexing.pipeline import Indexer
+
+    with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("index", total=None)
+        rt.embedder  # load the model before the bar starts, so the bar measures indexing
+        indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
+        report = indexer.run(paths, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(f"indexed: {report.added} new, {report.changed} changed, {report.unchanged} unchanged, "
+              f"{report.deleted} deleted; {report.chunks_written} chunks written; {report.cases} cases "
+              f"in {report.seconds:.1f} s")
+    for path, reason in report.quarantined:
+        err.print(f"[yellow]quarantined[/yellow] {path}: {reason}")
+
+
+def _print_similar(cases: list["SimilarCase"]) -> None:
+    t = Table(title="Similar cases", show_lines=False)
+    for col in ("case", "score", "cosine", "sex/age", "diagnoses", "treatments", "why"):
+        t.add_column(col)
+    for c in cases:
+        case = c.case
+        t.add_row(c.case_id, f"{c.score:.3f}", f"{c.similarity:.2f}",
+                  f"{case.sex or '?'}/{case.age_band or '?'}" if case else "",
+                  ", ".join(f"{d.name}{' ' + d.severity if d.severity else ''}" for d in case.diagnoses) if case else "",
+                  ", ".join(dict.fromkeys(x.name for x in case.treatments)) if case else "", "; ".join(c.why))
+    out.print(t)
+
+
+def _print_answer(answer: "Answer") -> None:
+    ev = answer.evidence
+    t = Table(title="Evidence: what was done for similar cases and how it turned out")
+    for col in ("treatment", "cases", "measure", "median change", "IQR", "improved", "months", "adverse", "case ids"):
+        t.add_column(col)
+    for row in ev.table:
+        o = row.outcomes[0] if row.outcomes else None
+        t.add_row(row.treatment, str(row.n_cases), o.measure if o else "-", f"{o.median_change:+.1f}" if o else "-",
+                  f"{o.iqr[0]:+.1f}..{o.iqr[1]:+.1f}" if o and o.iqr else "-",
+                  f"{(o.improved_share or 0) * 100:.0f}%" if o else "-", f"{o.months:g}" if o else "-",
+                  str(row.adverse_events), ", ".join(row.case_ids[:4]) + ("…" if len(row.case_ids) > 4 else ""))
+    out.print(t)
+    out.print(f"[bold]Answer[/bold] ({answer.mode}{', ' + answer.model if answer.model else ''}):")
+    out.print(answer.text, markup=False, highlight=False)
+    if answer.flags:
+        out.print(f"[yellow]flags:[/yellow] {', '.join(answer.flags)}")
+    out.print(f"[bold]Cited cases:[/bold] {', '.join(c.case_id for c in answer.citations if c.valid)}")
+    out.print(f"[dim]{answer.notice}[/dim]")
+
+
+@app.command()
+def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo index")] = Path(".casewise-demo")) -> None:
+    """Index the bundled sample clinic into a fresh folder and answer a sample question in Spanish and English."""
+    from casewise.types import Answer
+    from eval.synth import SAMPLE_DIR
+    from reasoning import service
+
+    started = time.perf_counter()
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    rt = _runtime(data_dir)
+    out.print(f"[bold]Casewise demo[/bold]: indexing the sample clinic in {SAMPLE_DIR} into {data_dir}")
+    _index_with_progress(rt, [SAMPLE_DIR])
+    for lang, question in DEMO_QUESTIONS:
+        out.rule(f"Question ({lang})")
+        out.print(question)
+        answer: Answer = service.ask(rt, question, language=lang, actor="demo")  # type: ignore[arg-type]
+        _print_similar(answer.evidence.cases)
+        _print_answer(answer)
+    out.print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def index(paths: Annotated[list[Path], typer.Argument(help="files or folders with the clinic's records")]) -> None:
+    """Index (or re-index: only new, changed and deleted files) the given folders."""
+    _index_with_progress(_runtime(), paths)
+
+
+@app.command()
+def ask(question: str, as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,
+        k: Annotated[Optional[int], typer.Option(help="similar cases to use")] = None,
+        diagnosis: Annotated[Optional[list[str]], typer.Option(help="filter: diagnosis id (repeatable)")] = None,
+        treatment: Annotated[Optional[list[str]], typer.Option(help="filter: treatment id (repeatable)")] = None,
+        sex: Annotated[Optional[str], typer.Option(help="filter: F or M")] = None) -> None:
+    """Answer a question about similar past cases, citing them."""
+    from casewise.types import Filters
+    from reasoning import service
+
+    filters = Filters(diagnoses=diagnosis or [], treatments=treatment or [], sex=sex)  # type: ignore[arg-type]
+    answer = service.ask(_runtime(), question, filters=filters, k=k)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        _print_similar(answer.evidence.cases)
+        _print_answer(answer)
+
+
+@app.command()
+def similar(describe: Annotated[Optional[str], typer.Option(help="free-text patient description")] = None,
+            case: Annotated[Optional[str], typer.Option(help="an existing case id")] = None,
+            as_json: Annotated[bool, typer.Option("--json")] = False,
+            k: Annotated[Optional[int], typer.Option()] = None) -> None:
+    """List the most similar past cases and what matched."""
+    from reasoning import service
+
+    if not describe and not case:
+        raise CasewiseError("give --describe \"...\" or --case ID")
+    results = service.similar(_runtime(), describe, case_id=case, k=k)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in results], indent=2, ensure_ascii=False))
+    else:
+        _print_similar(results)
+
+
+@app.command()
+def status() -> None:
+    """Documents, cases, quarantined files and index size."""
+    rt = _runtime()
+    docs = rt.store.documents()
+    by: dict[str, int] = {}
+    for d in docs:
+        by[d.status] = by.get(d.status, 0) + 1
+    out.print(f"data dir: {rt.settings.data_dir}  index: {rt.settings.index.backend} "
+              f"({rt.settings.index.url or rt.settings.qdrant_path})")
+    out.print(f"documents: {len(docs)} ({', '.join(f'{k} {v}' for k, v in sorted(by.items())) or 'none'}); "
+              f"cases: {rt.store.count_cases()}; chunks in index: {rt.index.count()}")
+    for d in docs:
+        if d.status == "quarantined":
+            out.print(f"[yellow]quarantined[/yellow] {d.source_path}: {d.error}")
+
+
+@app.command()
+def synth(patients: Annotated[int, typer.Option(min=1, max=100000)] = 200,
+          out_dir: Annotated[Path, typer.Option("--out")] = Path("synthetic-clinic"),
+          seed: Annotated[int, typer.Option()] = 7) -> None:
+    """Generate a synthetic clinic (notes, PDFs, DOCX, CSV/XLSX, ground truth) for tests and benchmarks."""
+    from eval.synth import generate_clinic
+
+    started = time.perf_counter()
+    generate_clinic(out_dir, patients=patients, seed=seed)
+    out.print(f"wrote a synthetic clinic of {patients} patients to {out_dir} in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def deid(path: Path, out_dir: Annotated[Path, typer.Option("--out")]) -> None:
+    """Write de-identified copies of a text file or folder of notes, to inspect what is removed."""
+    from indexing.deid.cli import deid_path
+
+    n = deid_path(_runtime().deid, path, out_dir)
+    out.print(f"wrote {n} de-identified file(s) to {out_dir}")
+
+
+@eval_app.command("deid")
+def eval_deid(meddocan: Annotated[Optional[Path], typer.Option(help="MEDDOCAN brat folder")] = None,
+              presidio: Annotated[Optional[Path], typer.Option(help="presidio synth_dataset_v2.json")] = None,
+              as_json: Annotated[bool, typer.Option("--json")] = False,
+              limit: Annotated[Optional[int], typer.Option(help="first N documents only")] = None) -> None:
+    """De-identification recall/precision/F1 per PHI type, and the leak rate."""
+    from eval import deid_eval
+
+    argv: list[str] = []
+    if meddocan:
+        argv += ["--meddocan", str(meddocan)]
+    if presidio:
+        argv += ["--presidio", str(presidio)]
+    if as_json:
+        argv.append("--json")
+    if limit:
+        argv += ["--limit", str(limit)]
+    raise typer.Exit(deid_eval.main(argv) or 0)
+
+
+def main() -> None:
+    """Entry point: one clear line for every expected failure, never a traceback."""
+    _quiet_libraries()
+    try:
+        app(standalone_mode=False)
+    except CasewiseError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except __import__("click").exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # pragma: no cover - last resort: no traceback, no data
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}; please report it (no patient data is included)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

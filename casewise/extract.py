@@ -1,0 +1,199 @@
+"""Rules-based extraction of clinical facts from de-identified free text (Spanish and English).
+
+Deliberately simple and fast: lexicons from `casewise.vocabulary` plus patterns for scales and time points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from casewise.types import Diagnosis, Outcome, Treatment
+from casewise.vocabulary import find_diagnoses, find_treatments, fold, icd10_of
+
+_SIDE = [
+    ("bilateral", re.compile(r"\bbilateral(es)?\b|\bambas rodillas\b|\bboth knees\b")),
+    ("left", re.compile(r"\bizq(uierd[oa])?\b|\bizda\b|\bleft\b|\blt\b|\bi\.\b")),
+    ("right", re.compile(r"\bdcha?\b|\bderech[oa]\b|\bright\b|\brt\b|\bdrcha\b")),
+]
+_KL = re.compile(r"\b(?:kl|kellgren(?:[- ]lawrence)?)\s*(?:grado|grade|g)?\s*([1-4]|i{1,3}v?|iv)\b|\bgrado\s+([1-4]|i{1,3}|iv)\b")
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
+_SCORE = re.compile(
+    r"\b(?P<m>eva|vas|nrs|womac|koos|lequesne)\b[^0-9\n]{0,25}?(?P<v>\d{1,3}(?:[.,]\d+)?)(?:\s*/\s*(?P<of>10|100|96))?"
+)
+_AGE = re.compile(r"\b(\d{1,2}|90\+)\s*(?:años|anos|a\.|year[- ]old|years? old|yo|y/o|yrs? old|-year-old)")
+_ADVERSE = re.compile(
+    r"(dolor post[- ]?infiltraci[oó]n|post[- ]?injection (?:flare|pain)|flare|derrame|effusion|infecci[oó]n|infection|"
+    r"hematoma|reacci[oó]n local|local reaction|s[ií]ncope vasovagal|vasovagal)"
+)
+_NEGATION = re.compile(r"\b(no|sin|niega|without|denies|nor|ningun[oa]?|ni)\b[^.;\n]{0,30}$")
+
+
+def _side(text: str) -> str | None:
+    for side, pat in _SIDE:
+        if pat.search(text):
+            return side
+    return None
+
+
+def diagnoses(text: str) -> list[Diagnosis]:
+    f = fold(text)
+    out = []
+    for d in find_diagnoses(text):
+        sev = None
+        m = _KL.search(f)
+        if m and d in ("knee_oa", "hip_oa"):
+            g = m.group(1) or m.group(2)
+            sev = "KL" + _ROMAN.get(g, g)
+        out.append(Diagnosis(name=d, icd10=icd10_of(d), side=_side(f), severity=sev))
+    return out
+
+
+def treatments(text: str) -> list[Treatment]:
+    f = fold(text)
+    out = []
+    for t in find_treatments(text):
+        # "no se ha realizado PRP" / "no PRP" should not count as a treatment given
+        idx = f.find(t.replace("_", " ")) if t != "prp" else f.find("prp")
+        if idx > 0 and _NEGATION.search(f[max(0, idx - 40):idx]):
+            continue
+        out.append(Treatment(name=t, side=_side(f)))
+    return out
+
+
+_FU_HEADER = re.compile(
+    r"(?:revision|control|seguimiento|follow[- ]?up|fu|f/u|review|reevaluacion)\s*(?:de |a los |at |a |-)?\s*"
+    r"(?P<n>\d{1,2})\s*(?:m\b|meses|mes\b|months?|mo\b|mths?|/12)"
+    r"|(?P<n2>\d{1,2})[- ](?:month|mes(?:es)?)[- ]?(?:review|follow[- ]?up|control|revision)"
+)
+_FU_MARK = re.compile(
+    r"^\s*(?:revision|control|seguimiento|follow[- ]?up|fu\b|f/u|review|reevaluacion)"
+    r"|acude a (?:revision|control)|(?:returns|comes|seen|attends) for (?:follow|review)|\bs/p\b|\btras (?:tto|tratamiento|infiltracion)",
+    re.MULTILINE,
+)
+_BASE_CUE = re.compile(r"(partia de|basal|baseline|pre-?tx|pre-?tratamiento|pretreatment|previo|inicial|initial|from|desde|was)\W*$")
+_INLINE_TP = re.compile(r"(?<![\w/])(?P<m>\d{1,2})\s*m(?:eses|onths?)?\s*[:=]\s*(?P<v>\d{1,2}(?:[.,]\d)?)(?![\d/])")
+_DATE_NUM = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
+_MONTHS_ES = {m: i + 1 for i, m in enumerate(
+    ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"])}
+_MONTHS_EN = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_DATE_WORD = re.compile(r"\b(\d{1,2})(?: de)? ([a-z]{3,10})\.?(?: de)? (\d{4})\b|\b([a-z]{3,10})\.? (\d{1,2}),? (\d{4})\b")
+
+
+def _dates(f: str) -> list[tuple[int, dt.date]]:
+    out: list[tuple[int, dt.date]] = []
+    for m in _DATE_NUM.finditer(f):
+        try:
+            if m.group(1):
+                d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            else:
+                y = int(m.group(6))
+                y = y + 2000 if y < 100 else y
+                d = dt.date(y, int(m.group(5)), int(m.group(4)))
+            out.append((m.start(), d))
+        except ValueError:
+            continue
+    for m in _DATE_WORD.finditer(f):
+        try:
+            if m.group(1):
+                mon = _MONTHS_ES.get(m.group(2)) or _MONTHS_EN.get(m.group(2)[:3])
+                if mon:
+                    out.append((m.start(), dt.date(int(m.group(3)), mon, int(m.group(1)))))
+            else:
+                mon = _MONTHS_EN.get(m.group(4)[:3]) or _MONTHS_ES.get(m.group(4))
+                if mon:
+                    out.append((m.start(), dt.date(int(m.group(6)), mon, int(m.group(5)))))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+def _snap(months: float) -> float:
+    for tp in (3.0, 6.0, 12.0, 24.0):
+        if abs(months - tp) <= max(1.0, tp * 0.2):
+            return tp
+    return float(round(months))
+
+
+def note_time_point(text: str) -> float | None:
+    """Months after treatment that a note describes: 0 for a first visit, N for an N-month follow-up, None unknown."""
+    f = fold(text)
+    m = _FU_HEADER.search(f[:600])
+    if m:
+        return float(m.group("n") or m.group("n2"))
+    if not _FU_MARK.search(f[:600]):
+        return 0.0
+    dates = _dates(f)
+    if len(dates) >= 2:
+        first, last = min(d for _, d in dates), max(d for _, d in dates)
+        months = (last - first).days / 30.44
+        if months >= 1:
+            return _snap(months)
+    return None
+
+
+def outcomes(text: str, *, treatment: str | None) -> list[Outcome]:
+    """Scores with their time point: the note's own time point, or baseline where the text says so."""
+    f = fold(text)
+    tp = note_time_point(text)
+    out: list[Outcome] = []
+    seen: set[tuple[str, float]] = set()
+
+    def add(measure: str, value: float, months: float | None) -> None:
+        if months is None or (measure, months) in seen:
+            return
+        seen.add((measure, months))
+        out.append(Outcome(measure=measure, value=value, months=months, treatment=treatment))
+
+    for m in _SCORE.finditer(f):
+        measure = {"eva": "VAS", "nrs": "VAS", "vas": "VAS"}.get(m.group("m"), m.group("m").upper())
+        value = float(m.group("v").replace(",", "."))
+        if measure == "VAS":
+            if m.group("of") == "100" or value > 10:
+                value = value / 10
+            if value > 10:
+                continue
+        months = tp
+        if _BASE_CUE.search(f[max(0, m.start() - 25):m.start()]):
+            months = 0.0
+        add(measure, value, months)
+    for m in _INLINE_TP.finditer(f):
+        value = float(m.group("v").replace(",", "."))
+        if value <= 10:
+            add("VAS", value, float(m.group("m")))
+    return out
+
+
+def age(text: str) -> int | str | None:
+    m = _AGE.search(fold(text))
+    if not m:
+        return None
+    if m.group(1) == "90+":
+        return "90+"
+    v = int(m.group(1))
+    return v if 10 <= v <= 110 else None
+
+
+def sex(text: str) -> str | None:
+    f = fold(text)
+    fem = re.search(r"\b(mujer|femenin[oa]|female|woman|sra|senora|paciente de \d+ anos, mujer)\b|\b\d{2}\s*(?:yo|y/o)?\s*f\b", f)
+    mal = re.search(r"\b(varon|hombre|masculino|male|man|sr|senor)\b|\b\d{2}\s*(?:yo|y/o)?\s*m\b", f)
+    if fem and (not mal or fem.start() < mal.start()):
+        return "F"
+    if mal:
+        return "M"
+    return None
+
+
+def adverse_events(text: str) -> list[str]:
+    f = fold(text)
+    found = []
+    for m in _ADVERSE.finditer(f):
+        pre = f[max(0, m.start() - 40):m.start()]
+        if _NEGATION.search(pre):
+            continue
+        found.append(m.group(1))
+    return sorted(set(found))
+
+

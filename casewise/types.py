@@ -1,0 +1,179 @@
+"""Domain types shared by every stage. Text in these objects is always de-identified, except `RawDocument`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Language = Literal["es", "en"]
+DocType = Literal["pdf", "docx", "txt", "md", "html", "eml", "csv", "xlsx"]
+
+
+class Section(BaseModel):
+    """A titled part of a document, as found by the parser."""
+
+    title: str = ""
+    text: str
+
+
+class RawDocument(BaseModel):
+    """A parsed source file before de-identification. Never stored, embedded, logged or sent to a model."""
+
+    doc_id: str
+    source_path: str
+    doc_type: DocType
+    content_hash: str
+    sections: list[Section]
+    patient_ref: str | None = Field(None, description="the clinic's record number, before pseudonymization")
+
+
+class Treatment(BaseModel):
+    name: str = Field(description="canonical id from the treatment vocabulary, e.g. 'prp'")
+    label: str = Field("", description="as written by the clinic")
+    date: dt.date | None = None
+    dose: str | None = None
+    sessions: int | None = None
+    side: str | None = None
+
+
+class Outcome(BaseModel):
+    measure: str = Field(description="VAS, WOMAC, KOOS ...")
+    value: float
+    months: float = Field(description="time point in months after the treatment; 0 = baseline")
+    treatment: str | None = Field(None, description="canonical treatment id this follow-up belongs to")
+
+
+class Diagnosis(BaseModel):
+    name: str = Field(description="canonical id, e.g. 'knee_oa'")
+    label: str = ""
+    icd10: str | None = None
+    side: str | None = None
+    severity: str | None = None
+
+
+class Case(BaseModel):
+    """One patient episode assembled from every document and table row of that patient."""
+
+    case_id: str = Field(description="keyed pseudonym of the patient, e.g. PT-3F9A...")
+    sex: Literal["F", "M"] | None = None
+    age_band: str | None = Field(None, description="e.g. '50-59', '90+'")
+    language: Language | None = None
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+    treatments: list[Treatment] = Field(default_factory=list)
+    outcomes: list[Outcome] = Field(default_factory=list)
+    adverse_events: list[str] = Field(default_factory=list)
+    doc_ids: list[str] = Field(default_factory=list)
+    summary: str = Field("", description="de-identified one-paragraph summary used for display and embedding")
+
+
+class Document(BaseModel):
+    """A de-identified document: what may be stored and embedded."""
+
+    doc_id: str
+    source_path: str
+    doc_type: DocType
+    content_hash: str
+    case_id: str | None
+    language: Language | None = None
+    sections: list[Section]
+
+
+class Chunk(BaseModel):
+    chunk_id: str
+    doc_id: str
+    case_id: str | None
+    position: int
+    text: str
+    section: str = ""
+    date: dt.date | None = None
+    language: Language | None = None
+    diagnoses: list[str] = Field(default_factory=list)
+    treatments: list[str] = Field(default_factory=list)
+    sex: str | None = None
+    age_band: str | None = None
+
+
+class MatchedChunk(BaseModel):
+    chunk_id: str
+    doc_id: str
+    text: str
+    section: str = ""
+    score: float
+
+
+class SimilarCase(BaseModel):
+    case_id: str
+    score: float = Field(description="fused case score (higher is more similar)")
+    similarity: float = Field(description="best dense cosine between the query and the case's chunks")
+    case: Case | None = None
+    chunks: list[MatchedChunk] = Field(default_factory=list)
+    why: list[str] = Field(default_factory=list, description="what matched: shared diagnoses, treatments, terms")
+
+
+class OutcomeSummary(BaseModel):
+    measure: str
+    n: int
+    median_change: float = Field(description="follow-up minus baseline; negative = less pain for VAS/WOMAC")
+    iqr: tuple[float, float] | None = None
+    improved_share: float | None = Field(None, description="share reaching the minimal clinically important difference")
+    months: float
+
+
+class EvidenceRow(BaseModel):
+    """What was done (one treatment) for the similar cases and how it turned out."""
+
+    treatment: str
+    n_cases: int
+    outcomes: list[OutcomeSummary] = Field(default_factory=list)
+    follow_up_months: float | None = None
+    adverse_events: int = 0
+    case_ids: list[str] = Field(default_factory=list)
+
+
+class Evidence(BaseModel):
+    query: str
+    cases: list[SimilarCase]
+    table: list[EvidenceRow]
+    too_little_evidence: bool = False
+    note: str = ""
+
+
+class Citation(BaseModel):
+    case_id: str
+    valid: bool = Field(True, description="False when the model cited a case that was not retrieved")
+
+
+class Claim(BaseModel):
+    text: str
+    case_ids: list[str] = Field(default_factory=list)
+    supported: bool | None = None
+    support: float | None = None
+
+
+class Answer(BaseModel):
+    question: str
+    language: Language
+    text: str = Field(description="the final response shown to the user")
+    thinking: str | None = Field(None, description="the model's reasoning, kept for audit and shown on request")
+    citations: list[Citation] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    evidence: Evidence
+    mode: Literal["evidence", "llm"] = "evidence"
+    model: str | None = None
+    abstained: bool = False
+    flags: list[str] = Field(default_factory=list)
+    notice: str = ""
+
+
+class Filters(BaseModel):
+    """Restrict similar-case search to cases with these properties (all optional; lists mean 'any of')."""
+
+    sex: Literal["F", "M"] | None = None
+    age_bands: list[str] = Field(default_factory=list, max_length=20)
+    diagnoses: list[str] = Field(default_factory=list, max_length=50)
+    treatments: list[str] = Field(default_factory=list, max_length=50)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    language: Language | None = None

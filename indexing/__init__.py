@@ -1,0 +1,1 @@
+"""Indexing: sources -> parse -> link -> de-identify -> assemble cases -> chunk -> embed -> upsert."""

@@ -1,0 +1,135 @@
+"""Case assembly: merge the facts every document and table row holds about one patient into one Case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from casewise.types import Case, Diagnosis, Language, Outcome, Treatment
+from casewise.vocabulary import label
+
+
+class CaseFacts(BaseModel):
+    """What one document says about one case (already de-identified)."""
+
+    sex: str | None = None
+    age: int | str | None = None
+    language: Language | None = None
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+    treatments: list[Treatment] = Field(default_factory=list)
+    outcomes: list[Outcome] = Field(default_factory=list)
+    adverse_events: list[str] = Field(default_factory=list)
+
+
+def age_band(age: int | str | None) -> str | None:
+    if age is None:
+        return None
+    if isinstance(age, str):
+        return "90+" if age.startswith("90") else None
+    if age >= 90:
+        return "90+"
+    lo = (age // 10) * 10
+    return f"{lo}-{lo + 9}"
+
+
+def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
+    """Merge (doc_id, facts) pairs into a Case; duplicates across documents collapse."""
+    case = Case(case_id=case_id)
+    diags: dict[str, Diagnosis] = {}
+    treats: dict[tuple[str, Any], Treatment] = {}
+    outs: dict[tuple[str, float, str | None], Outcome] = {}
+    ages: list[int | str] = []
+    for doc_id, f in facts:
+        if doc_id not in case.doc_ids:
+            case.doc_ids.append(doc_id)
+        case.sex = case.sex or f.sex
+        case.language = case.language or f.language
+        if f.age is not None:
+            ages.append(f.age)
+        for d in f.diagnoses:
+            cur = diags.get(d.name)
+            if cur is None:
+                diags[d.name] = d.model_copy()
+            else:
+                cur.icd10 = cur.icd10 or d.icd10
+                cur.side = cur.side or d.side
+                cur.severity = cur.severity or d.severity
+                cur.label = cur.label or d.label
+        for t in f.treatments:
+            key = (t.name, t.date)
+            same_name_undated = [k for k in treats if k[0] == t.name and (k[1] is None or t.date is None)]
+            if key in treats or same_name_undated:
+                k = key if key in treats else same_name_undated[0]
+                cur_t = treats.pop(k)
+                merged_t = cur_t.model_copy(update={
+                    "date": cur_t.date or t.date, "dose": cur_t.dose or t.dose, "sessions": cur_t.sessions or t.sessions,
+                    "side": cur_t.side or t.side, "label": cur_t.label or t.label})
+                treats[(merged_t.name, merged_t.date)] = merged_t
+            else:
+                treats[key] = t.model_copy()
+        for o in f.outcomes:
+            k2 = (o.measure, o.months, o.treatment)
+            if k2 not in outs:
+                outs[k2] = o.model_copy()
+        case.adverse_events = sorted(set(case.adverse_events) | set(f.adverse_events))
+    # Outcomes recorded without a treatment belong to the only treatment, when there is exactly one.
+    names = {t.name for t in treats.values()}
+    if len(names) == 1:
+        only = next(iter(names))
+        for k2 in list(outs):
+            if k2[2] is None:
+                o = outs.pop(k2)
+                nk = (o.measure, o.months, only)
+                if nk not in outs:
+                    o.treatment = only
+                    outs[nk] = o
+    case.diagnoses = list(diags.values())
+    case.treatments = sorted(treats.values(), key=lambda t: (t.date is None, t.date or "", t.name))
+    case.outcomes = sorted(outs.values(), key=lambda o: (o.treatment or "", o.measure, o.months))
+    numeric = [a for a in ages if isinstance(a, int)]
+    case.age_band = age_band("90+" if "90+" in ages else (min(numeric) if numeric else None))
+    case.summary = summarize(case)
+    return case
+
+
+def summarize(case: Case, language: str | None = None) -> str:
+    """A de-identified one-paragraph description of the case, used for display and as a searchable chunk."""
+    lang = language or case.language or "es"
+    es = lang == "es"
+    parts: list[str] = []
+    sex = {"F": "Mujer" if es else "Female", "M": "Varón" if es else "Male"}.get(case.sex or "", "")
+    head = ", ".join(p for p in [sex, f"{case.age_band} {'años' if es else 'years'}" if case.age_band else ""] if p)
+    if head:
+        parts.append(head + ".")
+    if case.diagnoses:
+        ds = []
+        for d in case.diagnoses:
+            extra = " ".join(x for x in [d.side or "", d.severity or "", f"({d.icd10})" if d.icd10 else ""] if x)
+            ds.append(f"{label(d.name, lang)} {extra}".strip())
+        parts.append(("Diagnóstico: " if es else "Diagnosis: ") + "; ".join(ds) + ".")
+    if case.treatments:
+        ts = []
+        for t in case.treatments:
+            bits = [label(t.name, lang)]
+            if t.sessions:
+                bits.append(f"{t.sessions} {'sesiones' if es else 'sessions'}")
+            if t.dose:
+                bits.append(t.dose)
+            if t.date:
+                bits.append(t.date.isoformat()[:7])
+            ts.append(" ".join(bits))
+        parts.append(("Tratamientos: " if es else "Treatments: ") + "; ".join(ts) + ".")
+    if case.outcomes:
+        by: dict[tuple[str | None, str], list[Outcome]] = {}
+        for o in case.outcomes:
+            by.setdefault((o.treatment, o.measure), []).append(o)
+        os_ = []
+        for (tname, measure), items in by.items():
+            series = ", ".join(f"{o.value:g} ({o.months:g}m)" for o in sorted(items, key=lambda o: o.months))
+            os_.append(f"{measure} {('tras ' if es else 'after ') + label(tname, lang) if tname else ''}: {series}".replace(" :", ":"))
+        parts.append(("Evolución: " if es else "Outcomes: ") + "; ".join(os_) + ".")
+    if case.adverse_events:
+        parts.append(("Efectos adversos: " if es else "Adverse events: ") + ", ".join(case.adverse_events) + ".")
+    return " ".join(parts)

@@ -1,0 +1,410 @@
+"""De-identify clinical text and tables before anything is embedded, stored, logged or sent to a model.
+
+Detection: Presidio's analyzer with spaCy NER (es, en) and Casewise's rules (`patterns`, `dates`), then filters that
+keep clinical words (allow list, lexicon) and a pass that finds every other mention of a detected name in the same note.
+Replacement (Presidio's anonymizer with Casewise operators):
+- names -> "[NOMBRE_n]" / "[PERSON_n]", the same n for the same name string of the same patient;
+- the patient's own record number -> their keyed pseudonym; any other identifier -> "[ID]";
+- dates -> shifted by the patient's secret offset in their original format (placeholder "[FECHA]"/"[DATE]" when no
+  patient is known or the string is not a valid date);
+- ages over 89 -> "90+"; phones, emails, URLs, IPs, addresses, postal codes, places, institutions -> typed placeholders.
+
+`patient_key` is the patient's raw record identifier as linking found it (the same value given to `pseudonym`).
+Nothing here logs or raises with patient data; spans carry offsets and types only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from casewise.errors import CasewiseError
+from casewise.lang import detect_language
+from indexing.deid import keys
+from indexing.deid.dates import find_dates, shift_date_text
+from indexing.deid.lexicon import COUNTRIES, GIVEN_NAMES, KINSHIP, PLACES, fold, is_not_name_word
+from indexing.deid.types import DeidResult, PhiSpan
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from presidio_analyzer import AnalyzerEngine, RecognizerResult
+    from presidio_anonymizer import AnonymizerEngine
+
+    from casewise.settings import DeidSettings
+
+log = logging.getLogger(__name__)
+
+ALL_ENTITIES = ("PERSON", "ID", "PHONE", "EMAIL", "URL", "IP", "ADDRESS", "POSTAL_CODE", "LOCATION", "DATE",
+                "AGE_OVER_89", "INSTITUTION")
+COLUMN_ROLES = ("name", "id", "address", "phone", "email", "birth_date", "date", "patient_id", "free_text", "keep")
+DEFAULT_BATCH_SIZE = 32
+_SPACY = "SpacyRecognizer"
+
+PLACEHOLDERS: dict[str, dict[str, str]] = {
+    "es": {"PERSON": "NOMBRE", "ID": "ID", "PHONE": "TELEFONO", "EMAIL": "EMAIL", "URL": "URL", "IP": "IP",
+           "ADDRESS": "DIRECCION", "POSTAL_CODE": "CP", "LOCATION": "LUGAR", "DATE": "FECHA",
+           "INSTITUTION": "CENTRO"},
+    "en": {"PERSON": "PERSON", "ID": "ID", "PHONE": "PHONE", "EMAIL": "EMAIL", "URL": "URL", "IP": "IP",
+           "ADDRESS": "ADDRESS", "POSTAL_CODE": "ZIP", "LOCATION": "LOCATION", "DATE": "DATE",
+           "INSTITUTION": "INSTITUTION"},
+}
+_PARTICLES = frozenset("de del la las los y i van von da di do dos das le el du den der".split())
+_CUE_BEFORE = re.compile(
+    r"(?i:\b(?:dr|dra|doctor|doctora|sr|sra|srta|d|dña|don|doña|mr|mrs|ms|miss|paciente|llamad[oa]|named|"
+    + "|".join(sorted(KINSHIP)) + r"))\.?,?[ \t]+(?:\w+[ \t]+)?$"
+)
+_TRIM = " \t\r\n.,;:-–[]\"'"
+
+
+class DeidError(CasewiseError):
+    """De-identification cannot run as configured (missing model package, bad settings, unknown column role)."""
+
+
+class Deidentifier:
+    """Finds and replaces PHI in Spanish and English notes and tables; analyzers are built on first use, once."""
+
+    def __init__(self, settings: DeidSettings) -> None:
+        secret = settings.secret.get_secret_value()
+        if not secret:
+            raise DeidError("deid.secret is empty: set the clinic secret (CASEWISE_DEID__SECRET)")
+        self.settings = settings
+        self._secret = secret.encode("utf-8")
+        self._max_shift = int(getattr(settings, "max_date_shift_days", 180))
+        self._allow = {fold(w) for w in getattr(settings, "allow_list", [])}
+        entities = set(getattr(settings, "entities", ALL_ENTITIES))
+        if getattr(settings, "remove_institutions", False):
+            entities.add("INSTITUTION")
+        else:
+            entities.discard("INSTITUTION")
+        unknown = entities - set(ALL_ENTITIES)
+        if unknown:
+            raise DeidError(f"deid.entities has unknown types {sorted(unknown)}; valid: {list(ALL_ENTITIES)}")
+        self.entities: frozenset[str] = frozenset(entities)
+        self._remove_professionals = bool(getattr(settings, "remove_professionals", True))
+        self._shift_dates = bool(getattr(settings, "shift_dates", True))
+        self._analyzer: AnalyzerEngine | None = None
+        self._anonymizer: AnonymizerEngine | None = None
+        self._lock = threading.Lock()
+        # patient tag -> name tag -> number. Keyed fingerprints only: no original string is kept.
+        self._surrogates: dict[str, dict[str, int]] = {}
+
+    # ---- keys -------------------------------------------------------------------------------------------------
+    def pseudonym(self, patient_id: str) -> str:
+        """Keyed pseudonym "PT-XXXXXXXXXX" of a patient id: stable across runs, irreversible without the secret."""
+        return keys.pseudonym(self._secret, patient_id)
+
+    def date_offset_days(self, patient_key: str) -> int:
+        """The patient's secret date offset in [-max_date_shift_days, +max_date_shift_days], never 0."""
+        return keys.date_offset_days(self._secret, patient_key, self._max_shift)
+
+    def shift_date(self, d: dt.date, patient_key: str) -> dt.date:
+        """`d` moved by the patient's offset (intervals between a patient's dates are kept)."""
+        return d + dt.timedelta(days=self.date_offset_days(patient_key))
+
+    # ---- surrogate state (persist it to keep "[NOMBRE_n]" stable across nightly runs) -----------------------------
+    def surrogate_state(self) -> dict[str, dict[str, int]]:
+        """The name-number memory as keyed fingerprints (safe to store; holds no names)."""
+        with self._lock:
+            return {p: dict(m) for p, m in self._surrogates.items()}
+
+    def load_surrogate_state(self, state: dict[str, dict[str, int]]) -> None:
+        """Restore a memory saved by `surrogate_state` (same secret)."""
+        with self._lock:
+            self._surrogates = {p: dict(m) for p, m in state.items()}
+
+    # ---- engines ------------------------------------------------------------------------------------------------
+    def _engines(self) -> tuple[AnalyzerEngine, AnonymizerEngine]:
+        with self._lock:
+            if self._analyzer is None or self._anonymizer is None:
+                from presidio_anonymizer import AnonymizerEngine
+
+                from indexing.deid.engine import ModelNotInstalledError, build_analyzer
+
+                try:
+                    self._analyzer = build_analyzer()
+                except ModelNotInstalledError as exc:
+                    raise DeidError(str(exc)) from exc
+                self._anonymizer = AnonymizerEngine()
+            return self._analyzer, self._anonymizer
+
+    # ---- text ---------------------------------------------------------------------------------------------------
+    def deidentify(self, text: str, *, patient_key: str | None = None, language: str | None = None) -> DeidResult:
+        """De-identify one note; `language` None guesses es/en."""
+        return self.deidentify_many([text], patient_keys=[patient_key], language=language)[0]
+
+    def deidentify_many(
+        self,
+        texts: Iterable[str],
+        *,
+        patient_keys: Sequence[str | None] | str | None = None,
+        language: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[DeidResult]:
+        """De-identify many notes, running spaCy in batches (nlp.pipe) per language.
+
+        `patient_keys`: one per text, or one for all, or None.
+        """
+        items = list(texts)
+        if patient_keys is None or isinstance(patient_keys, str):
+            pkeys: list[str | None] = [patient_keys] * len(items)
+        else:
+            pkeys = list(patient_keys)
+            if len(pkeys) != len(items):
+                raise DeidError(f"deidentify_many got {len(items)} texts but {len(pkeys)} patient keys")
+        if language is not None and language not in PLACEHOLDERS:
+            raise DeidError(f"language must be one of {sorted(PLACEHOLDERS)} or None, not {language!r}")
+        analyzer, anonymizer = self._engines()
+        langs = [language or detect_language(t) for t in items]
+        results: list[DeidResult | None] = [None] * len(items)
+        entities = sorted(self.entities | {"PROFESSIONAL"})
+        for lang in PLACEHOLDERS:
+            idx = [i for i, l in enumerate(langs) if l == lang and items[i].strip()]
+            if not idx:
+                continue
+            batch = analyzer.nlp_engine.process_batch([items[i] for i in idx], language=lang, batch_size=batch_size)
+            for i, (_, artifacts) in zip(idx, batch):
+                found = analyzer.analyze(items[i], language=lang, entities=entities, nlp_artifacts=artifacts)
+                spans = self._select(items[i], found, lang)
+                results[i] = self._replace(items[i], spans, lang, pkeys[i], anonymizer)
+        return [r if r is not None else DeidResult(items[i], []) for i, r in enumerate(results)]
+
+    # ---- detection post-processing --------------------------------------------------------------------------------
+    def _select(self, text: str, found: list[RecognizerResult], lang: str) -> list[PhiSpan]:
+        """Filter, extend and merge analyzer results into non-overlapping spans."""
+        cands: list[tuple[int, int, str, float]] = []
+        professionals: list[tuple[int, int]] = []
+        spacy_locations: list[tuple[int, int, str, float]] = []
+        for r in found:
+            start, end = _trim(text, r.start, r.end)
+            if end <= start:
+                continue
+            etype = r.entity_type
+            source = (r.recognition_metadata or {}).get("recognizer_name", "")
+            value = text[start:end]
+            if etype in ("PERSON", "PROFESSIONAL"):
+                if source == _SPACY:
+                    if not self._spacy_name_ok(text, start, end, lang):
+                        continue
+                elif not self._rule_name_ok(value):
+                    continue
+            elif source == _SPACY and not self._spacy_other_ok(text, start, end, etype):
+                continue
+            elif etype in ("LOCATION", "ADDRESS") and fold(value) in COUNTRIES:
+                continue
+            if etype == "PROFESSIONAL":
+                if not self._remove_professionals:
+                    professionals.append((start, end))
+                    continue
+                etype = "PERSON"
+            if etype not in self.entities:
+                continue
+            if source == _SPACY and etype == "LOCATION" and lang == "es":
+                # Spanish sm NER tags many capitalised clinical words as LOC: keep them only near an address
+                spacy_locations.append((start, end, etype, float(r.score)))
+                continue
+            cands.append((start, end, etype, float(r.score)))
+        contact = [c for c in cands if c[2] in ("ADDRESS", "POSTAL_CODE", "LOCATION", "PHONE", "EMAIL")]
+        for loc in spacy_locations:
+            value = text[loc[0]:loc[1]]
+            if fold(value) in PLACES or any(abs(c[0] - loc[1]) < 60 or abs(loc[0] - c[1]) < 60 for c in contact):
+                cands.append(loc)
+        if professionals:
+            cands = [c for c in cands if not (c[2] == "PERSON" and any(c[0] < e and s < c[1] for s, e in professionals))]
+        if "PERSON" in self.entities:
+            cands.extend(self._propagate_names(text, [c for c in cands if c[2] == "PERSON"], professionals))
+        return _merge(cands)
+
+    def _allowed(self, value: str) -> bool:
+        return any(fold(w) in self._allow for w in re.findall(r"[\w'´]+", value))
+
+    def _rule_name_ok(self, value: str) -> bool:
+        words = [w for w in re.findall(r"[\w'´]+", value) if fold(w) not in _PARTICLES]
+        if not words or self._allowed(value):
+            return False
+        return not is_not_name_word(words[0]) and not all(is_not_name_word(w) for w in words)
+
+    def _spacy_name_ok(self, text: str, start: int, end: int, lang: str) -> bool:
+        value = text[start:end]
+        if any(ch.isdigit() for ch in value) or self._allowed(value) or _followed_by_colon(text, end):
+            return False
+        words = re.findall(r"[\w'´]+", value)
+        names = [w for w in words if fold(w) not in _PARTICLES]
+        before = re.findall(r"[\w'´]+", text[max(0, start - 30):start])
+        if len(before) >= 2 and fold(before[-1]) in ("de", "del", "of") and before[-2].islower() \
+                and fold(before[-2]) not in KINSHIP:
+            return False  # "enfermedad de Behcet", "técnica de Anderson-Hynes": eponyms, not people
+        if not names or any(not w[0].isupper() for w in names):
+            return False
+        if any(is_not_name_word(w) for w in names):
+            return False
+        if len(names) == 1:
+            w = names[0]
+            if w.isupper() and len(w) <= 5:
+                return False
+            if fold(w) in GIVEN_NAMES or lang == "en":
+                return True
+            return bool(_CUE_BEFORE.search(text[max(0, start - 40):start]))
+        return True
+
+    def _spacy_other_ok(self, text: str, start: int, end: int, etype: str) -> bool:
+        value = text[start:end]
+        if self._allowed(value) or _followed_by_colon(text, end) or fold(value) in COUNTRIES:
+            return False
+        words = [w for w in re.findall(r"[\w'´]+", value) if fold(w) not in _PARTICLES]
+        if not words or not words[0][0].isupper() or any(is_not_name_word(w) for w in words):
+            return False
+        if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5:
+            return False
+        return etype != "LOCATION" or not any(ch.isdigit() for ch in value)
+
+    def _propagate_names(
+        self, text: str, persons: list[tuple[int, int, str, float]], professionals: list[tuple[int, int]]
+    ) -> list[tuple[int, int, str, float]]:
+        """Every other mention of a detected name's words (a surname alone later in the note)."""
+        words: set[str] = set()
+        for start, end, _, _ in persons:
+            for w in re.findall(r"[\w'´]+", text[start:end]):
+                if len(w) >= 3 and w[0].isupper() and fold(w) not in _PARTICLES and not is_not_name_word(w) \
+                        and fold(w) not in self._allow:
+                    words.add(w)
+        out: list[tuple[int, int, str, float]] = []
+        for w in words:
+            for m in re.finditer(rf"(?<![\w'´]){re.escape(w)}(?![\w'´])", text):
+                if not any(m.start() < e and s < m.end() for s, e in professionals):
+                    out.append((m.start(), m.end(), "PERSON", 0.5))
+        return out
+
+    # ---- replacement --------------------------------------------------------------------------------------------
+    def _replace(self, text: str, spans: list[PhiSpan], lang: str, patient_key: str | None,
+                 anonymizer: AnonymizerEngine) -> DeidResult:
+        from presidio_analyzer import RecognizerResult
+        from presidio_anonymizer.entities import OperatorConfig
+
+        names = PLACEHOLDERS[lang]
+        own_id = keys.normalize_id(patient_key) if patient_key else None
+        offset = self.date_offset_days(patient_key) if patient_key and self._shift_dates else None
+        with self._lock:
+            if patient_key:
+                memory = self._surrogates.setdefault(keys.tag(self._secret, "patient", keys.normalize_id(patient_key)), {})
+            else:
+                memory = {}
+        ptag = keys.tag(self._secret, "patient", own_id or "")
+
+        def person(value: str) -> str:
+            norm = keys.normalize_name(value)
+            name_tag = keys.tag(self._secret, "name", ptag + "\x1f" + norm)
+            word_tags = [keys.tag(self._secret, "word", ptag + "\x1f" + w) for w in norm.split() if len(w) > 2]
+            with self._lock:
+                n = memory.get(name_tag)
+                if n is None:
+                    # "Smith" after "John Smith": the number of the full name whose words it shares
+                    seen = {memory.get("w" + t) for t in word_tags}
+                    n = seen.pop() if len(seen) == 1 and None not in seen else 1 + max(
+                        [v for k, v in memory.items() if not k.startswith("w")] or [0])
+                    memory[name_tag] = n
+                for t in word_tags:
+                    memory.setdefault("w" + t, n)
+            return f"[{names['PERSON']}_{n}]"
+
+        def ident(value: str) -> str:
+            if own_id and keys.normalize_id(value) == own_id:
+                return self.pseudonym(value)
+            return f"[{names['ID']}]"
+
+        def date(value: str) -> str:
+            if offset is not None:
+                matches = find_dates(value)
+                if len(matches) == 1 and matches[0].start == 0 and matches[0].end == len(value):
+                    shifted = shift_date_text(value, matches[0].kind, offset, lang)
+                    if shifted is not None:
+                        return shifted
+            return f"[{names['DATE']}]"
+
+        def fixed(label: str) -> Any:
+            return lambda _value: label
+
+        operators: dict[str, OperatorConfig] = {
+            "PERSON": OperatorConfig("custom", {"lambda": person}),
+            "ID": OperatorConfig("custom", {"lambda": ident}),
+            "DATE": OperatorConfig("custom", {"lambda": date}),
+            "AGE_OVER_89": OperatorConfig("custom", {"lambda": fixed("90+")}),
+        }
+        for etype in ALL_ENTITIES:
+            operators.setdefault(etype, OperatorConfig("custom", {"lambda": fixed(f"[{names.get(etype, etype)}]")}))
+        if not spans:
+            return DeidResult(text, [])
+        for s in spans:  # number names in order of first appearance, not in the anonymizer's (reverse) order
+            if s.type == "PERSON":
+                person(text[s.start:s.end])
+        results = [RecognizerResult(s.type, s.start, s.end, 1.0) for s in spans]
+        out = anonymizer.anonymize(text, results, operators=operators, merge_entities_with_spaces=False)
+        return DeidResult(out.text, spans)
+
+    # ---- tables -------------------------------------------------------------------------------------------------
+    def deidentify_table(
+        self,
+        df: pd.DataFrame,
+        column_roles: dict[str, str],
+        *,
+        patient_column: str | None,
+        reference_date: dt.date | None = None,
+    ) -> pd.DataFrame:
+        """A de-identified copy of a table, column by column according to `column_roles`.
+
+        name/id/address/phone/email: dropped. birth_date: replaced by an "age" column (years at the row's first
+        "date" column, else at `reference_date` or today; "90+" above 89). date: shifted by the row's patient offset
+        (set to empty when there is no patient column). patient_id: keyed pseudonym. free_text: de-identified with
+        the row's patient. keep: unchanged. Columns without a role are dropped (fail closed) and named in a warning.
+        """
+        from indexing.deid.table import deidentify_table
+
+        bad = {c: r for c, r in column_roles.items() if r not in COLUMN_ROLES}
+        if bad:
+            raise DeidError(f"unknown column roles {sorted(set(bad.values()))} for columns {sorted(bad)}; "
+                            f"valid roles: {list(COLUMN_ROLES)}")
+        if patient_column is not None and patient_column not in df.columns:
+            raise DeidError(f"patient_column {patient_column!r} is not a column of the table")
+        return deidentify_table(self, df, column_roles, patient_column=patient_column, reference_date=reference_date)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start] in _TRIM or (text[start] == "(" and ")" not in text[start:end])):
+        start += 1
+    while end > start and (text[end - 1] in _TRIM or (text[end - 1] == ")" and "(" not in text[start:end])):
+        # keep the period of an abbreviation or initial ("Avda.", "J.") that is part of the span
+        if text[end - 1] == "." and end - start >= 2 and (text[end - 2].isupper() or text[start:end].count(".") > 1):
+            break
+        end -= 1
+    return start, end
+
+
+def _followed_by_colon(text: str, end: int) -> bool:
+    return text[end:end + 2].lstrip(" \t")[:1] == ":"
+
+
+def _merge(cands: list[tuple[int, int, str, float]]) -> list[PhiSpan]:
+    """Union of overlapping candidates; a merged span takes the type of its longest (then highest-scoring) member."""
+    cands.sort(key=lambda c: (c[0], -(c[1] - c[0])))
+    merged: list[PhiSpan] = []
+    cur: list[tuple[int, int, str, float]] = []
+    cur_end = -1
+    for c in cands:
+        if cur and c[0] < cur_end:
+            cur.append(c)
+            cur_end = max(cur_end, c[1])
+            continue
+        if cur:
+            merged.append(_cluster(cur, cur_end))
+        cur, cur_end = [c], c[1]
+    if cur:
+        merged.append(_cluster(cur, cur_end))
+    return merged
+
+
+def _cluster(members: list[tuple[int, int, str, float]], end: int) -> PhiSpan:
+    best = max(members, key=lambda c: (c[1] - c[0], c[3]))
+    return PhiSpan(best[2], members[0][0], end)

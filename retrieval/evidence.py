@@ -1,0 +1,80 @@
+"""The 'what worked' table: per treatment, how many similar cases received it and how their outcomes changed."""
+
+from __future__ import annotations
+
+import statistics
+
+from casewise.settings import RetrievalSettings
+from casewise.types import Case, Evidence, EvidenceRow, OutcomeSummary, SimilarCase
+from casewise.vocabulary import MEASURES
+
+PREFERRED_MEASURES = ("VAS", "WOMAC", "KOOS", "LEQUESNE")
+
+
+def _change(case: Case, treatment: str, measure: str) -> tuple[float, float] | None:
+    """(follow-up minus baseline, months) at the latest follow-up recorded for this treatment and measure."""
+    points = [o for o in case.outcomes if o.measure == measure and o.treatment in (treatment, None)]
+    base = [o for o in points if o.months == 0]
+    later = [o for o in points if o.months > 0]
+    if not base or not later:
+        return None
+    last = max(later, key=lambda o: o.months)
+    return last.value - base[0].value, last.months
+
+
+def _quartiles(values: list[float]) -> tuple[float, float] | None:
+    if len(values) < 2:
+        return None
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return round(q[0], 2), round(q[2], 2)
+
+
+def evidence_table(cases: list[SimilarCase]) -> list[EvidenceRow]:
+    """Aggregate outcomes per treatment over the similar cases, best-performing treatments first."""
+    by_treatment: dict[str, list[Case]] = {}
+    for sc in cases:
+        if sc.case is None:
+            continue
+        for name in dict.fromkeys(t.name for t in sc.case.treatments):
+            by_treatment.setdefault(name, []).append(sc.case)
+    rows: list[EvidenceRow] = []
+    for name, group in by_treatment.items():
+        row = EvidenceRow(treatment=name, n_cases=len(group), case_ids=[c.case_id for c in group])
+        follow: list[float] = []
+        for measure in PREFERRED_MEASURES:
+            changes = [ch for c in group if (ch := _change(c, name, measure)) is not None]
+            if not changes:
+                continue
+            deltas = [d for d, _ in changes]
+            _syns, higher_better, mcid = MEASURES[measure]
+            improved = [(d >= mcid) if higher_better else (d <= -mcid) for d in deltas]
+            months = statistics.median(m for _, m in changes)
+            follow.extend(m for _, m in changes)
+            row.outcomes.append(OutcomeSummary(
+                measure=measure, n=len(deltas), median_change=round(statistics.median(deltas), 2),
+                iqr=_quartiles(deltas), improved_share=round(sum(improved) / len(improved), 2), months=months))
+        row.follow_up_months = max(follow) if follow else None
+        row.adverse_events = sum(1 for c in group if c.adverse_events)
+        rows.append(row)
+
+    def rank(r: EvidenceRow) -> tuple[float, float, int]:
+        primary = r.outcomes[0] if r.outcomes else None
+        if primary is None:
+            return (-1.0, 0.0, r.n_cases)
+        _s, higher_better, _m = MEASURES[primary.measure]
+        gain = primary.median_change if higher_better else -primary.median_change
+        return (primary.improved_share or 0.0, gain, r.n_cases)
+
+    rows.sort(key=rank, reverse=True)
+    return rows
+
+
+def build_evidence(query: str, cases: list[SimilarCase], cfg: RetrievalSettings) -> Evidence:
+    """The evidence for a question, with an explicit 'too little evidence' state."""
+    strong = [c for c in cases if c.similarity >= cfg.similarity_floor and c.case is not None]
+    table = evidence_table(strong)
+    too_little = len(strong) < cfg.min_cases
+    note = ""
+    if too_little:
+        note = f"only {len(strong)} similar case(s) above the similarity floor {cfg.similarity_floor:g}; need {cfg.min_cases}"
+    return Evidence(query=query, cases=cases, table=table, too_little_evidence=too_little, note=note)

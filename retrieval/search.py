@@ -1,0 +1,153 @@
+"""Similar-case retrieval: hybrid dense + sparse search fused with RRF, grouped by case, re-ranked on structure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+from qdrant_client import models
+
+from casewise import extract
+from casewise.embedding import Embedder
+from casewise.errors import RequestError
+from casewise.settings import Settings
+from casewise.sparse import sparse_vector, terms
+from casewise.store import Store
+from casewise.types import Case, Filters, MatchedChunk, SimilarCase
+from casewise.vectors import VectorIndex
+from retrieval.filters import to_qdrant
+
+MAX_QUERY_CHARS = 20_000
+RRF_K = 60.0
+
+
+@dataclass
+class Profile:
+    """What a query says about the patient, for structured re-ranking."""
+
+    diagnoses: list[str]
+    side: str | None
+    severity: str | None
+    age: int | None
+    sex: str | None
+
+
+def profile_of(text: str) -> Profile:
+    diags = extract.diagnoses(text)
+    age = extract.age(text)
+    return Profile(
+        diagnoses=[d.name for d in diags], side=diags[0].side if diags else None,
+        severity=diags[0].severity if diags else None, age=age if isinstance(age, int) else (95 if age else None),
+        sex=extract.sex(text),
+    )
+
+
+def structural_similarity(p: Profile, case: Case | None) -> float:
+    """0..1: shared diagnosis dominates; severity, age and sex refine. Unknown fields neither help nor hurt."""
+    if case is None:
+        return 0.0
+    score, weight = 0.0, 0.0
+    names = [d.name for d in case.diagnoses]
+    if p.diagnoses:
+        weight += 0.6
+        score += 0.6 if any(d in names for d in p.diagnoses) else 0.0
+    if p.severity and case.diagnoses:
+        sev = next((d.severity for d in case.diagnoses if d.severity), None)
+        if sev:
+            weight += 0.15
+            diff = abs(int(sev[-1]) - int(p.severity[-1]))
+            score += 0.15 * max(0.0, 1 - diff / 2)
+    if p.age is not None and case.age_band:
+        weight += 0.15
+        lo = 90 if case.age_band == "90+" else int(case.age_band.split("-")[0])
+        score += 0.15 * max(0.0, 1 - abs((lo + 5) - p.age) / 25)
+    if p.sex and case.sex:
+        weight += 0.1
+        score += 0.1 if p.sex == case.sex else 0.0
+    return score / weight if weight else 0.0
+
+
+class CaseRetriever:
+    """Return the most similar past cases for a description or an existing case."""
+
+    def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+
+    def similar(self, query: str, *, filters: Filters | None = None, k: int | None = None,
+                exclude_case: str | None = None) -> list[SimilarCase]:
+        cfg = self.settings.retrieval
+        query = (query or "").strip()
+        if not query:
+            raise RequestError("query", "is empty: describe the patient or give a case id")
+        if len(query) > MAX_QUERY_CHARS:
+            raise RequestError("query", f"is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+        k = k or cfg.top_cases
+        if not 1 <= k <= 100:
+            raise RequestError("k", "must be between 1 and 100")
+        if not self.index.exists():
+            return []
+        flt = to_qdrant(filters)
+        qvec = self.embedder.embed_queries([query])[0]
+        qsparse = sparse_vector(query, query=True)
+        points = self.index.hybrid(qvec, qsparse, flt=flt, candidates=cfg.candidates * 2, limit=cfg.candidates * 2)
+        groups: dict[str, list[tuple[int, models.ScoredPoint]]] = {}
+        for rank, p in enumerate(points):
+            payload = p.payload or {}
+            key = payload.get("case_id") or f"DOC:{payload.get('doc_id')}"
+            if key == exclude_case:
+                continue
+            groups.setdefault(key, []).append((rank, p))
+        if not groups:
+            return []
+        cosines = self.index.dense_scores(qvec, [str(p.id) for g in groups.values() for _, p in g])
+        cases = self.store.get_cases([c for c in groups if not c.startswith("DOC:")])
+        prof = profile_of(query)
+        qterms = set(terms(query))
+        results: list[SimilarCase] = []
+        for key, members in groups.items():
+            members = members[: cfg.max_chunks_per_case]
+            # Case score: the best chunk counts fully, further chunks add with decreasing weight (a guard
+            # against one patient's many notes filling the list).
+            fused = sum((1.0 / (RRF_K + rank)) * (0.5 ** i) for i, (rank, _) in enumerate(members))
+            fused *= RRF_K  # ~1 for a first-ranked chunk
+            sim = max(cosines.get(str(p.id), 0.0) for _, p in members)
+            case = cases.get(key)
+            struct = structural_similarity(prof, case)
+            score = 0.5 * fused + 0.5 * sim + 0.6 * struct
+            chunks = [MatchedChunk(chunk_id=str(p.id), doc_id=str((p.payload or {}).get("doc_id")),
+                                   text=str((p.payload or {}).get("text", "")), section=str((p.payload or {}).get("section", "")),
+                                   score=round(cosines.get(str(p.id), 0.0), 4)) for _, p in members]
+            results.append(SimilarCase(case_id=key, score=round(score, 4), similarity=round(sim, 4), case=case,
+                                       chunks=chunks, why=_why(prof, case, qterms, chunks)))
+        results.sort(key=lambda r: r.score, reverse=True)
+        return results[:k]
+
+    def similar_to_case(self, case_id: str, *, filters: Filters | None = None, k: int | None = None) -> list[SimilarCase]:
+        case = self.store.get_case(case_id)
+        if case is None:
+            raise RequestError("case_id", f"no case {case_id!r} in the index")
+        return self.similar(case.summary or case_id, filters=filters, k=k, exclude_case=case_id)
+
+
+def _why(p: Profile, case: Case | None, qterms: set[str], chunks: list[MatchedChunk]) -> list[str]:
+    why: list[str] = []
+    if case is not None:
+        shared = [d.name for d in case.diagnoses if d.name in p.diagnoses]
+        if shared:
+            why.append("diagnosis: " + ", ".join(shared))
+        sev = next((d.severity for d in case.diagnoses if d.severity), None)
+        if p.severity and sev == p.severity:
+            why.append(f"severity: {sev}")
+        if p.sex and case.sex == p.sex:
+            why.append(f"sex: {case.sex}")
+        if p.age is not None and case.age_band:
+            why.append(f"age band: {case.age_band}")
+    matched = sorted(qterms & {t for c in chunks for t in terms(c.text)})
+    if matched:
+        why.append("terms: " + ", ".join(matched[:8]))
+    return why
+
+

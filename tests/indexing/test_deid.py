@@ -1,0 +1,197 @@
+"""De-identification: what a clinician or privacy officer would notice in the output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+
+import pandas as pd
+import pytest
+from pydantic import SecretStr
+
+from casewise.settings import DeidSettings
+from indexing.deid import Deidentifier
+from indexing.deid.patterns import dni_valid
+
+ES_NOTE = (
+    "Paciente: María López García, DNI 12345678Z, NIE X1234567L, NHC 998877, NASS 28 12345678 90.\n"
+    "Domicilio: C/ Mayor 12, 3º B, 28013 Madrid. Tel. 612 345 678 y 91 234 56 78. Email: maria.lopez@correo.es\n"
+    "Web: www.mariadiario.com, IP 192.168.1.20. Fecha de nacimiento: 03/03/1931 (92 años).\n"
+    "Acude el 3 de marzo de 2021 por gonartrosis Kellgren-Lawrence grado 3; EVA 7/10, WOMAC 60, Lequesne 12.\n"
+    "Se infiltra PRP 4 ml en rodilla derecha (Synvisc previo). Control en abril 2021. Diagnóstico M17.1.\n"
+    "Su hija Laura la acompaña. Firma: Dra. Carmen Ruiz Ortega, Nº Col. 28 28 12345. López refiere mejoría."
+)
+ES_PHI = ["María", "López", "García", "12345678Z", "X1234567L", "998877", "12345678", "Mayor 12", "28013",
+          "Madrid", "612 345 678", "91 234 56 78", "maria.lopez@correo.es", "mariadiario", "192.168.1.20",
+          "03/03/1931", "3 de marzo de 2021", "abril 2021", "Laura", "Ruiz", "Ortega", "28 28 12345", "92 años"]
+EN_NOTE = (
+    "Patient John Smith, a 92-year-old man (MRN 4456789, SSN 123-45-6789), seen on March 3, 2021 by Dr. Emily Carter\n"
+    "at 123 Main Street, Boston, MA 02115. Phone (617) 555-0134, email john.smith@example.com, "
+    "portal https://clinic.example.org/p/1, IP 10.0.0.12.\n"
+    "Knee OA Kellgren-Lawrence grade 3, WOMAC 54, KOOS 48, VAS 7/10; PRP injection 4 ml with Durolane; "
+    "follow-up 2021-06-01. Smith tolerated it well."
+)
+EN_PHI = ["John", "Smith", "4456789", "123-45-6789", "March 3, 2021", "Emily", "Carter", "123 Main Street", "Boston",
+          "02115", "555-0134", "john.smith@example.com", "clinic.example.org", "10.0.0.12", "2021-06-01", "92-year"]
+CLINICAL_ES = ["gonartrosis", "Kellgren-Lawrence", "EVA 7/10", "WOMAC 60", "Lequesne 12", "PRP 4 ml", "rodilla derecha",
+               "Synvisc", "M17.1", "grado 3"]
+CLINICAL_EN = ["Kellgren-Lawrence grade 3", "WOMAC 54", "KOOS 48", "VAS 7/10", "PRP injection 4 ml", "Durolane"]
+
+
+@pytest.fixture(scope="module")
+def deid() -> Deidentifier:
+    return Deidentifier(DeidSettings(secret=SecretStr("clinic-secret-1")))
+
+
+@pytest.mark.parametrize("note,phi,lang", [(ES_NOTE, ES_PHI, "es"), (EN_NOTE, EN_PHI, "en")])
+def test_every_phi_type_is_scrubbed(deid: Deidentifier, note: str, phi: list[str], lang: str) -> None:
+    out = deid.deidentify(note, patient_key="998877").text
+    leaked = [p for p in phi if p in out]
+    assert not leaked, f"{len(leaked)} PHI strings survived"
+
+
+@pytest.mark.parametrize("note,terms", [(ES_NOTE, CLINICAL_ES), (EN_NOTE, CLINICAL_EN)])
+def test_clinical_terms_and_scales_survive(deid: Deidentifier, note: str, terms: list[str]) -> None:
+    out = deid.deidentify(note, patient_key="998877").text
+    assert [t for t in terms if t not in out] == []
+
+
+def test_language_is_detected_and_placeholders_follow_it(deid: Deidentifier) -> None:
+    assert "[NOMBRE_1]" in deid.deidentify(ES_NOTE).text
+    assert "[PERSON_1]" in deid.deidentify(EN_NOTE).text
+
+
+def test_spans_point_into_the_original_text(deid: Deidentifier) -> None:
+    result = deid.deidentify(ES_NOTE, patient_key="998877")
+    assert result.spans and all(0 <= s.start < s.end <= len(ES_NOTE) for s in result.spans)
+    assert {"PERSON", "ID", "PHONE", "EMAIL", "ADDRESS", "DATE", "AGE_OVER_89"} <= {s.type for s in result.spans}
+    assert ES_NOTE[[s for s in result.spans if s.type == "EMAIL"][0].start:].startswith("maria.lopez@")
+
+
+def test_same_person_same_placeholder_within_a_patient(deid: Deidentifier) -> None:
+    a = deid.deidentify("Nombre: Ernesto Rivera. Refiere dolor.", patient_key="P-1", language="es").text
+    b = deid.deidentify("Acompañado de su hija Lucía. Nombre: Ernesto Rivera.", patient_key="P-1", language="es").text
+    tag = re.search(r"\[NOMBRE_\d+\]", a).group()  # type: ignore[union-attr]
+    assert b.endswith(f"Nombre: {tag}.")
+    assert re.search(r"hija (\[NOMBRE_\d+\])", b).group(1) != tag  # type: ignore[union-attr]
+
+
+def test_surname_alone_reuses_the_full_name_placeholder(deid: Deidentifier) -> None:
+    out = deid.deidentify("Patient John Smith was seen. Smith improved.", patient_key="P-2", language="en").text
+    assert out == "Patient [PERSON_1] was seen. [PERSON_1] improved."
+
+
+def test_patient_record_number_becomes_pseudonym(deid: Deidentifier) -> None:
+    out = deid.deidentify("NHC: 998877. Otro caso NHC: 112233.", patient_key="998877", language="es").text
+    assert deid.pseudonym("998877") in out and "[ID]" in out
+
+
+def test_pseudonym_stable_across_instances_and_secret_dependent() -> None:
+    a = Deidentifier(DeidSettings(secret=SecretStr("alpha")))
+    b = Deidentifier(DeidSettings(secret=SecretStr("alpha")))
+    c = Deidentifier(DeidSettings(secret=SecretStr("beta")))
+    assert a.pseudonym("NHC-998877") == b.pseudonym("NHC-998877")
+    assert a.pseudonym("NHC-998877") != c.pseudonym("NHC-998877")
+    assert re.fullmatch(r"PT-[A-Z2-7]{10}", a.pseudonym("NHC-998877"))
+    assert "998877" not in a.pseudonym("NHC-998877")
+
+
+def test_date_offset_is_bounded_nonzero_and_per_patient(deid: Deidentifier) -> None:
+    offsets = {deid.date_offset_days(f"patient-{i}") for i in range(200)}
+    assert 0 not in offsets and all(-180 <= o <= 180 for o in offsets) and len(offsets) > 50
+
+
+def test_date_shift_keeps_the_interval_between_two_dates(deid: Deidentifier) -> None:
+    note = "Infiltración el 03/03/2021. Revisión el 17/03/2021. Alta el 3 de mayo de 2021."
+    out = deid.deidentify(note, patient_key="P-9", language="es").text
+    found = re.findall(r"\d{2}/\d{2}/\d{4}", out)
+    assert len(found) == 2 and "03/03/2021" not in out
+    first, second = (dt.datetime.strptime(f, "%d/%m/%Y").date() for f in found)
+    assert (second - first).days == 14
+    assert (first - dt.date(2021, 3, 3)).days == deid.date_offset_days("P-9")
+    assert deid.shift_date(dt.date(2021, 3, 3), "P-9") == first
+    assert re.search(r"\d{1,2} de [a-z]+ de 2021", out)
+
+
+def test_dates_without_patient_become_placeholders(deid: Deidentifier) -> None:
+    assert deid.deidentify("Visto el 03/03/2021.", language="es").text == "Visto el [FECHA]."
+    assert deid.deidentify("Seen on March 3, 2021.", language="en").text == "Seen on [DATE]."
+
+
+def test_ages_over_89_become_90_plus(deid: Deidentifier) -> None:
+    assert deid.deidentify("Mujer de 92 años.", language="es").text == "Mujer de 90+ años."
+    assert deid.deidentify("A 92-year-old woman.", language="en").text == "A 90+-year-old woman."
+    assert deid.deidentify("Varón de 70 años.", language="es").text == "Varón de 70 años."
+
+
+def test_dni_check_letter_validation(deid: Deidentifier) -> None:
+    # 12345678Z is valid, 12345678A is not. Decision: a valid DNI is removed anywhere; an invalid one is removed
+    # whole when a label (DNI/NIF) says what it is; without a label its 8 digits are still removed as a long number.
+    assert dni_valid("12345678Z") and not dni_valid("12345678A") and dni_valid("X1234567L")
+    assert deid.deidentify("Documento 12345678Z aportado.", language="es").text == "Documento [ID] aportado."
+    assert deid.deidentify("DNI: 12345678A.", language="es").text == "DNI: [ID]."
+    assert "12345678" not in deid.deidentify("Número 12345678A.", language="es").text
+
+
+def test_professionals_kept_when_policy_says_so() -> None:
+    keep = Deidentifier(DeidSettings(secret=SecretStr("s"), remove_professionals=False))
+    out = keep.deidentify("Paciente: Ana Gil. Médico: Dr. Pedro Sanz.", language="es").text
+    assert "Pedro Sanz" in out and "Ana Gil" not in out
+
+
+def test_institutions_removed_only_when_policy_says_so(deid: Deidentifier) -> None:
+    note = "Derivada desde el Hospital Universitario La Paz por dolor."
+    assert "La Paz" in deid.deidentify(note, language="es").text
+    strict = Deidentifier(DeidSettings(secret=SecretStr("s"), remove_institutions=True))
+    assert "La Paz" not in strict.deidentify(note, language="es").text
+
+
+def test_batch_equals_one_by_one(deid: Deidentifier) -> None:
+    texts = [ES_NOTE, EN_NOTE, "", "Sin datos personales: EVA 5/10."]
+    batch = deid.deidentify_many(texts, patient_keys=["a", "b", None, None])
+    single = [deid.deidentify(t, patient_key=k) for t, k in zip(texts, ["a", "b", None, None])]
+    assert [r.text for r in batch] == [r.text for r in single]
+    assert batch[3].text == texts[3] and batch[3].spans == []
+
+
+def test_table_deidentification(deid: Deidentifier) -> None:
+    df = pd.DataFrame({
+        "nhc": ["998877", "998877", "111222"],
+        "nombre": ["María López", "María López", "Juan Pérez"],
+        "telefono": ["612345678"] * 3,
+        "nacimiento": ["1931-01-10", "1931-01-10", "1980-06-01"],
+        "fecha": ["2021-03-03", "2021-03-17", "2021-05-01"],
+        "nota": ["Refiere que Juan Pérez la acompaña.", "EVA 3/10 tras PRP.", "Tel. 612 345 678."],
+        "eva": [7, 3, 5],
+        "notas_internas": ["x", "y", "z"],
+    })
+    roles = {"nhc": "patient_id", "nombre": "name", "telefono": "phone", "nacimiento": "birth_date", "fecha": "date",
+             "nota": "free_text", "eva": "keep"}
+    out = deid.deidentify_table(df, roles, patient_column="nhc")
+    assert set(out.columns) == {"nhc", "age", "fecha", "nota", "eva"}
+    assert list(out["nhc"]) == [deid.pseudonym("998877")] * 2 + [deid.pseudonym("111222")]
+    assert list(out["age"]) == ["90+", "90+", 40]
+    d1, d2 = (dt.date.fromisoformat(x) for x in out["fecha"][:2])
+    assert (d2 - d1).days == 14 and d1 != dt.date(2021, 3, 3)
+    assert "Pérez" not in out["nota"][0] and "612 345 678" not in out["nota"][2] and out["nota"][1] == "EVA 3/10 tras PRP."
+    assert list(out["eva"]) == [7, 3, 5]
+
+
+def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    fresh = Deidentifier(DeidSettings(secret=SecretStr("offline")))  # builds the analyzers and loads spaCy here
+    out = fresh.deidentify(EN_NOTE + "\n" + ES_NOTE, patient_key="x").text
+    assert "john.smith@example.com" not in out and "https://clinic.example.org" not in out
+
+
+def test_no_phi_in_logs(deid: Deidentifier, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    deid.deidentify(ES_NOTE, patient_key="998877")
+    deid.deidentify_table(pd.DataFrame({"nombre": ["María López"], "x": [1]}), {"nombre": "name"}, patient_column=None)
+    assert "María" not in caplog.text and "998877" not in caplog.text
