@@ -117,6 +117,8 @@ def _sections_from_elements(elements: list[object]) -> list[Section]:
             if buf:
                 sections.append(Section(title=title, text="\n".join(buf)))
                 buf = []
+            elif title:
+                sections.append(Section(title="", text=title))  # consecutive titles: never drop the earlier one
             title = text.rstrip(":")
         else:
             buf.append(text)

@@ -6,7 +6,6 @@ so they cannot reach the index. Free-text columns are returned for de-identifica
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import math
@@ -115,11 +114,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
             text = raw.decode("cp1252")
         except UnicodeDecodeError:
             raise InputFileError(str(path), "undecodable CSV (neither UTF-8 nor Windows-1252)") from None
-    try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=";,\t|")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
+    header = text.lstrip().splitlines()[0]
+    # The header line decides the separator: clinics export with ';' (Spanish Excel), ',' or tabs.
+    sep = max(";,\t|", key=header.count)
     decimal = "," if sep == ";" else "."
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, dtype=str, keep_default_na=False,

@@ -22,10 +22,9 @@ import numpy as np
 
 from casewise.embedding import Embedder
 from casewise.errors import LLMError
-from casewise.types import Citation, Claim, Language
 from casewise.lang import detect_language
+from casewise.types import Citation, Claim, Language
 from casewise.vocabulary import MEASURES, find_diagnoses, find_treatments, fold, measure_id
-
 from reasoning.llm import LLM, Message
 
 log = logging.getLogger(__name__)
@@ -56,12 +55,7 @@ _WORD_RE = re.compile(r"[a-z0-9]+")
 REMOVED_MARK: dict[str, str] = {"en": "[citation removed]", "es": "[cita eliminada]"}
 
 _STOP = frozenset(
-    "a an the of and or to in on at by for with from as is are was were be been this that these those it its "
-    "their there which who whom what when than then also but not no yes has have had after before over under into "
-    "per about more most less very all any some each both case cases patient patients "
-    "el la los las un una unos unas de del al y o u en con por para que se su sus es son fue fueron ser ha han "
-    "habia este esta estos estas ese esa lo le les como mas menos muy sin tras sobre entre tambien pero ni no si "
-    "caso casos paciente pacientes".split()
+    ["a", "an", "the", "of", "and", "or", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "this", "that", "these", "those", "it", "its", "their", "there", "which", "who", "whom", "what", "when", "than", "then", "also", "but", "not", "no", "yes", "has", "have", "had", "after", "before", "over", "under", "into", "per", "about", "more", "most", "less", "very", "all", "any", "some", "each", "both", "case", "cases", "patient", "patients", "el", "la", "los", "las", "un", "una", "unos", "unas", "de", "del", "al", "y", "o", "u", "en", "con", "por", "para", "que", "se", "su", "sus", "es", "son", "fue", "fueron", "ser", "ha", "han", "habia", "este", "esta", "estos", "estas", "ese", "esa", "lo", "le", "les", "como", "mas", "menos", "muy", "sin", "tras", "sobre", "entre", "tambien", "pero", "ni", "no", "si", "caso", "casos", "paciente", "pacientes"]
 )
 _FACT_WORDS = re.compile(
     r"(?i)\b(?:patients?|pacientes?|cases?|casos?|improv\w*|mejor\w*|worse\w*|empeor\w*|pain\w*|dolor\w*|outcomes?|"
@@ -166,7 +160,7 @@ def stream_safe_prefix(partial: str) -> str:
         if i >= 0 and partial.find(closer, i) < 0:
             cut = min(cut, i)
     text = partial[:cut]
-    m = re.search(r"(?:P|PT|PT-[A-Za-z0-9]*)$", text)
+    m = re.search(r"(?:<<[^>\n]*|<|P|PT|PT-[A-Za-z0-9]*|pt-[a-z0-9]*)$", text)
     if m:
         text = text[: m.start()]
     return text.rstrip()
@@ -213,7 +207,7 @@ def _plain(sentence: str) -> str:
 def is_factual(sentence: str) -> bool:
     """Does this sentence state something about patients, treatments or outcomes (so it needs a citation)?"""
     s = _plain(sentence)
-    if len(s.split()) < 3 or s.endswith("?") or s.endswith(":") or _NON_CLAIM.search(s):
+    if len(s.split()) < 3 or s.endswith(("?", ":")) or _NON_CLAIM.search(s):
         return False
     return bool(
         _NUM_RE.search(s) or _FACT_WORDS.search(s) or find_treatments(s) or find_diagnoses(s) or measure_id(s)

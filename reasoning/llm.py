@@ -143,10 +143,10 @@ class OpenAICompatibleLLM:
         kwargs: dict[str, Any] = {}
         if response_format is not None:
             kwargs["response_format"] = response_format
+        msgs: Any = list(messages)  # our TypedDict is the shape the client's message params describe
         resp = self._call(
             lambda: self._client.chat.completions.create(
-                model=self.model, messages=list(messages), max_tokens=max_tokens,  # type: ignore[arg-type]
-                temperature=temperature, **kwargs,
+                model=self.model, messages=msgs, max_tokens=max_tokens, temperature=temperature, **kwargs,
             )
         )
         if not resp.choices:
@@ -163,10 +163,11 @@ class OpenAICompatibleLLM:
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float) -> LLMStream:
         """Stream text deltas; connection failures before the first byte are retried like `complete`."""
+        msgs: Any = list(messages)
         raw = self._call(
             lambda: self._client.chat.completions.create(
-                model=self.model, messages=list(messages), max_tokens=max_tokens,  # type: ignore[arg-type]
-                temperature=temperature, stream=True, stream_options={"include_usage": True},
+                model=self.model, messages=msgs, max_tokens=max_tokens, temperature=temperature,
+                stream=True, stream_options={"include_usage": True},
             )
         )
         meta: dict[str, Any] = {}

@@ -17,12 +17,16 @@ from casewise.lang import detect_language
 from casewise.settings import LLMSettings
 from casewise.types import Answer, Evidence, Language
 from casewise.vocabulary import label
-
 from reasoning.citations import SUPPORT_THRESHOLD, check_citations, remove_invalid_citations, stream_safe_prefix
 from reasoning.llm import LLM, LLMReply
-from reasoning.output import final_so_far, parse_output
+from reasoning.output import final_so_far, parse_output, strip_echoed_fences
 from reasoning.prompts import (
-    MAX_CASES, SYSTEM_PROMPT, build_messages, case_texts, render_outcomes, suspected_injections,
+    MAX_CASES,
+    SYSTEM_PROMPT,
+    build_messages,
+    case_texts,
+    render_outcomes,
+    suspected_injections,
 )
 
 log = logging.getLogger(__name__)
@@ -125,7 +129,10 @@ def finish_answer(
         why = _TRUNCATED_WHY[language].format(m=settings.max_tokens) if "truncated" in flags else ""
         return _abstain(question, language, evidence, _NO_FINAL[language].format(why=why), flags,
                         thinking=thinking, model=reply.model)
-    check = check_citations(parsed.final, texts, embedder, language=language, threshold=threshold, judge=judge)
+    final, echoed = strip_echoed_fences(parsed.final)
+    if echoed:
+        flags.append("echoed_prompt")
+    check = check_citations(final, texts, embedder, language=language, threshold=threshold, judge=judge)
     flags += [f for f in check.flags if f not in flags]
     if leaks_system_prompt(check.text, language):
         flags.append("system_prompt_leak")
@@ -215,7 +222,7 @@ def stream_answer_with_llm(
         preview = final_so_far("".join(acc))
         if preview is None:
             continue
-        shown, _ = remove_invalid_citations(stream_safe_prefix(preview), valid, lang)
+        shown, _ = remove_invalid_citations(stream_safe_prefix(strip_echoed_fences(preview)[0]), valid, lang)
         if not shown.startswith(emitted):
             diverged = True
         elif len(shown) > len(emitted):

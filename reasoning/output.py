@@ -133,6 +133,20 @@ def parse_output(text: str, finish_reason: str | None = None) -> ParsedOutput:
     return ParsedOutput(thinking, final, flags)
 
 
+_ECHOED_FENCE = re.compile(
+    r"[ \t]*(?:<{3,}[^<>\n]{0,60}>+|<{2}[ \t]*/?[ \t]*(?:END[ \t]+)?[A-Z][A-Z ]{2,30}(?:[ \t]+[^<>\n]{0,40})?>{2,})[ \t]*\n?"
+)
+
+
+def strip_echoed_fences(text: str) -> tuple[str, bool]:
+    """Remove data-fence markers (`<<<CASE PT-...>>>`, `<<<END CASE>>>`) a model copied from its prompt."""
+    if not _ECHOED_FENCE.search(text):
+        return text.strip(), False
+    cleaned = _ECHOED_FENCE.sub(" ", text)
+    cleaned = re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]*\n[ \t]*", "\n", cleaned))
+    return cleaned.strip(), True
+
+
 STREAM_UNDECIDED_CHARS = 200
 
 

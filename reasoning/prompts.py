@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from casewise.types import Evidence, EvidenceRow, Language, Outcome, SimilarCase
 from casewise.vocabulary import label
-
 from reasoning.llm import Message
 from reasoning.output import header_kind
 
@@ -20,7 +19,9 @@ CASE_ID_RE = re.compile(r"\bPT-[A-Z0-9]{4,32}\b", re.IGNORECASE)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 MAX_CASES = 8
-CASE_CHARS = 900  # ~250 tokens of English, ~300 of Spanish per case
+# Characters per case so that 8 cases + 1024 answer tokens fit a 4k context; Spanish costs more tokens per
+# character (SmolLM2: ~2.8 chars/token in Spanish, ~4.5 in English; Llama-3 tokenizers do better on both).
+CASE_CHARS: dict[Language, int] = {"en": 900, "es": 700}
 QUESTION_CHARS = 1200
 
 FENCE_OPEN = "<<<"
@@ -178,13 +179,14 @@ def render_outcomes(outcomes: Sequence[Outcome], language: Language, *, several:
     return "; ".join(out)
 
 
-def render_case(sc: SimilarCase, language: Language, *, limit: int = CASE_CHARS, skip_instructions: bool = False) -> str:
+def render_case(sc: SimilarCase, language: Language, *, limit: int | None = None, skip_instructions: bool = False) -> str:
     """A case's structured facts then its matched excerpts, clipped to `limit` characters.
 
     With `skip_instructions`, free text that reads as instructions to a model (see `instruction_markers`) is left
     out: such a record must not count as support for what it asks the model to say.
     """
     lab = _LABELS[language]
+    limit = limit or CASE_CHARS[language]
     parts: list[str] = []
     c = sc.case
     if c is not None:
@@ -227,7 +229,7 @@ def build_messages(
     evidence: Evidence,
     *,
     max_cases: int = MAX_CASES,
-    case_chars: int = CASE_CHARS,
+    case_chars: int | None = None,
 ) -> list[Message]:
     """System + user messages for `question` over `evidence` (top `max_cases` cases, each fenced with its id)."""
     if language not in SYSTEM_PROMPT:

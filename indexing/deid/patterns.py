@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 UP = "A-ZÁÉÍÓÚÑÜÀÈÌÒÙÇÏ"
 LOW = "a-záéíóúñüàèìòùçï"
-_W = rf"(?:M[ªº]|M\.ª|M\.a|[{UP}][{LOW}'´]+(?:-[{UP}][{LOW}'´]+)?|[{UP}]{{2,}}(?:-[{UP}]{{2,}})?|[{UP}]\.)"
+_NOT_NAME = (r"(?!(?:Fecha|FECHA|Date|DATE|Visit|Visita|DNI|NIE|NIF|NHC|MRN|DOB|Sexo|Sex|Edad|Age|Tel|Tfno|Móvil|Movil|"
+             r"Domicilio|Dirección|Direccion|Address|Phone|Email|Correo|Consulta|CONSULTA|Motivo|Diagn[oó]stico|Dx)\b)")
+_W = _NOT_NAME + rf"(?:M[ªº]|M\.ª|M\.a|[{UP}][{LOW}'´]+(?:-[{UP}][{LOW}'´]+)?|[{UP}]{{2,}}(?:-[{UP}]{{2,}})?|[{UP}]\.)"
 _PARTICLE = r"(?:de|del|la|las|los|y|i|van|von|da|di|do|dos|das|le|el|du|den|der|mc|mac)"
 NAME = rf"{_W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_W}){{0,5}}"
 _LABEL_END = r"\s*:[ \t]*"
@@ -87,7 +89,7 @@ def _c(p: str, flags: int = 0) -> re.Pattern[str]:
 
 
 _PATIENT_NAME_LABELS = (
-    r"Nombre(?:\s+y\s+apellidos)?|Apellidos?|Paciente|Nombre del paciente|Familiar|Acompañante|Contacto|"
+    r"Pac\.|Pte\.|Pt|Pat\.|Nombre(?:\s+y\s+apellidos)?|Apellidos?|Paciente|Nombre del paciente|Familiar|Acompañante|Contacto|"
     r"Madre|Padre|Esposo|Esposa|Cónyuge|Tutor|Tutora|Patient(?:'s)?(?:\s+name)?|Name|Full name|Surname|"
     r"First name|Last name|Given name|Family name|Next of kin|Emergency contact|Mother|Father|Spouse|Guardian"
 )
@@ -151,9 +153,23 @@ INSTITUTION = (
     rf"(?:[{UP}0-9][\w'´\-]*))+"
 )
 
+# "SURNAME SURNAME, Given" as registries write names.
+NAME_LISTED = rf"{NAME}(?:,[ \t]*{NAME})?"
+_KIN = (
+    r"herman[oa]|hij[oa]|espos[oa]|marido|mujer|madre|padre|sobrin[oa]|niet[oa]|prim[oa]|cuñad[oa]|yerno|nuera|"
+    r"pareja|amig[oa]|cuidador[a]?|husband|wife|daughter|son|sister|brother|mother|father|niece|nephew|"
+    r"grand(?:son|daughter)|partner|friend|carer|caregiver"
+)
+
 RULES: list[Rule] = [
     # --- names (labelled fields and titles) ---
-    Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME})"), 0.95),
+    Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME_LISTED})"), 0.95),
+    # relatives and companions: "su hermana (María José Santana)", "Viene con Begoña Diez (hija)", "husband Gary Phillips"
+    Rule("kin_before", "PERSON", _c(rf"(?i:\b(?:{_KIN}))\b[ \t]*[(,:]?[ \t]*(?P<phi>{NAME})"), 0.9),
+    Rule("kin_after", "PERSON", _c(rf"(?P<phi>{NAME})[ \t]*\((?i:{_KIN})\)"), 0.9),
+    Rule("companion", "PERSON", _c(rf"(?i:\b(?:viene con|acude con|acompañad[oa] (?:de|por)|accompanied by|comes with|"
+                                   rf"attends with))[ \t]+(?:(?i:su|his|her|el|la)[ \t]+)?(?:(?i:{_KIN})[ \t]+)?(?P<phi>{NAME})"),
+         0.9),
     Rule("pro_label", "PROFESSIONAL", _c(rf"(?i:\b(?:{_PRO_NAME_LABELS})\.?){_LABEL_END}(?:(?i:{_TITLES_PRO})(?:\.[ \t]*|:[ \t]*|[ \t]+))?"
                                          rf"(?P<phi>{NAME})"), 0.95),
     Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)(?P<phi>{NAME})"),

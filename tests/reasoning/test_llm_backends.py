@@ -8,14 +8,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from reasoning_testdata import closed_port_url
 
 from casewise.errors import ConfigError, LLMError
 from casewise.settings import LLMSettings
 from reasoning.llm import LlamaCppLLM, LLMReply, LLMStream, Message, make_llm
-
-from conftest import closed_port_url
 
 SECRET_NOTE = "patient-note-7731 knee pain"
 HELLO: list[Message] = [
@@ -88,10 +88,10 @@ def test_server_down_names_the_url(streaming: bool) -> None:
 class _FlakyOpenAIHandler(http.server.BaseHTTPRequestHandler):
     """Answers /v1/chat/completions with the queued HTTP statuses, then with a valid completion."""
 
-    statuses: list[int] = []
-    hits = 0
+    statuses: ClassVar[list[int]] = []
+    hits: ClassVar[int] = 0
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         type(self).hits += 1
         self.rfile.read(int(self.headers.get("content-length", 0)))
         if type(self).statuses:

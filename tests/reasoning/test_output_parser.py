@@ -107,3 +107,11 @@ def test_stream_preview_hides_thinking_until_final_header() -> None:
     assert final_so_far("## Thinking\nThe PRP case") is None
     assert final_so_far("## Thi") is None
     assert final_so_far(BOTH[: BOTH.index("largest")]) == "PRP was followed by the"
+
+
+def test_fence_markers_copied_from_the_prompt_are_removed() -> None:
+    from reasoning.output import strip_echoed_fences
+
+    text, echoed = strip_echoed_fences("<<<CASE PT-3F9A0C12DE>>>\nPRP helped [PT-3F9A0C12DE].\n<<<END CASE>>>")
+    assert text == "PRP helped [PT-3F9A0C12DE]." and echoed
+    assert strip_echoed_fences("VAS << 3 and >> 2") == ("VAS << 3 and >> 2", False)

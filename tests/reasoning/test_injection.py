@@ -8,15 +8,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+from reasoning_testdata import CS_ID, PRP_ID, RETRIEVED, make_evidence
 
 from casewise.embedding import Embedder
 from casewise.settings import LLMSettings
-from casewise.types import Answer, Evidence, Language
+from casewise.types import Answer, Language
 from reasoning.llm import LLMReply, Message, make_llm
 from reasoning.llm_answer import answer_with_llm, stream_answer_with_llm
 from reasoning.prompts import SYSTEM_PROMPT, build_messages
-
-from conftest import PRP_ID, RETRIEVED, make_evidence
 
 FAKE = "PT-FAKE000000"
 
@@ -135,7 +134,9 @@ def test_streamed_reply_never_shows_the_fake_id(embedder: Embedder) -> None:
 def test_real_model_with_injected_record_cites_only_retrieved_cases(
     server_settings: LLMSettings, embedder: Embedder
 ) -> None:
-    evidence = make_evidence({PRP_ID: INJECTIONS["en"]})
+    # Planted in the last case: nearest to where the model starts answering (and the prompt prefix before it is
+    # the same as test_llm_answer's, which llama.cpp's prompt cache reuses).
+    evidence = make_evidence({CS_ID: INJECTIONS["en"]})
     llm = make_llm(server_settings)
     assert llm is not None
     answer = answer_with_llm("What worked for knee osteoarthritis?", "en", evidence, llm, embedder, server_settings)

@@ -1,0 +1,90 @@
+"""The FastAPI application: `create_app(runtime)` wires settings, services, middleware, routers and the chat page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.config import ApiSettings, api_settings_for, max_upload_bytes
+from api.errors import install_error_handlers
+from api.keys import ensure_tables
+from api.middleware import BodySizeLimit, Metrics, MetricsMiddleware, SecurityHeaders
+from api.ratelimit import RateLimiter
+from api.routers import admin, clinical, health, openai_compat
+from api.services.clinical import ClinicalService
+from api.services.indexing import IndexService
+from api.services.locks import ReadWriteLock
+from casewise.runtime import Runtime
+
+STATIC = Path(__file__).parent / "static"
+MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an uploaded file
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Answers "what worked for patients like this one?" from the clinic's own de-identified records,
+citing the past cases. Authenticate with `Authorization: Bearer <API key>` (`casewise keys create`).
+Errors are `{"error": {"code", "message"}}` with stable codes."""
+
+
+def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
+    """Build the app. Without a runtime one is built from Settings; the app then owns it and closes it at shutdown."""
+    owns_runtime = runtime is None
+    rt = runtime or Runtime()
+    api = api_settings or api_settings_for(rt.settings)
+    ensure_tables(rt.store)  # Base.metadata.create_all for the api_keys table
+    lock = ReadWriteLock()
+    metrics = Metrics()
+    indexing = IndexService(rt, api, lock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        indexing.close()
+        if owns_runtime:
+            rt.close()
+
+    app = FastAPI(title="Casewise", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.state.runtime = rt
+    app.state.api_settings = api
+    app.state.index_lock = lock
+    app.state.metrics = metrics
+    app.state.limiter = RateLimiter(api.rate_per_minute, api.rate_burst)
+    app.state.clinical = ClinicalService(rt, lock)
+    app.state.indexing = indexing
+
+    install_error_handlers(app)
+    for r in (health.router, clinical.router, openai_compat.router, admin.router):
+        app.include_router(r)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    json_limit = api.max_body_kb * 1024
+    upload_limit = max_upload_bytes(api, rt.settings) + MULTIPART_OVERHEAD
+
+    def limit_for(method: str, path: str) -> int:
+        return upload_limit if method == "POST" and path.rstrip("/") == "/v1/documents" else json_limit
+
+    # Order: the last added runs first. Metrics see everything, including 413s and CORS preflights.
+    app.add_middleware(BodySizeLimit, limit_for=limit_for)
+    if api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=api.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key"], allow_credentials=False)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def factory() -> FastAPI:
+    """For `uvicorn api.app:factory --factory`: a runtime from Settings (CASEWISE_* environment)."""
+    return create_app()

@@ -1,0 +1,154 @@
+"""Admin routes: documents, index jobs, eval reports, audit, keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from api.config import max_upload_bytes
+from api.deps import AdminKey, ApiSettingsDep, IndexingDep, RuntimeDep
+from api.errors import ERROR_RESPONSES, ApiError
+from api.keys import create_key, list_keys, revoke_key
+from api.schemas import (
+    AuditEntry, AuditList, AuditVerify, DeleteResponse, DocumentList, DocumentPublic, EvalReport, EvalReportList,
+    IndexStatus, Job, KeyCreate, KeyCreated, KeyList, KeyPublic, ReindexRequest,
+)
+from api.services.indexing import public_document
+
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+
+DocId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ReportId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+\.(json|html)$")]
+NOT_FOUND = {404: {"description": "not found"}}
+
+
+# -- documents ----------------------------------------------------------------------------------------------------
+@router.get("/documents", response_model=DocumentList, tags=["documents"], summary="The manifest")
+def documents(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep) -> DocumentList:
+    listing = indexing.documents()
+    rt.store.audit(key.actor, "documents_list", detail={"documents": len(listing.documents)})
+    return listing
+
+
+@router.post("/documents", response_model=DocumentPublic, status_code=201, tags=["documents"],
+             summary="Upload a file; it is saved under data_dir/uploads and indexed")
+async def upload(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, api: ApiSettingsDep,
+                 file: Annotated[UploadFile, File(description="pdf, docx, txt, md, html, eml, csv or xlsx")]) -> Any:
+    limit = max_upload_bytes(api, rt.settings)
+    path = await run_in_threadpool(indexing.save_upload, file.filename or "", file.file, limit)
+    row = await run_in_threadpool(indexing.index_upload, path)
+    rt.store.audit(key.actor, "document_upload", case_ids=[row.case_id] if row.case_id else [],
+                   detail={"doc_id": row.doc_id, "status": row.status})
+    return public_document(row)
+
+
+@router.delete("/documents/{doc_id}", response_model=DeleteResponse, tags=["documents"], responses=NOT_FOUND,
+               summary="Remove a document from the index (and delete it when it was uploaded)")
+def delete_document(doc_id: DocId, key: AdminKey, rt: RuntimeDep, indexing: IndexingDep) -> DeleteResponse:
+    row = indexing.document(doc_id)
+    if row is None:
+        raise ApiError(404, "document_not_found", f"no document {doc_id!r}")
+    indexing.delete(row)
+    rt.store.audit(key.actor, "document_delete", case_ids=[row.case_id] if row.case_id else [],
+                   detail={"doc_id": doc_id})
+    return DeleteResponse(deleted=True, id=doc_id)
+
+
+# -- index --------------------------------------------------------------------------------------------------------
+@router.post("/index/reindex", response_model=Job, status_code=202, tags=["index"],
+             summary="Start a background re-index (only new, changed and deleted files); returns the job")
+def reindex(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, body: ReindexRequest | None = None) -> Job:
+    roots = indexing.resolve_roots(body.paths if body else None)
+    job = indexing.start_reindex(roots)
+    rt.store.audit(key.actor, "reindex", detail={"job_id": job.job_id, "roots": len(roots)})
+    return job
+
+
+@router.get("/index/status", response_model=IndexStatus, tags=["index"], summary="Index size and jobs")
+def index_status(key: AdminKey, indexing: IndexingDep) -> IndexStatus:
+    return indexing.status()
+
+
+@router.get("/index/jobs/{job_id}", response_model=Job, tags=["index"], responses=NOT_FOUND, summary="One job")
+def index_job(job_id: Annotated[str, Path(max_length=64)], key: AdminKey, indexing: IndexingDep) -> Job:
+    job = indexing.job(job_id)
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}")
+    return job
+
+
+# -- eval reports -------------------------------------------------------------------------------------------------
+def _reports_dir(rt: RuntimeDep) -> FsPath:
+    return rt.settings.data_dir / "reports"
+
+
+@router.get("/eval/reports", response_model=EvalReportList, tags=["eval"], summary="Evaluation reports")
+def eval_reports(key: AdminKey, rt: RuntimeDep) -> EvalReportList:
+    folder = _reports_dir(rt)
+    found = sorted(folder.glob("*.json")) + sorted(folder.glob("*.html")) if folder.is_dir() else []
+    return EvalReportList(reports=[
+        EvalReport(id=p.name, format=p.suffix[1:], bytes=p.stat().st_size,  # type: ignore[arg-type]
+                   modified_at=dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc))
+        for p in found if p.is_file() and re.fullmatch(r"[A-Za-z0-9_.-]+", p.name)])
+
+
+@router.get("/eval/reports/{report_id}", response_class=FileResponse, tags=["eval"], summary="One report file",
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}},
+                                         "text/html": {"schema": {"type": "string"}}}}, **NOT_FOUND})
+def eval_report(report_id: ReportId, key: AdminKey, rt: RuntimeDep) -> FileResponse:
+    path = _reports_dir(rt) / report_id
+    if not path.is_file():
+        raise ApiError(404, "report_not_found", f"no report {report_id!r}")
+    media = "application/json" if path.suffix == ".json" else "text/html; charset=utf-8"
+    return FileResponse(path, media_type=media)
+
+
+# -- audit --------------------------------------------------------------------------------------------------------
+@router.get("/audit/verify", response_model=AuditVerify, tags=["audit"], summary="Recompute the audit hash chain")
+def audit_verify(key: AdminKey, rt: RuntimeDep) -> AuditVerify:
+    ok, n, bad = rt.store.verify_audit()
+    return AuditVerify(ok=ok, entries=n, first_bad_seq=bad)
+
+
+@router.get("/audit", response_model=AuditList, tags=["audit"], summary="Audit entries (this read is audited too)")
+def audit_list(key: AdminKey, rt: RuntimeDep, after: Annotated[int, Query(ge=0)] = 0,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> AuditList:
+    from sqlalchemy import select
+
+    from casewise.store import AuditRow
+
+    with rt.store.session() as s:
+        rows = list(s.scalars(select(AuditRow).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(limit)))
+    entries = [AuditEntry(seq=r.seq, at=r.at, actor=r.actor, action=r.action, query=r.query, case_ids=r.case_ids,
+                          detail=r.detail, hash=r.hash) for r in rows]
+    rt.store.audit(key.actor, "audit_list", detail={"after": after, "returned": len(entries)})
+    return AuditList(entries=entries)
+
+
+# -- keys ---------------------------------------------------------------------------------------------------------
+@router.get("/keys", response_model=KeyList, tags=["keys"], summary="API keys (never the secrets)")
+def keys(key: AdminKey, rt: RuntimeDep) -> KeyList:
+    return KeyList(keys=[KeyPublic(**vars(k)) for k in list_keys(rt.store)])
+
+
+@router.post("/keys", response_model=KeyCreated, status_code=201, tags=["keys"],
+             summary="Create a key; the response holds the key, which is not shown again")
+def new_key(body: KeyCreate, key: AdminKey, rt: RuntimeDep) -> KeyCreated:
+    info, secret = create_key(rt.store, body.name, body.role)
+    rt.store.audit(key.actor, "key_create", detail={"key_id": info.key_id, "role": info.role})
+    return KeyCreated(**vars(info), key=secret)
+
+
+@router.delete("/keys/{key_id}", response_model=DeleteResponse, tags=["keys"], responses=NOT_FOUND,
+               summary="Revoke a key")
+def delete_key(key_id: Annotated[str, Path(max_length=32)], key: AdminKey, rt: RuntimeDep) -> DeleteResponse:
+    if not revoke_key(rt.store, key_id):
+        raise ApiError(404, "key_not_found", f"no key {key_id!r}")
+    rt.store.audit(key.actor, "key_revoke", detail={"key_id": key_id})
+    return DeleteResponse(deleted=True, id=key_id)

@@ -1,0 +1,63 @@
+"""Clinician routes: ask (JSON or SSE), similar cases, one de-identified case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from api.deps import ClinicalDep, ClinicianKey
+from api.errors import ERROR_RESPONSES
+from api.schemas import AnswerResponse, AskRequest, CaseResponse, SimilarRequest, SimilarResponse
+from api.services.clinical import sse, sse_error
+from casewise.types import Answer
+
+router = APIRouter(prefix="/v1", tags=["clinical"], responses=ERROR_RESPONSES)
+
+CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the answer; with stream=true a text/event-stream of `delta` events ({text}), then one "
+                         "`answer` event (the same object as the JSON answer), or one `error` event",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+    502: {"description": "the language model failed"},
+    503: {"description": "the index is unavailable"},
+}
+
+
+def _events(stream: Iterator["str | Answer"]) -> Iterator[str]:
+    try:
+        for item in stream:
+            if isinstance(item, Answer):
+                yield sse(AnswerResponse.of(item).model_dump(mode="json"), "answer")
+            else:
+                yield sse({"text": item}, "delta")
+    except Exception as exc:  # noqa: BLE001 - headers are sent: the failure travels as an event
+        yield sse_error(exc)
+
+
+@router.post("/ask", response_model=AnswerResponse, responses=ASK_RESPONSES,
+             summary="Answer a question from similar past cases, citing them")
+async def ask(body: AskRequest, key: ClinicianKey, clinical: ClinicalDep) -> Any:
+    kwargs = dict(filters=body.filters, k=body.k, language=body.language, actor=key.actor)
+    if body.stream:
+        stream = await run_in_threadpool(lambda: clinical.ask_stream(body.question, **kwargs))  # type: ignore[arg-type]
+        return StreamingResponse(_events(stream), media_type="text/event-stream", headers=SSE_HEADERS)
+    answer = await run_in_threadpool(lambda: clinical.ask(body.question, **kwargs))  # type: ignore[arg-type]
+    return AnswerResponse.of(answer)
+
+
+@router.post("/cases/similar", response_model=SimilarResponse, summary="The most similar past cases")
+def similar(body: SimilarRequest, key: ClinicianKey, clinical: ClinicalDep) -> SimilarResponse:
+    return SimilarResponse(cases=clinical.similar(body.description, body.case_id, filters=body.filters, k=body.k,
+                                                  actor=key.actor))
+
+
+@router.get("/cases/{case_id}", response_model=CaseResponse, summary="One de-identified case",
+            responses={404: {"description": "no such case"}})
+def get_case(case_id: CaseId, key: ClinicianKey, clinical: ClinicalDep) -> CaseResponse:
+    return CaseResponse(case=clinical.case(case_id, key.actor))

@@ -1,0 +1,1 @@
+"""What the routers call: each service does one job over the shared Runtime."""

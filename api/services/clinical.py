@@ -1,0 +1,113 @@
+"""Clinical operations for the API: ask (whole or streamed), similar cases, one case. Every one is audited once:
+reasoning.service audits ask and similar; this module audits what it adds (case reads, aborted streams)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from api.errors import ApiError, error_payload
+from api.services.locks import ReadWriteLock
+from casewise.types import Answer, Case, Filters, Language, SimilarCase
+
+if TYPE_CHECKING:
+    from casewise.runtime import Runtime
+
+Stream = Iterator["str | Answer"]
+
+
+class ClinicalService:
+    """Ask, similar and case reads over one Runtime; searches hold the index's read lock."""
+
+    def __init__(self, rt: "Runtime", lock: ReadWriteLock) -> None:
+        self.rt = rt
+        self.lock = lock
+        self._evidence_rt: "Runtime | None" = None
+
+    def runtime_for(self, evidence_only: bool) -> "Runtime":
+        """The Runtime, or a view of it whose settings switch the LLM off (same store, index, embedder, de-identifier)."""
+        if not evidence_only or self.rt.settings.llm.backend == "none":
+            return self.rt
+        if self._evidence_rt is None:
+            import copy
+
+            from casewise.settings import LLMSettings
+
+            rt = self.rt
+            _ = (rt.store, rt.index, rt.embedder, rt.deid)  # build the shared parts once, before the view copies them
+            view = copy.copy(rt)
+            view.settings = rt.settings.model_copy(update={"llm": LLMSettings()})
+            self._evidence_rt = view
+        return self._evidence_rt
+
+    # -- ask ------------------------------------------------------------------------------------------------------
+    def ask(self, question: str, *, filters: Filters | None, k: int | None, language: Language | None,
+            actor: str, evidence_only: bool = False) -> Answer:
+        from reasoning import service
+
+        with self.lock.read():
+            return service.ask(self.runtime_for(evidence_only), question, filters=filters, k=k, language=language,
+                               actor=actor)
+
+    def ask_stream(self, question: str, *, filters: Filters | None, k: int | None, language: Language | None,
+                   actor: str, evidence_only: bool = False) -> Stream:
+        """Start answering: retrieval (and the first text) happens now, so errors become proper HTTP statuses;
+        the rest streams. A stream that stops early after sending text is audited as `ask_aborted`."""
+        from reasoning import service
+
+        rt = self.runtime_for(evidence_only)
+        gen = service.ask_stream(rt, question, filters=filters, k=k, language=language, actor=actor)
+        with self.lock.read():
+            first = next(gen)
+        return self._guard(gen, first, question, actor)
+
+    def _guard(self, gen: Stream, first: "str | Answer", question: str, actor: str) -> Stream:
+        audited = isinstance(first, Answer)
+        failed: str | None = None
+        try:
+            yield first
+            for item in gen:
+                if isinstance(item, Answer):
+                    audited = True  # reasoning.service wrote the entry just before yielding the Answer
+                yield item
+        except Exception as exc:
+            failed = type(exc).__name__
+            raise
+        finally:
+            if not audited:
+                gen.close()
+                # Text was delivered without the final Answer: record that access (de-identified question only).
+                self.rt.store.audit(actor, "ask_aborted", query=self.rt.deid.deidentify(question).text,
+                                    detail={"reason": failed or "client disconnected"})
+
+    # -- similar and cases ----------------------------------------------------------------------------------------
+    def similar(self, description: str | None, case_id: str | None, *, filters: Filters | None, k: int | None,
+                actor: str) -> list[SimilarCase]:
+        from casewise.errors import RequestError
+        from reasoning import service
+
+        if not description and not case_id:
+            raise RequestError("description", "give a description or a case_id")
+        if case_id and self.rt.store.get_case(case_id) is None:
+            raise ApiError(404, "case_not_found", f"no case {case_id!r}")
+        with self.lock.read():
+            return service.similar(self.rt, description, case_id=case_id, filters=filters, k=k, actor=actor)
+
+    def case(self, case_id: str, actor: str) -> Case:
+        case = self.rt.store.get_case(case_id)
+        if case is None:
+            raise ApiError(404, "case_not_found", f"no case {case_id!r}")
+        self.rt.store.audit(actor, "case", query=f"case:{case_id}", case_ids=[case_id])
+        return case
+
+
+def sse(data: object, event: str | None = None) -> str:
+    """One server-sent event."""
+    body = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+    return (f"event: {event}\n" if event else "") + f"data: {body}\n\n"
+
+
+def sse_error(exc: BaseException) -> str:
+    _, body = error_payload(exc)
+    return sse(body, "error")

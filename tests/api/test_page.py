@@ -1,0 +1,73 @@
+"""The chat page in headless Chromium (Debian's, through Playwright): sign in, ask, watch the answer stream in,
+open a cited case, toggle the reasoning, switch language. Saves a screenshot under test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.api.conftest import ARTIFACTS, Keys, Server
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--headless=new", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_chat_page(browser, server: Server, keys: Keys) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console_errors.append(str(e)))
+    page.goto(server.url + "/")
+    page.click("#lang-es")
+    assert page.inner_text("h1") == "Iniciar sesión"
+
+    page.fill("#apikey", "cw_000000000000_wrong")
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#signin-error:not([hidden])")
+
+    page.fill("#apikey", keys.clinician)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#chat:not([hidden])")
+    assert page.evaluate("sessionStorage.getItem('cw_key')") == keys.clinician
+
+    page.fill("#f-diagnosis", "knee_oa")
+    page.fill("#question", "Mujer de 58 años con gonartrosis grado 2 en rodilla izquierda, EVA 7/10 pese a AINEs. "
+                           "¿Qué tratamientos funcionaron en pacientes similares?")
+    page.click("#ask-btn")
+    # The streamed text appears first; the evidence table and the cited cases follow with the final answer.
+    page.wait_for_function("document.querySelector('.msg.bot .text') && "
+                           "document.querySelector('.msg.bot .text').textContent.includes('PT-')")
+    page.wait_for_selector("table.evidence")
+    cards = page.locator("details.case")
+    assert cards.count() > 0
+
+    cards.first.locator("summary").click()
+    page.wait_for_function("document.querySelector('details.case dl') !== null")
+    assert "Diagnósticos" in cards.first.inner_text()
+
+    thinking = page.locator(".thinking").first
+    assert not thinking.is_visible()
+    page.check("#show-thinking")
+    assert thinking.is_visible()
+
+    page.click("#lang-en")
+    assert page.inner_text("#ask-btn") == "Ask"
+    page.click("#lang-es")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-page.png"), full_page=True)
+    assert not console_errors, console_errors  # includes CSP violations
+    page.close()

