@@ -21,6 +21,7 @@ from api.routers import admin, clinical, health, openai_compat
 from api.services.clinical import ClinicalService
 from api.services.indexing import IndexService
 from api.services.locks import ReadWriteLock
+from casewise.errors import CasewiseError
 from casewise.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
@@ -34,6 +35,9 @@ Errors are `{"error": {"code", "message"}}` with stable codes."""
 
 def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
     """Build the app. Without a runtime one is built from Settings; the app then owns it and closes it at shutdown."""
+    from api import compat
+
+    compat.apply()
     owns_runtime = runtime is None
     rt = runtime or Runtime()
     api = api_settings or api_settings_for(rt.settings)
@@ -44,6 +48,14 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        from fastapi.concurrency import run_in_threadpool
+
+        # Load the embedding model and the de-identifier before the first request, not during it. A failure is
+        # logged (its message names the setting at fault) and /readyz reports it; the server still starts.
+        try:
+            await run_in_threadpool(lambda: (rt.embedder, rt.deid))
+        except Exception as exc:  # noqa: BLE001
+            log.error("warm-up failed: %s", exc if isinstance(exc, CasewiseError) else type(exc).__name__)
         yield
         indexing.close()
         if owns_runtime:

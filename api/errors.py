@@ -119,3 +119,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "invalid request (the field is named)"},
     429: {"model": ErrorResponse, "description": "rate limit of this key exceeded"},
 }
+
+#: Further errors of the routes that search the index and may call the language model.
+CLINICAL_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "no such case (or model)"},
+    502: {"model": ErrorResponse, "description": "the language model failed (llm_error)"},
+    503: {"model": ErrorResponse, "description": "the index is unavailable (index_unavailable)"},
+}

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from casewise.types import Answer, Case, Citation, Claim, Evidence, Filters, Language, SimilarCase
 
 MAX_TEXT = 4000
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 MAX_K = 50
 
 
@@ -75,7 +83,7 @@ class DocumentPublic(BaseModel):
     quarantine_reason: str | None = None
     case_id: str | None = None
     chunks: int = 0
-    updated_at: dt.datetime | None = None
+    updated_at: UtcDateTime | None = None
 
 
 class DocumentList(BaseModel):
@@ -97,9 +105,9 @@ class Job(BaseModel):
     job_id: str
     kind: str
     state: Literal["queued", "running", "done", "failed"]
-    created_at: dt.datetime
-    started_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None
     report: dict[str, Any] | None = None
     error: str | None = None
 
@@ -119,7 +127,7 @@ class EvalReport(BaseModel):
     id: str
     format: Literal["json", "html"]
     bytes: int
-    modified_at: dt.datetime
+    modified_at: UtcDateTime
 
 
 class EvalReportList(BaseModel):
@@ -134,7 +142,7 @@ class AuditVerify(BaseModel):
 
 class AuditEntry(BaseModel):
     seq: int
-    at: dt.datetime
+    at: UtcDateTime
     actor: str
     action: str
     query: str
@@ -156,7 +164,7 @@ class KeyPublic(BaseModel):
     key_id: str
     name: str
     role: Literal["clinician", "admin"]
-    created_at: dt.datetime | None = None
+    created_at: UtcDateTime | None = None
     revoked: bool = False
 
 

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -224,9 +225,17 @@ def eval_deid(meddocan: Annotated[Optional[Path], typer.Option(help="MEDDOCAN br
     raise typer.Exit(deid_eval.main(argv) or 0)
 
 
+def _register_stage_commands() -> None:
+    """`serve`, `keys` and `audit` come from the API package (it imports only typer at module level)."""
+    from api.cli import register
+
+    register(app)
+
+
 def main() -> None:
     """Entry point: one clear line for every expected failure, never a traceback."""
     _quiet_libraries()
+    _register_stage_commands()
     try:
         app(standalone_mode=False)
     except CasewiseError as exc:
@@ -237,7 +246,7 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(130)
-    except __import__("click").exceptions.ClickException as exc:
+    except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:  # pragma: no cover - last resort: no traceback, no data

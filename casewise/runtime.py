@@ -6,6 +6,7 @@ This is the composition root: it is the one kernel module that reaches into a st
 
 from __future__ import annotations
 
+import atexit
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ class Runtime:
         self.settings = settings or load_settings()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.RLock()
+        atexit.register(self.close)  # close the embedded index cleanly (its lock and its sqlite file)
 
     @cached_property
     def store(self) -> Store:

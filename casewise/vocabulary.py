@@ -29,11 +29,11 @@ class Term:
 
 DIAGNOSES: tuple[Term, ...] = (
     Term("knee_oa", "artrosis de rodilla", "knee osteoarthritis",
-         ("gonartrosis", "artrosis de rodilla", "artrosis rodilla", "osteoartritis de rodilla", "oa de rodilla",
+         ("gonartrosis", "artrosis de rodilla", "artrosis rodilla", "oa rodilla", "artrosis en rodilla", "oa knee", "osteoartritis de rodilla", "oa de rodilla",
           "knee oa", "knee osteoarthritis", "osteoarthritis of the knee", "oa knee", "gonarthrosis",
           "artrosis femorotibial", "artrosis tricompartimental", "tricompartmental oa"), "M17"),
     Term("hip_oa", "artrosis de cadera", "hip osteoarthritis",
-         ("coxartrosis", "artrosis de cadera", "artrosis cadera", "hip oa", "hip osteoarthritis",
+         ("coxartrosis", "artrosis de cadera", "artrosis cadera", "oa cadera", "oa de cadera", "artrosis en cadera", "hip oa", "hip osteoarthritis",
           "osteoarthritis of the hip", "coxarthrosis"), "M16"),
     Term("lateral_epicondylitis", "epicondilitis lateral", "lateral epicondylitis",
          ("epicondilitis", "epicondilalgia", "codo de tenista", "tennis elbow", "lateral epicondylitis",
@@ -100,9 +100,17 @@ def _patterns() -> tuple[list[tuple[re.Pattern[str], str]], list[tuple[re.Patter
     return _compile(DIAGNOSES), _compile(TREATMENTS)
 
 
+_ICD = re.compile(r"\b([A-Z]\d{2}(?:\.\d{1,3})?)\b")
+
+
 def find_diagnoses(text: str) -> list[str]:
-    """Canonical diagnosis ids mentioned in text, in order of first mention."""
-    return _find(text, _patterns()[0])
+    """Canonical diagnosis ids mentioned in text (words or ICD-10 codes), in order of first mention."""
+    found = _find(text, _patterns()[0])
+    for m in _ICD.finditer(text):
+        d = diagnosis_from_icd10(m.group(1))
+        if d and d not in found:
+            found.append(d)
+    return found
 
 
 def find_treatments(text: str) -> list[str]:

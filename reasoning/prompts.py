@@ -67,6 +67,7 @@ _LABELS: dict[Language, dict[str, str]] = {
         "task": "Answer from these cases only, citing [PT-...] after each claim. Start with '## Thinking'.",
         "sex": "sex", "age": "age", "dx": "diagnoses", "tx": "treatments", "out": "outcomes", "ae": "adverse events",
         "summary": "summary", "notes": "notes", "mo": "mo", "improved": "improved", "none": "none",
+        "fu": "follow-up", "ae_short": "AE",
     },
     "es": {
         "question": "Pregunta",
@@ -76,7 +77,7 @@ _LABELS: dict[Language, dict[str, str]] = {
         "task": "Responde solo con estos casos, citando [PT-...] tras cada afirmación. Empieza con '## Thinking'.",
         "sex": "sexo", "age": "edad", "dx": "diagnósticos", "tx": "tratamientos", "out": "resultados",
         "ae": "efectos adversos", "summary": "resumen", "notes": "notas", "mo": "m", "improved": "mejoran",
-        "none": "ninguno",
+        "none": "ninguno", "fu": "seguimiento", "ae_short": "EA",
     },
 }
 
@@ -161,7 +162,7 @@ def render_table(rows: Sequence[EvidenceRow], language: Language) -> str:
         ids = ", ".join(_safe_id(c) for c in row.case_ids)
         lines.append(
             f"- {label(row.treatment, language)}: n={row.n_cases}; {'; '.join(outs) or '-'}; "
-            f"follow-up {fu}; AE {row.adverse_events}; [{ids}]"
+            f"{lab['fu']} {fu}; {lab['ae_short']} {row.adverse_events}; [{ids}]"
         )
     return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 
 from casewise.settings import RetrievalSettings
@@ -11,14 +12,28 @@ from casewise.vocabulary import MEASURES
 PREFERRED_MEASURES = ("VAS", "WOMAC", "KOOS", "LEQUESNE")
 
 
-def _change(case: Case, treatment: str, measure: str) -> tuple[float, float] | None:
-    """(follow-up minus baseline, months) at the latest follow-up recorded for this treatment and measure."""
+_ASKED_MONTHS = re.compile(
+    r"(?:a los|at|after|tras|al cabo de)\s+(\d{1,2})\s*(?:meses|mes|months?|m\b)|(\d{1,2})[- ]month", re.IGNORECASE)
+
+
+def asked_months(question: str) -> float | None:
+    """The follow-up time point a question asks about ('a los 3 meses', 'at 6 months'), if any."""
+    m = _ASKED_MONTHS.search(question)
+    if not m:
+        return None
+    months = float(m.group(1) or m.group(2))
+    return months if 0 < months <= 60 else None
+
+
+def _change(case: Case, treatment: str, measure: str, months: float | None = None) -> tuple[float, float] | None:
+    """(follow-up minus baseline, months) at the asked time point when recorded, else at the latest follow-up."""
     points = [o for o in case.outcomes if o.measure == measure and o.treatment in (treatment, None)]
     base = [o for o in points if o.months == 0]
     later = [o for o in points if o.months > 0]
     if not base or not later:
         return None
-    last = max(later, key=lambda o: o.months)
+    at = [o for o in later if months is not None and o.months == months]
+    last = at[0] if at else max(later, key=lambda o: o.months)
     return last.value - base[0].value, last.months
 
 
@@ -29,7 +44,7 @@ def _quartiles(values: list[float]) -> tuple[float, float] | None:
     return round(q[0], 2), round(q[2], 2)
 
 
-def evidence_table(cases: list[SimilarCase]) -> list[EvidenceRow]:
+def evidence_table(cases: list[SimilarCase], months: float | None = None) -> list[EvidenceRow]:
     """Aggregate outcomes per treatment over the similar cases, best-performing treatments first."""
     by_treatment: dict[str, list[Case]] = {}
     for sc in cases:
@@ -42,7 +57,9 @@ def evidence_table(cases: list[SimilarCase]) -> list[EvidenceRow]:
         row = EvidenceRow(treatment=name, n_cases=len(group), case_ids=[c.case_id for c in group])
         follow: list[float] = []
         for measure in PREFERRED_MEASURES:
-            changes = [ch for c in group if (ch := _change(c, name, measure)) is not None]
+            changes = [ch for c in group if (ch := _change(c, name, measure, months)) is not None]
+            if months is not None and any(m == months for _, m in changes):
+                changes = [ch for ch in changes if ch[1] == months]  # the asked time point, not a mix
             if not changes:
                 continue
             deltas = [d for d, _ in changes]
@@ -72,7 +89,7 @@ def evidence_table(cases: list[SimilarCase]) -> list[EvidenceRow]:
 def build_evidence(query: str, cases: list[SimilarCase], cfg: RetrievalSettings) -> Evidence:
     """The evidence for a question, with an explicit 'too little evidence' state."""
     strong = [c for c in cases if c.similarity >= cfg.similarity_floor and c.case is not None]
-    table = evidence_table(strong)
+    table = evidence_table(strong, asked_months(query))
     too_little = len(strong) < cfg.min_cases
     note = ""
     if too_little:

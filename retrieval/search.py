@@ -19,6 +19,7 @@ from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
 RRF_K = 60.0
+W_FUSED, W_COSINE, W_STRUCT = 0.3, 0.3, 2.0  # tuned on the synthetic clinic questions (eval.synth_eval)
 
 
 @dataclass
@@ -42,29 +43,37 @@ def profile_of(text: str) -> Profile:
     )
 
 
+W_DIAGNOSIS, W_SEVERITY, W_AGE, W_SEX = 0.5, 0.3, 0.12, 0.08
+
+
 def structural_similarity(p: Profile, case: Case | None) -> float:
-    """0..1: shared diagnosis dominates; severity, age and sex refine. Unknown fields neither help nor hurt."""
+    """0..1: shared diagnosis dominates, then severity (KL grade), age and sex. Unknown fields count as half."""
     if case is None:
         return 0.0
-    score, weight = 0.0, 0.0
     names = [d.name for d in case.diagnoses]
-    if p.diagnoses:
-        weight += 0.6
-        score += 0.6 if any(d in names for d in p.diagnoses) else 0.0
-    if p.severity and case.diagnoses:
-        sev = next((d.severity for d in case.diagnoses if d.severity), None)
+    if p.diagnoses and not any(d in names for d in p.diagnoses):
+        return 0.0
+    score = W_DIAGNOSIS if p.diagnoses else 0.0
+    total = W_DIAGNOSIS if p.diagnoses else 0.0
+    if p.severity:
+        total += W_SEVERITY
+        sev = next((d.severity for d in case.diagnoses if d.severity and d.name in p.diagnoses), None)
         if sev:
-            weight += 0.15
             diff = abs(int(sev[-1]) - int(p.severity[-1]))
-            score += 0.15 * max(0.0, 1 - diff / 2)
-    if p.age is not None and case.age_band:
-        weight += 0.15
-        lo = 90 if case.age_band == "90+" else int(case.age_band.split("-")[0])
-        score += 0.15 * max(0.0, 1 - abs((lo + 5) - p.age) / 25)
-    if p.sex and case.sex:
-        weight += 0.1
-        score += 0.1 if p.sex == case.sex else 0.0
-    return score / weight if weight else 0.0
+            score += W_SEVERITY * max(0.0, 1 - diff / 2)
+        else:
+            score += W_SEVERITY / 2
+    if p.age is not None:
+        total += W_AGE
+        if case.age_band:
+            lo = 90 if case.age_band == "90+" else int(case.age_band.split("-")[0])
+            score += W_AGE * max(0.0, 1 - abs((lo + 5) - p.age) / 25)
+        else:
+            score += W_AGE / 2
+    if p.sex:
+        total += W_SEX
+        score += W_SEX if case.sex == p.sex else (W_SEX / 2 if case.sex is None else 0.0)
+    return score / total if total else 0.0
 
 
 class CaseRetriever:
@@ -116,7 +125,7 @@ class CaseRetriever:
             sim = max(cosines.get(str(p.id), 0.0) for _, p in members)
             case = cases.get(key)
             struct = structural_similarity(prof, case)
-            score = 0.5 * fused + 0.5 * sim + 0.6 * struct
+            score = W_FUSED * fused + W_COSINE * sim + W_STRUCT * struct
             chunks = [MatchedChunk(chunk_id=str(p.id), doc_id=str((p.payload or {}).get("doc_id")),
                                    text=str((p.payload or {}).get("text", "")), section=str((p.payload or {}).get("section", "")),
                                    score=round(cosines.get(str(p.id), 0.0), 4)) for _, p in members]

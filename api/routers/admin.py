@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 
 from api.config import max_upload_bytes
 from api.deps import AdminKey, ApiSettingsDep, IndexingDep, RuntimeDep
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ERROR_RESPONSES, ApiError, ErrorResponse
 from api.keys import create_key, list_keys, revoke_key
 from api.schemas import (
     AuditEntry, AuditList, AuditVerify, DeleteResponse, DocumentList, DocumentPublic, EvalReport, EvalReportList,
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 DocId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 ReportId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+\.(json|html)$")]
-NOT_FOUND = {404: {"description": "not found"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "not found"}}
 
 
 # -- documents ----------------------------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from api.deps import ClinicalDep, ClinicianKey
-from api.errors import ERROR_RESPONSES
+from api.errors import CLINICAL_ERRORS, ERROR_RESPONSES
 from api.schemas import AnswerResponse, AskRequest, CaseResponse, SimilarRequest, SimilarResponse
 from api.services.clinical import sse, sse_error
 from casewise.types import Answer
 
-router = APIRouter(prefix="/v1", tags=["clinical"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["clinical"], responses={**ERROR_RESPONSES, **CLINICAL_ERRORS})
 
 CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -23,9 +23,10 @@ SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the answer; with stream=true a text/event-stream of `delta` events ({text}), then one "
                          "`answer` event (the same object as the JSON answer), or one `error` event",
-          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-    502: {"description": "the language model failed"},
-    503: {"description": "the index is unavailable"},
+          "content": {"text/event-stream": {"schema": {
+              "type": "object", "required": ["data"],
+              "properties": {"event": {"type": "string", "enum": ["delta", "answer", "error"]},
+                             "data": {"type": "string", "description": "JSON: {text}, an answer, or {error}"}}}}}},
 }
 
 
@@ -57,7 +58,6 @@ def similar(body: SimilarRequest, key: ClinicianKey, clinical: ClinicalDep) -> S
                                                   actor=key.actor))
 
 
-@router.get("/cases/{case_id}", response_model=CaseResponse, summary="One de-identified case",
-            responses={404: {"description": "no such case"}})
+@router.get("/cases/{case_id}", response_model=CaseResponse, summary="One de-identified case")
 def get_case(case_id: CaseId, key: ClinicianKey, clinical: ClinicalDep) -> CaseResponse:
     return CaseResponse(case=clinical.case(case_id, key.actor))

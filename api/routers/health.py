@@ -51,8 +51,13 @@ def _readiness(request: Request, rt: RuntimeDep, timeout_s: float) -> Readiness:
             checks["index"] = "ok" if rt.index.exists() else "empty (nothing indexed yet)"
     except Exception as exc:  # noqa: BLE001
         checks["index"] = f"error ({type(exc).__name__})"
+    try:
+        rt.embedder
+        checks["embedding"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - a ConfigError's message names the setting to fix
+        checks["embedding"] = f"error ({type(exc).__name__})"
     checks["llm"] = _check_llm(rt, timeout_s)
-    ready = checks["store"] == "ok" and checks["index"] == "ok" and checks["llm"] in ("ok", "not configured")
+    ready = all(checks[c] == "ok" for c in ("store", "index", "embedding")) and checks["llm"] in ("ok", "not configured")
     return Readiness(ready=ready, checks=checks)
 
 

@@ -18,14 +18,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from api.deps import ClinicalDep, ClinicianKey
-from api.errors import ERROR_RESPONSES, ApiError, error_payload
+from api.errors import CLINICAL_ERRORS, ERROR_RESPONSES, ApiError, error_payload
 from api.schemas import (
     CasewiseExtra, ChatChoice, ChatCompletion, ChatCompletionRequest, ChatResponseMessage, ModelCard, ModelList, Usage,
 )
 from casewise.errors import RequestError
 from casewise.types import Answer
 
-router = APIRouter(prefix="/v1", tags=["openai"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["openai"], responses={**ERROR_RESPONSES, **CLINICAL_ERRORS})
 
 MODELS = {"casewise": "answer with the reasoning model when configured, else from the evidence table",
           "casewise-evidence": "answer from the evidence table only, with the table in the message"}
@@ -84,8 +84,11 @@ def models(key: ClinicianKey) -> ModelList:
 @router.post("/chat/completions", response_model=ChatCompletion,
              responses={200: {"description": "a chat.completion, or with stream=true text/event-stream of "
                                              "chat.completion.chunk objects ending with `data: [DONE]`",
-                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                        404: {"description": "unknown model"}},
+                              "content": {"text/event-stream": {"schema": {
+                                  "type": "object", "required": ["data"],
+                                  "properties": {"data": {"type": "string",
+                                                          "description": "a chat.completion.chunk as JSON, "
+                                                                         "or [DONE]"}}}}}}},
              summary="OpenAI-compatible chat completion with cited cases")
 async def chat_completions(body: ChatCompletionRequest, key: ClinicianKey, clinical: ClinicalDep) -> Any:
     if body.model not in MODELS:

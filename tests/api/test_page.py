@@ -48,14 +48,13 @@ def test_chat_page(browser, server: Server, keys: Keys) -> None:  # type: ignore
                            "¿Qué tratamientos funcionaron en pacientes similares?")
     page.click("#ask-btn")
     # The streamed text appears first; the evidence table and the cited cases follow with the final answer.
-    page.wait_for_function("document.querySelector('.msg.bot .text') && "
-                           "document.querySelector('.msg.bot .text').textContent.includes('PT-')")
+    page.locator(".msg.bot .text", has_text="PT-").wait_for()
     page.wait_for_selector("table.evidence")
     cards = page.locator("details.case")
     assert cards.count() > 0
 
     cards.first.locator("summary").click()
-    page.wait_for_function("document.querySelector('details.case dl') !== null")
+    cards.first.locator("dl").wait_for()
     assert "Diagnósticos" in cards.first.inner_text()
 
     thinking = page.locator(".thinking").first
@@ -69,5 +68,6 @@ def test_chat_page(browser, server: Server, keys: Keys) -> None:  # type: ignore
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-page.png"), full_page=True)
-    assert not console_errors, console_errors  # includes CSP violations
+    # CSP violations and failed loads show up here; the 401 of the wrong key above is expected.
+    assert [e for e in console_errors if "401" not in e] == [], console_errors
     page.close()

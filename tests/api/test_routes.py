@@ -52,7 +52,8 @@ def test_health_ready_metrics_and_security_headers(http: httpx.Client) -> None:
     assert http.get("/healthz").json() == {"status": "ok"}
     ready = http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"store": "ok", "index": "ok", "llm": "not configured"}}
+    assert ready.json() == {"ready": True, "checks": {"store": "ok", "index": "ok", "embedding": "ok",
+                                                     "llm": "not configured"}}
     metrics = http.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     assert 'casewise_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics.text

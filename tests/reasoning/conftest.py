@@ -20,7 +20,8 @@ from casewise.embedding import Embedder, get_embedder
 from casewise.settings import EmbeddingSettings, LLMSettings
 from casewise.types import Evidence
 
-SERVER_THREADS = 2
+# One thread: on a shared 2-core box two llama.cpp threads spin against other load (measured 1.2-1.5x slower).
+SERVER_THREADS = 1
 SERVER_START_TIMEOUT_S = 60.0
 
 

@@ -1,0 +1,76 @@
+"""Similar-case retrieval and asking on the indexed 30-patient clinic (real index, real embedder)."""
+
+from __future__ import annotations
+
+import pytest
+
+from casewise.errors import RequestError
+from casewise.types import Filters
+from reasoning import service
+
+
+def _diagnoses(sc) -> set[str]:  # type: ignore[no-untyped-def]
+    return {d.name for d in sc.case.diagnoses} if sc.case else set()
+
+
+@pytest.mark.parametrize("query", [
+    "Mujer de 60 años con gonartrosis grado 2 en rodilla derecha, EVA 7/10.",
+    "65-year-old man with knee osteoarthritis KL 2, VAS 7/10.",
+])
+def test_similar_cases_share_the_diagnosis_in_either_language(indexed, query: str) -> None:
+    rt, _ = indexed
+    results = service.similar(rt, query, k=5, actor="test")
+    assert len(results) == 5
+    assert len({r.case_id for r in results}) == 5, "one patient appears once, however many notes match"
+    assert sum("knee_oa" in _diagnoses(r) for r in results) >= 4
+    assert all(r.why for r in results), "each case says why it matched"
+
+
+def test_filters_restrict_the_cases(indexed) -> None:
+    rt, _ = indexed
+    results = service.similar(rt, "dolor crónico tras infiltración", filters=Filters(sex="F"), k=8, actor="test")
+    assert results and all(r.case.sex == "F" for r in results)
+    elbow = service.similar(rt, "dolor", filters=Filters(diagnoses=["lateral_epicondylitis"]), k=8, actor="test")
+    assert elbow and all("lateral_epicondylitis" in _diagnoses(r) for r in elbow)
+
+
+def test_unknown_filter_value_names_the_field_and_the_valid_values(indexed) -> None:
+    rt, _ = indexed
+    with pytest.raises(RequestError, match=r"filters.diagnoses: unknown \['gout'\]; valid: .*knee_oa"):
+        service.similar(rt, "dolor", filters=Filters(diagnoses=["gout"]), actor="test")
+    with pytest.raises(RequestError, match="description: is empty"):
+        service.similar(rt, "   ", actor="test")
+
+
+def test_similar_to_an_existing_case_excludes_it(indexed) -> None:
+    rt, _ = indexed
+    some = rt.store.get_case(next(iter(rt.store.get_cases([r.case_id for r in service.similar(
+        rt, "artrosis de rodilla", k=1, actor="test")]))))
+    results = service.similar(rt, case_id=some.case_id, k=5, actor="test")
+    assert some.case_id not in [r.case_id for r in results]
+    assert sum(bool(_diagnoses(r) & {d.name for d in some.diagnoses}) for r in results) >= 4
+
+
+def test_ask_answers_in_the_question_language_citing_only_retrieved_cases(indexed) -> None:
+    rt, _ = indexed
+    answer = service.ask(rt, "Varón de 55 años con gonartrosis KL2, EVA 7. ¿Qué tratamientos funcionaron?", actor="test")
+    retrieved = {c.case_id for c in answer.evidence.cases}
+    assert answer.language == "es" and "Qué se hizo" in answer.text
+    assert len(answer.citations) >= 3 and {c.case_id for c in answer.citations} <= retrieved
+    assert answer.evidence.table and answer.evidence.table[0].case_ids
+    assert all(cid in answer.text for row in answer.evidence.table for cid in row.case_ids[:6])
+    english = service.ask(rt, "Woman, 60, knee osteoarthritis, VAS 8. What worked?", actor="test")
+    assert english.language == "en" and "What was done" in english.text
+
+
+def test_questions_are_audited_de_identified(indexed) -> None:
+    rt, _ = indexed
+    before = len(rt.store.audit_entries())
+    answer = service.ask(rt, "Paciente Rosa Jiménez Blanco, DNI 12345678Z, gonartrosis dcha, EVA 7", actor="dr-test")
+    entries = rt.store.audit_entries()
+    assert len(entries) == before + 1
+    last = entries[-1]
+    assert last.actor == "dr-test" and last.action == "ask"
+    assert "Jiménez" not in last.query and "12345678Z" not in last.query and "Rosa" not in last.query
+    assert last.case_ids == [c.case_id for c in answer.evidence.cases]
+    assert rt.store.verify_audit()[0]

@@ -1,0 +1,74 @@
+"""The `casewise` command as a user runs it: real subprocesses, real files, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CASEWISE = [sys.executable, "-m", "casewise.cli"]
+
+
+def run(args: list[str], data_dir: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CASEWISE_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    return subprocess.run(CASEWISE + args, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def small_clinic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from eval.synth import generate_clinic
+
+    out = tmp_path_factory.mktemp("cli-clinic")
+    generate_clinic(out, patients=12, seed=11)
+    return out
+
+
+def test_index_then_ask_json_gives_citations_and_evidence(small_clinic: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    res = run(["index", str(small_clinic)], data)
+    assert res.returncode == 0, res.stderr
+    assert "12 cases" in res.stdout
+    res = run(["ask", "Mujer de 60 años con gonartrosis, EVA 7. ¿Qué funcionó?", "--json", "--k", "5"], data)
+    assert res.returncode == 0, res.stderr
+    answer = json.loads(res.stdout)
+    retrieved = {c["case_id"] for c in answer["evidence"]["cases"]}
+    assert len(retrieved) == 5
+    assert answer["citations"] and {c["case_id"] for c in answer["citations"]} <= retrieved
+    assert answer["evidence"]["table"][0]["n_cases"] >= 1
+    status = run(["status"], data)
+    assert "cases: 12" in status.stdout and "quarantined" not in status.stdout
+    similar = run(["similar", "--describe", "knee osteoarthritis, VAS 8", "--json", "--k", "3"], data)
+    assert [c["case_id"] for c in json.loads(similar.stdout)][:3]
+
+
+def test_errors_are_one_clear_line_without_traceback(tmp_path: Path) -> None:
+    res = run(["index", str(tmp_path / "missing-folder")], tmp_path / "data")
+    assert res.returncode == 2
+    assert "missing-folder: no such file or folder" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    bad = run(["ask", "x" * 5000], tmp_path / "data")
+    assert bad.returncode == 2 and "question: is 5000 characters long" in bad.stderr
+
+
+def test_invalid_configuration_names_the_setting(tmp_path: Path) -> None:
+    env = {**os.environ, "CASEWISE_DATA_DIR": str(tmp_path), "CASEWISE_LLM__BACKEND": "gpt5"}
+    res = subprocess.run(CASEWISE + ["status"], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2
+    assert "llm.backend" in res.stderr and "'none', 'openai' or 'llamacpp'" in res.stderr
+
+
+@pytest.mark.slow
+def test_demo_answers_in_spanish_and_english_with_cited_cases(tmp_path: Path) -> None:
+    """The README's first command: index the bundled sample clinic and answer two questions."""
+    res = run(["demo", "--data-dir", str(tmp_path / "demo")], tmp_path, timeout=900)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = res.stdout
+    assert "Qué se hizo y cómo evolucionó" in out and "What was done and how it turned out" in out
+    assert out.count("Cited cases:") == 2
+    for block in out.split("Cited cases:")[1:]:
+        assert len(block.splitlines()[0].split(",")) >= 3, "at least 3 cited similar cases"
+    assert "Evidence: what was done" in out
