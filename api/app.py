@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api.config import ApiSettings, api_settings_for, max_upload_bytes
 from api.errors import install_error_handlers
 from api.keys import ensure_tables
-from api.middleware import BodySizeLimit, Metrics, MetricsMiddleware, SecurityHeaders
+from api.middleware import BodySizeLimit, CatchAll, Metrics, MetricsMiddleware, SecurityHeaders
 from api.ratelimit import RateLimiter
 from api.routers import admin, clinical, health, openai_compat
 from api.services.clinical import ClinicalService
@@ -62,7 +62,7 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
             rt.close()
 
     app = FastAPI(title="Casewise", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)  # Swagger UI needs a CDN and inline script: /openapi.json only
     app.state.runtime = rt
     app.state.api_settings = api
     app.state.index_lock = lock
@@ -77,7 +77,7 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def chat_page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
@@ -88,6 +88,7 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
         return upload_limit if method == "POST" and path.rstrip("/") == "/v1/documents" else json_limit
 
     # Order: the last added runs first. Metrics see everything, including 413s and CORS preflights.
+    app.add_middleware(CatchAll)
     app.add_middleware(BodySizeLimit, limit_for=limit_for)
     if api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=api.cors_origins, allow_methods=["GET", "POST", "DELETE"],

@@ -42,7 +42,7 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
         raise typer.BadParameter("the embedded index allows one process; put several hosts behind a proxy instead")
     rt = Runtime(load_settings(**({"data_dir": data_dir} if data_dir else {})))
     app = create_app(rt)
-    typer.echo(f"Casewise API on http://{host}:{port}/ (docs: /docs)", err=True)
+    typer.echo(f"Casewise API on http://{host}:{port}/ (OpenAPI: /openapi.json)", err=True)
     # Access logs carry paths only (case ids are pseudonyms); bodies and keys are never logged.
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
     rt.close()

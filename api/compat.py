@@ -24,7 +24,7 @@ def _thread_local_stemmers() -> Any:
 
 def apply() -> None:
     """Make the lexical tokenizer safe to call from several threads (idempotent)."""
-    import casewise.sparse as sparse
+    from casewise import sparse
 
     if hasattr(sparse._stemmers, "cache_info"):  # still the shared, lru_cached pair
         sparse._stemmers = _thread_local_stemmers  # type: ignore[assignment]

@@ -32,15 +32,15 @@ class ApiSettings(BaseSettings):
     trust_proxy_headers: bool = False
 
 
-def api_settings_for(settings: "Settings") -> ApiSettings:
+def api_settings_for(settings: Settings) -> ApiSettings:
     """The API settings: `settings.api` once Settings has that field, else the environment."""
     nested = getattr(settings, "api", None)
     if isinstance(nested, ApiSettings):
         return nested
-    return ApiSettings()
+    return ApiSettings()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment
 
 
-def max_upload_bytes(api: ApiSettings, settings: "Settings") -> int:
+def max_upload_bytes(api: ApiSettings, settings: Settings) -> int:
     """Uploads larger than this are refused with 413 (the indexer would quarantine them anyway)."""
     mb = api.max_upload_mb if api.max_upload_mb is not None else settings.ingest.max_file_mb
     return int(mb * 1024 * 1024)

@@ -105,11 +105,6 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "no such route"
         return error_json(exc.status_code, code, message, getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        status, body = error_payload(exc)
-        return JSONResponse(body, status_code=status)
-
 
 #: OpenAPI description of the error responses every protected route can give.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -28,7 +28,7 @@ NAME_MAX = 64
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class ApiKeyRow(Base):

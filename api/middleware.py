@@ -88,6 +88,47 @@ class BodySizeLimit:
                 raise
 
 
+class CatchAll:
+    """Unexpected exceptions become a JSON 500. The log gets the exception type and the stack, never the message
+    (messages of library exceptions can quote the data they choked on)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            import logging
+            import traceback
+
+            route = getattr(scope.get("route"), "path", "?")
+            frames = "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__))
+            logging.getLogger("api").error("internal error %s in %s %s\n%s", type(exc).__name__, scope["method"],
+                                           route, frames)
+            if not started:
+                from sqlalchemy.exc import OperationalError
+
+                if isinstance(exc, OperationalError):
+                    await _send_json(send, 503, {"error": {"code": "store_unavailable", "message":
+                                     "the system of record cannot be used (unreachable, locked, or an older schema); "
+                                     "see the server log"}})
+                    return
+                await _send_json(send, 500, {"error": {"code": "internal_error",
+                                                       "message": "internal error; see the server log"}})
+
+
 class SecurityHeaders:
     """Adds CSP, nosniff, frame and referrer policy headers to every response."""
 

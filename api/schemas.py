@@ -14,7 +14,7 @@ MAX_TEXT = 4000
 
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite hands back naive datetimes; they were written in UTC.
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
@@ -51,7 +51,7 @@ class AnswerResponse(BaseModel):
     notice: str
 
     @classmethod
-    def of(cls, answer: Answer) -> "AnswerResponse":
+    def of(cls, answer: Answer) -> AnswerResponse:
         return cls.model_validate(answer.model_dump())
 
 

@@ -41,6 +41,7 @@ class Result:
     errors: int = 0
     clinical_ok: int = 0
     error_samples: list[str] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _free_port() -> int:
@@ -87,7 +88,10 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("server did not become ready in 120 s")
 
 
-def run_load(clients: int, seconds: float, make_request: Callable[[httpx.Client, random.Random], tuple[bool, bool]],
+Request = Callable[[httpx.Client, random.Random], tuple[bool, bool, str]]
+
+
+def run_load(clients: int, seconds: float, make_request: Request,
              base_url: str, headers: dict[str, str]) -> Result:
     """`clients` threads, each with its own connection, issuing requests back to back for `seconds`."""
     result = Result()
@@ -100,13 +104,14 @@ def run_load(clients: int, seconds: float, make_request: Callable[[httpx.Client,
             while time.monotonic() < stop_at:
                 t0 = time.perf_counter()
                 try:
-                    ok, clinical = make_request(c, rng)
+                    ok, clinical, kind = make_request(c, rng)
                     note = ""
                 except httpx.HTTPError as exc:
-                    ok, clinical, note = False, False, type(exc).__name__
+                    ok, clinical, kind, note = False, False, "failed", type(exc).__name__
                 dt = time.perf_counter() - t0
                 with lock:
                     result.latencies.append(dt)
+                    result.by_kind.setdefault(kind, []).append(dt)
                     if not ok:
                         result.errors += 1
                         if len(result.error_samples) < 5:
@@ -133,6 +138,9 @@ def report(name: str, r: Result, seconds: float) -> float:
     print(f"{name:<10} requests {len(r.latencies):>6}  {rps:8.1f} req/s  p50 {_pct(r.latencies, 50) * 1000:8.1f} ms  "
           f"p95 {_pct(r.latencies, 95) * 1000:8.1f} ms  errors {r.errors}"
           + (f" ({', '.join(r.error_samples)})" if r.error_samples else ""))
+    if len(r.by_kind) > 1:
+        for kind, lat in sorted(r.by_kind.items()):
+            print(f"  {kind:<8} n {len(lat):>6}  p50 {_pct(lat, 50) * 1000:8.1f} ms  p95 {_pct(lat, 95) * 1000:8.1f} ms")
     return rps
 
 
@@ -163,18 +171,19 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {key}"}
         try:
-            def healthz(c: httpx.Client, _: random.Random) -> tuple[bool, bool]:
-                return c.get("/healthz").status_code == 200, False
+            def healthz(c: httpx.Client, _: random.Random) -> tuple[bool, bool, str]:
+                return c.get("/healthz").status_code == 200, False, "healthz"
 
-            def clinical(c: httpx.Client, rng: random.Random) -> tuple[bool, bool]:
-                kind = rng.random()
-                if kind < 0.4:
-                    r = c.post("/v1/ask", json={"question": rng.choice(QUESTIONS)})
-                elif kind < 0.7:
-                    r = c.post("/v1/cases/similar", json={"description": rng.choice(QUESTIONS), "k": 5})
+            def clinical(c: httpx.Client, rng: random.Random) -> tuple[bool, bool, str]:
+                draw = rng.random()
+                if draw < 0.4:
+                    kind, r = "ask", c.post("/v1/ask", json={"question": rng.choice(QUESTIONS)})
+                elif draw < 0.7:
+                    kind, r = "similar", c.post("/v1/cases/similar",
+                                                json={"description": rng.choice(QUESTIONS), "k": 5})
                 else:
-                    r = c.get(f"/v1/cases/{rng.choice(case_ids)}")
-                return r.status_code == 200, True
+                    kind, r = "case", c.get(f"/v1/cases/{rng.choice(case_ids)}")
+                return r.status_code == 200, True, kind
 
             # Warm up (model caches, connection setup), then measure.
             run_load(1, 1.0, clinical, base, headers)
@@ -199,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def _case_ids(store: "object") -> list[str]:
+def _case_ids(store: object) -> list[str]:
     from sqlalchemy import select
 
     from casewise.store import CaseRow
@@ -208,7 +217,7 @@ def _case_ids(store: "object") -> list[str]:
         return list(s.scalars(select(CaseRow.case_id).order_by(CaseRow.case_id)))
 
 
-def _audit_count(store: "object", actor: str) -> int:
+def _audit_count(store: object, actor: str) -> int:
     from sqlalchemy import func, select
 
     from casewise.store import AuditRow

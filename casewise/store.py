@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -51,6 +51,7 @@ class CaseRow(Base):
     __tablename__ = "cases"
     case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")  # hash of the document facts it was built from
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
 
@@ -128,22 +129,25 @@ class Store:
                 s.delete(row)
 
     # -- cases ------------------------------------------------------------------------------------------------
-    def save_cases(self, cases: list[Case]) -> None:
+    def save_case(self, case: Case, fingerprint: str) -> None:
         with self.session() as s:
-            for case in cases:
-                row = s.get(CaseRow, case.case_id)
-                data = case.model_dump(mode="json")
-                if row is None:
-                    s.add(CaseRow(case_id=case.case_id, data=data))
-                else:
-                    row.data = data
+            row = s.get(CaseRow, case.case_id)
+            data = case.model_dump(mode="json")
+            if row is None:
+                s.add(CaseRow(case_id=case.case_id, data=data, fingerprint=fingerprint))
+            else:
+                row.data = data
+                row.fingerprint = fingerprint
 
-    def delete_cases_except(self, keep: set[str]) -> int:
+    def delete_case(self, case_id: str) -> None:
         with self.session() as s:
-            gone = [r for r in s.scalars(select(CaseRow)) if r.case_id not in keep]
-            for r in gone:
-                s.delete(r)
-            return len(gone)
+            row = s.get(CaseRow, case_id)
+            if row is not None:
+                s.delete(row)
+
+    def case_fingerprints(self) -> dict[str, str]:
+        with self.session() as s:
+            return {cid: fp for cid, fp in s.execute(select(CaseRow.case_id, CaseRow.fingerprint))}
 
     def get_case(self, case_id: str) -> Case | None:
         with self.session() as s:
@@ -157,7 +161,7 @@ class Store:
 
     def count_cases(self) -> int:
         with self.session() as s:
-            return len(list(s.scalars(select(CaseRow.case_id))))
+            return int(s.scalar(select(func.count()).select_from(CaseRow)) or 0)
 
     # -- audit ------------------------------------------------------------------------------------------------
     def audit(self, actor: str, action: str, query: str = "", case_ids: list[str] | None = None,

@@ -85,7 +85,6 @@ class Indexer:
             if not r.exists():
                 raise InputFileError(str(r), "no such file or folder")
         report = IndexReport()
-        self._load_deid_state()
         self.index.ensure(self.embedder.dim)
         files = discover(roots, self.settings.ingest.include, self.settings.ingest.exclude)
         known = {row.source_path: row for row in self.store.documents()}
@@ -103,13 +102,11 @@ class Indexer:
                     report.quarantined.append((str(path), row.error))
                 continue
             todo.append((path, chash, doc_id_for(path), row is not None))
-        affected: set[str] = set()
         # Deleted: files that were indexed under these roots and are gone.
         present = {str(p) for p in files}
         for spath, row in known.items():
             if spath not in present and any(Path(spath).is_relative_to(r) for r in roots):
                 self.index.delete_doc(row.doc_id)
-                affected.update(row.facts.keys())
                 self.store.delete_document(row.doc_id)
                 report.deleted += 1
         done = 0
@@ -123,31 +120,14 @@ class Indexer:
                     self._quarantine(path, chash, doc_id, exc.reason, known.get(str(path)))
                     report.quarantined.append((str(path), exc.reason))
                     log.warning("quarantined %s: %s", path.name, exc.reason)
-            self._write(processed, known, affected, report)
-            self._save_deid_state()
+            self._write(processed, known, report)
             done += len(group)
             if progress:
                 progress(done, len(todo))
-        if affected:
-            self._assemble(affected)
+        self._assemble()
         report.cases = self.store.count_cases()
         report.seconds = time.perf_counter() - started
         return report
-
-    # -- name-placeholder memory: keeps "[NOMBRE_1]" the same person across nightly runs ------------------------
-    @property
-    def _deid_state_path(self) -> Path:
-        return self.settings.data_dir / "deid_state.json"
-
-    def _load_deid_state(self) -> None:
-        if self._deid_state_path.exists():
-            self.deid.load_surrogate_state(json.loads(self._deid_state_path.read_text(encoding="utf-8")))
-
-    def _save_deid_state(self) -> None:
-        tmp = self._deid_state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.deid.surrogate_state()), encoding="utf-8")
-        tmp.chmod(0o600)
-        tmp.replace(self._deid_state_path)
 
     # -- per document -----------------------------------------------------------------------------------------
     def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
@@ -283,9 +263,16 @@ class Indexer:
         return "; ".join(bits)
 
     # -- writes -----------------------------------------------------------------------------------------------
-    def _write(self, processed: list[Processed], known: dict[str, Any], affected: set[str],
-               report: IndexReport) -> None:
+    def _write(self, processed: list[Processed], known: dict[str, Any], report: IndexReport) -> None:
         all_chunks = [c for p in processed for c in p.chunks]
+        # Case-level payload as the store knows it now; `_assemble` refreshes it when the case itself changes.
+        stored = self.store.get_cases(sorted({c.case_id for c in all_chunks if c.case_id}))
+        for c in all_chunks:
+            case = stored.get(c.case_id or "")
+            if case is not None:
+                c.sex, c.age_band = case.sex, case.age_band
+                c.diagnoses = [d.name for d in case.diagnoses]
+                c.treatments = [t.name for t in case.treatments]
         dense = self.embedder.embed_passages([c.text for c in all_chunks]) if all_chunks else None
         sparse = [sparse_vector(c.text) for c in all_chunks]
         offset = 0
@@ -299,9 +286,7 @@ class Indexer:
             self.store.upsert_document(doc_id=p.doc_id, source_path=str(p.path), doc_type=p.dtype,
                                        content_hash=p.chash, status="indexed", error=None, case_id=p.case_id,
                                        chunk_ids=ids, facts={k: v.model_dump(mode="json") for k, v in p.facts.items()})
-            affected.update(p.facts.keys())
             if old is not None:
-                affected.update(old.facts.keys())
                 report.changed += 1
             else:
                 report.added += 1
@@ -314,34 +299,49 @@ class Indexer:
                                    case_id=old.case_id if old else None,
                                    chunk_ids=old.chunk_ids if old else [], facts=old.facts if old else {})
 
-    def _assemble(self, affected: set[str]) -> None:
-        """Re-assemble affected cases from stored facts, refresh their summary chunk and case-level payload."""
+    def _assemble(self) -> None:
+        """Re-assemble every case whose stored facts changed since it was last built (or whose build was cut short).
+
+        Driven by the store, not by this run's memory, so a run killed before this step is completed by the next.
+        The case row is written last: until then the case stays stale and is rebuilt.
+        """
         by_case: dict[str, list[tuple[str, CaseFacts]]] = {}
-        rows = self.store.documents()
-        for row in rows:
+        raw: dict[str, list[tuple[str, Any]]] = {}
+        for row in self.store.documents():
             for cid, f in (row.facts or {}).items():
-                if cid in affected:
-                    by_case.setdefault(cid, []).append((row.doc_id, CaseFacts.model_validate(f)))
-        cases = [merge(cid, facts) for cid, facts in sorted(by_case.items())]
-        self.store.save_cases(cases)
-        gone = affected - set(by_case)
-        for cid in gone:
+                raw.setdefault(cid, []).append((row.doc_id, f))
+        built = self.store.case_fingerprints()
+        stale = {cid for cid, facts in raw.items() if built.get(cid) != _fingerprint(facts)}
+        for cid in set(built) - set(raw):  # no document mentions this patient any more
             self.index.delete_doc(f"CASE:{cid}")
-        self.store.delete_cases_except({c for row in rows for c in (row.facts or {})})
+            self.store.delete_case(cid)
+        if not stale:
+            return
+        for cid in stale:
+            by_case[cid] = [(doc_id, CaseFacts.model_validate(f)) for doc_id, f in raw[cid]]
+        cases = [merge(cid, facts) for cid, facts in sorted(by_case.items())]
         summaries = [Chunk(chunk_id="", doc_id=f"CASE:{c.case_id}", case_id=c.case_id, position=0, text=c.summary,
                            section="summary", language=c.language, diagnoses=[d.name for d in c.diagnoses],
                            treatments=[t.name for t in c.treatments], sex=c.sex, age_band=c.age_band)
                      for c in cases if c.summary]
-        if summaries:
-            dense = self.embedder.embed_passages([c.text for c in summaries])
-            sparse = [sparse_vector(c.text) for c in summaries]
-            for i, ch in enumerate(summaries):
-                self.index.delete_doc(ch.doc_id)
-                self.index.upsert([ch], dense[i:i + 1], sparse[i:i + 1], {ch.doc_id: _hash(ch.text)})
+        dense = self.embedder.embed_passages([c.text for c in summaries]) if summaries else None
+        by_id = {ch.case_id: i for i, ch in enumerate(summaries)}
         for c in cases:
+            self.index.delete_doc(f"CASE:{c.case_id}")
+            i = by_id.get(c.case_id)
+            if i is not None and dense is not None:
+                ch = summaries[i]
+                self.index.upsert([ch], dense[i:i + 1], [sparse_vector(ch.text)], {ch.doc_id: _hash(ch.text)})
             self.index.set_case_payload_by_case(c.case_id, {
                 "sex": c.sex, "age_band": c.age_band, "diagnoses": [d.name for d in c.diagnoses],
                 "treatments": [t.name for t in c.treatments]})
+            self.store.save_case(c, _fingerprint(raw[c.case_id]))
+
+
+def _fingerprint(facts: list[tuple[str, Any]]) -> str:
+    """Hash of the facts a case is built from (order-independent)."""
+    body = json.dumps(sorted(facts, key=lambda x: x[0]), sort_keys=True, default=str)
+    return _hash(body)
 
 
 def _norm_ref(ref: str) -> str:

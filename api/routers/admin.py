@@ -7,7 +7,7 @@ import re
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -16,8 +16,21 @@ from api.deps import AdminKey, ApiSettingsDep, IndexingDep, RuntimeDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorResponse
 from api.keys import create_key, list_keys, revoke_key
 from api.schemas import (
-    AuditEntry, AuditList, AuditVerify, DeleteResponse, DocumentList, DocumentPublic, EvalReport, EvalReportList,
-    IndexStatus, Job, KeyCreate, KeyCreated, KeyList, KeyPublic, ReindexRequest,
+    AuditEntry,
+    AuditList,
+    AuditVerify,
+    DeleteResponse,
+    DocumentList,
+    DocumentPublic,
+    EvalReport,
+    EvalReportList,
+    IndexStatus,
+    Job,
+    KeyCreate,
+    KeyCreated,
+    KeyList,
+    KeyPublic,
+    ReindexRequest,
 )
 from api.services.indexing import public_document
 
@@ -94,7 +107,7 @@ def eval_reports(key: AdminKey, rt: RuntimeDep) -> EvalReportList:
     found = sorted(folder.glob("*.json")) + sorted(folder.glob("*.html")) if folder.is_dir() else []
     return EvalReportList(reports=[
         EvalReport(id=p.name, format=p.suffix[1:], bytes=p.stat().st_size,  # type: ignore[arg-type]
-                   modified_at=dt.datetime.fromtimestamp(p.stat().st_mtime, dt.timezone.utc))
+                   modified_at=dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC))
         for p in found if p.is_file() and re.fullmatch(r"[A-Za-z0-9_.-]+", p.name)])
 
 
@@ -117,7 +130,7 @@ def audit_verify(key: AdminKey, rt: RuntimeDep) -> AuditVerify:
 
 
 @router.get("/audit", response_model=AuditList, tags=["audit"], summary="Audit entries (this read is audited too)")
-def audit_list(key: AdminKey, rt: RuntimeDep, after: Annotated[int, Query(ge=0)] = 0,
+def audit_list(key: AdminKey, rt: RuntimeDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> AuditList:
     from sqlalchemy import select
 

@@ -30,7 +30,7 @@ ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _events(stream: Iterator["str | Answer"]) -> Iterator[str]:
+def _events(stream: Iterator[str | Answer]) -> Iterator[str]:
     try:
         for item in stream:
             if isinstance(item, Answer):
@@ -44,11 +44,11 @@ def _events(stream: Iterator["str | Answer"]) -> Iterator[str]:
 @router.post("/ask", response_model=AnswerResponse, responses=ASK_RESPONSES,
              summary="Answer a question from similar past cases, citing them")
 async def ask(body: AskRequest, key: ClinicianKey, clinical: ClinicalDep) -> Any:
-    kwargs = dict(filters=body.filters, k=body.k, language=body.language, actor=key.actor)
+    kwargs: dict[str, Any] = {"filters": body.filters, "k": body.k, "language": body.language, "actor": key.actor}
     if body.stream:
-        stream = await run_in_threadpool(lambda: clinical.ask_stream(body.question, **kwargs))  # type: ignore[arg-type]
+        stream = await run_in_threadpool(lambda: clinical.ask_stream(body.question, **kwargs))
         return StreamingResponse(_events(stream), media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = await run_in_threadpool(lambda: clinical.ask(body.question, **kwargs))  # type: ignore[arg-type]
+    answer = await run_in_threadpool(lambda: clinical.ask(body.question, **kwargs))
     return AnswerResponse.of(answer)
 
 

@@ -52,7 +52,7 @@ def _readiness(request: Request, rt: RuntimeDep, timeout_s: float) -> Readiness:
     except Exception as exc:  # noqa: BLE001
         checks["index"] = f"error ({type(exc).__name__})"
     try:
-        rt.embedder
+        _ = rt.embedder  # built once; a failure here is what the check reports
         checks["embedding"] = "ok"
     except Exception as exc:  # noqa: BLE001 - a ConfigError's message names the setting to fix
         checks["embedding"] = f"error ({type(exc).__name__})"

@@ -20,7 +20,14 @@ from fastapi.responses import StreamingResponse
 from api.deps import ClinicalDep, ClinicianKey
 from api.errors import CLINICAL_ERRORS, ERROR_RESPONSES, ApiError, error_payload
 from api.schemas import (
-    CasewiseExtra, ChatChoice, ChatCompletion, ChatCompletionRequest, ChatResponseMessage, ModelCard, ModelList, Usage,
+    CasewiseExtra,
+    ChatChoice,
+    ChatCompletion,
+    ChatCompletionRequest,
+    ChatResponseMessage,
+    ModelCard,
+    ModelList,
+    Usage,
 )
 from casewise.errors import RequestError
 from casewise.types import Answer
@@ -95,9 +102,9 @@ async def chat_completions(body: ChatCompletionRequest, key: ClinicianKey, clini
         raise ApiError(404, "model_not_found", f"no model {body.model!r}; available: {', '.join(MODELS)}")
     question = _question(body)
     opts = body.casewise
-    kwargs: dict[str, Any] = dict(filters=opts.filters if opts else None, k=opts.k if opts else None,
-                                  language=opts.language if opts else None, actor=key.actor,
-                                  evidence_only=body.model == "casewise-evidence")
+    kwargs: dict[str, Any] = {"filters": opts.filters if opts else None, "k": opts.k if opts else None,
+                              "language": opts.language if opts else None, "actor": key.actor,
+                              "evidence_only": body.model == "casewise-evidence"}
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if body.stream:
@@ -113,7 +120,7 @@ async def chat_completions(body: ChatCompletionRequest, key: ClinicianKey, clini
                           casewise=_extra(answer))
 
 
-def _chunks(stream: Iterator["str | Answer"], cid: str, created: int, model: str, prompt_words: int) -> Iterator[str]:
+def _chunks(stream: Iterator[str | Answer], cid: str, created: int, model: str, prompt_words: int) -> Iterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}

@@ -4,8 +4,8 @@ reasoning.service audits ask and similar; this module audits what it adds (case 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, cast
 
 from api.errors import ApiError, error_payload
 from api.services.locks import ReadWriteLock
@@ -20,24 +20,23 @@ Stream = Iterator["str | Answer"]
 class ClinicalService:
     """Ask, similar and case reads over one Runtime; searches hold the index's read lock."""
 
-    def __init__(self, rt: "Runtime", lock: ReadWriteLock) -> None:
+    def __init__(self, rt: Runtime, lock: ReadWriteLock) -> None:
         self.rt = rt
         self.lock = lock
-        self._evidence_rt: "Runtime | None" = None
+        self._evidence_rt: Runtime | None = None
 
-    def runtime_for(self, evidence_only: bool) -> "Runtime":
+    def runtime_for(self, evidence_only: bool) -> Runtime:
         """The Runtime, or a view of it whose settings switch the LLM off (same store, index, embedder, de-identifier)."""
         if not evidence_only or self.rt.settings.llm.backend == "none":
             return self.rt
         if self._evidence_rt is None:
             import copy
 
-            from casewise.settings import LLMSettings
-
             rt = self.rt
             _ = (rt.store, rt.index, rt.embedder, rt.deid)  # build the shared parts once, before the view copies them
             view = copy.copy(rt)
-            view.settings = rt.settings.model_copy(update={"llm": LLMSettings()})
+            llm_off = rt.settings.llm.model_copy(update={"backend": "none"})
+            view.settings = rt.settings.model_copy(update={"llm": llm_off})
             self._evidence_rt = view
         return self._evidence_rt
 
@@ -57,12 +56,13 @@ class ClinicalService:
         from reasoning import service
 
         rt = self.runtime_for(evidence_only)
-        gen = service.ask_stream(rt, question, filters=filters, k=k, language=language, actor=actor)
+        gen = cast("Generator[str | Answer, None, None]",
+                   service.ask_stream(rt, question, filters=filters, k=k, language=language, actor=actor))
         with self.lock.read():
             first = next(gen)
         return self._guard(gen, first, question, actor)
 
-    def _guard(self, gen: Stream, first: "str | Answer", question: str, actor: str) -> Stream:
+    def _guard(self, gen: Generator[str | Answer, None, None], first: str | Answer, question: str, actor: str) -> Stream:
         audited = isinstance(first, Answer)
         failed: str | None = None
         try:

@@ -28,7 +28,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def public_document(row: DocumentRow) -> DocumentPublic:
@@ -200,5 +200,5 @@ class IndexService:
         with self.lock.write():
             rt.index.delete_doc(row.doc_id)
             rt.store.delete_document(row.doc_id)
-            # The indexer's re-assembly (private today; see the report) rebuilds the cases this document fed.
-            Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)._assemble(set((row.facts or {}).keys()))
+            # The indexer's store-driven re-assembly (private today) rebuilds the cases this document fed.
+            Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)._assemble()

@@ -24,7 +24,7 @@ from casewise.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-EXPORT_RECIPE = "casewise-onnx-v1"  # bump when the exported graph changes, to invalidate caches
+EXPORT_RECIPE = "casewise-onnx-v2"  # bump when the exported graph changes, to invalidate caches
 Precision = Literal["fp32", "int8"]
 EXPORT_COUNT = 0  # exports done by this process (tests check that a cached file is reused)
 _EXPORT_LOCK = threading.Lock()
@@ -76,9 +76,15 @@ def ensure_onnx(folder: Path, build_fp32: Callable[[Path], None], precision: Pre
             import onnx
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
+            # The FFN down-projections see outlier activations; int8 there costs most of the accuracy
+            # (mean cosine to fp32 0.987 -> 0.994 on CodiEsp chunks when they stay fp32) for ~15 % of the speed-up.
+            graph = onnx.load(str(fp32), load_external_data=False).graph
+            keep_fp32 = [n.name for n in graph.node
+                         if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name]
             with tempfile.TemporaryDirectory(dir=folder) as tmp:
                 q = Path(tmp) / "q.onnx"
                 quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, per_channel=True,
+                                 nodes_to_exclude=keep_fp32,
                                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
                 os.replace(q, target)
             EXPORT_COUNT += 1

@@ -89,8 +89,6 @@ class Deidentifier:
         self._analyzer: AnalyzerEngine | None = None
         self._anonymizer: AnonymizerEngine | None = None
         self._lock = threading.Lock()
-        # patient tag -> name tag -> number. Keyed fingerprints only: no original string is kept.
-        self._surrogates: dict[str, dict[str, int]] = {}
 
     # ---- keys -------------------------------------------------------------------------------------------------
     def pseudonym(self, patient_id: str) -> str:
@@ -104,17 +102,6 @@ class Deidentifier:
     def shift_date(self, d: dt.date, patient_key: str) -> dt.date:
         """`d` moved by the patient's offset (intervals between a patient's dates are kept)."""
         return d + dt.timedelta(days=self.date_offset_days(patient_key))
-
-    # ---- surrogate state (persist it to keep "[NOMBRE_n]" stable across nightly runs) -----------------------------
-    def surrogate_state(self) -> dict[str, dict[str, int]]:
-        """The name-number memory as keyed fingerprints (safe to store; holds no names)."""
-        with self._lock:
-            return {p: dict(m) for p, m in self._surrogates.items()}
-
-    def load_surrogate_state(self, state: dict[str, dict[str, int]]) -> None:
-        """Restore a memory saved by `surrogate_state` (same secret)."""
-        with self._lock:
-            self._surrogates = {p: dict(m) for p, m in state.items()}
 
     # ---- engines ------------------------------------------------------------------------------------------------
     def _engines(self) -> tuple[AnalyzerEngine, AnonymizerEngine]:
@@ -287,28 +274,14 @@ class Deidentifier:
         names = PLACEHOLDERS[lang]
         own_id = keys.normalize_id(patient_key) if patient_key else None
         offset = self.date_offset_days(patient_key) if patient_key and self._shift_dates else None
-        with self._lock:
-            if patient_key:
-                memory = self._surrogates.setdefault(keys.tag(self._secret, "patient", keys.normalize_id(patient_key)), {})
-            else:
-                memory = {}
         ptag = keys.tag(self._secret, "patient", own_id or "")
 
         def person(value: str) -> str:
+            # Stateless, keyed surrogate: the same name of the same patient always gets the same placeholder, in any
+            # document, in any run, in any order (so an incremental re-index equals a clean rebuild).
             norm = keys.normalize_name(value)
-            name_tag = keys.tag(self._secret, "name", ptag + "\x1f" + norm)
-            word_tags = [keys.tag(self._secret, "word", ptag + "\x1f" + w) for w in norm.split() if len(w) > 2]
-            with self._lock:
-                n = memory.get(name_tag)
-                if n is None:
-                    # "Smith" after "John Smith": the number of the full name whose words it shares
-                    seen = {memory.get("w" + t) for t in word_tags}
-                    n = seen.pop() if len(seen) == 1 and None not in seen else 1 + max(
-                        [v for k, v in memory.items() if not k.startswith("w")] or [0])
-                    memory[name_tag] = n
-                for t in word_tags:
-                    memory.setdefault("w" + t, n)
-            return f"[{names['PERSON']}_{n}]"
+            code = keys.tag(self._secret, "name", ptag + "\x1f" + norm)[:4].upper()
+            return f"[{names['PERSON']}_{code}]"
 
         def ident(value: str) -> str:
             if own_id and keys.normalize_id(value) == own_id:

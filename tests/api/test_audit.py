@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def test_cli_keys_and_audit(clinic: Clinic, tmp_path: Path) -> None:
     assert runner.invoke(app, ["audit", "export", "--out", str(out), "--data-dir", dd]).exit_code == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(lines) == audit_count(clinic.runtime) and lines[0]["prev_hash"] == "0" * 64
-    assert all(a["hash"] == b["prev_hash"] for a, b in zip(lines, lines[1:]))
+    assert all(a["hash"] == b["prev_hash"] for a, b in itertools.pairwise(lines))
 
 
 def test_tampering_is_detected(clinic: Clinic, http: httpx.Client, keys: Keys) -> None:

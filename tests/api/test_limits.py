@@ -59,3 +59,17 @@ def test_rate_limit_per_key(tight_server: Server, keys: Keys) -> None:
         # Buckets are per key: another key still has its burst.
         assert c.get("/v1/models", headers=bearer(keys.admin)).status_code == 200
         assert "casewise_rate_limited_total 3.0" in c.get("/metrics").text
+
+
+def test_cors_is_off_by_default_and_on_when_configured(clinic: Clinic) -> None:
+    from fastapi.testclient import TestClient
+
+    preflight = {"Origin": "https://intranet.clinic.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+    with TestClient(create_app(clinic.runtime, ApiSettings())) as c:
+        assert "access-control-allow-origin" not in c.options("/v1/ask", headers=preflight).headers
+    app = create_app(clinic.runtime, ApiSettings(cors_origins=["https://intranet.clinic.example"]))
+    with TestClient(app) as c:
+        r = c.options("/v1/ask", headers=preflight)
+        assert r.headers["access-control-allow-origin"] == "https://intranet.clinic.example"
+        assert "access-control-allow-credentials" not in r.headers

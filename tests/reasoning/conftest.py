@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reasoning_testdata import free_port, make_evidence, smollm2_gguf
 
 from casewise.embedding import Embedder, get_embedder
 from casewise.settings import EmbeddingSettings, LLMSettings
 from casewise.types import Evidence
+from tests.reasoning.reasoning_testdata import free_port, make_evidence, smollm2_gguf
 
 # One thread: on a shared 2-core box two llama.cpp threads spin against other load (measured 1.2-1.5x slower).
 SERVER_THREADS = 1

@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from reasoning_testdata import CS_ID, PRP_ID, RETRIEVED, make_evidence
 
 from casewise.embedding import Embedder
 from casewise.settings import LLMSettings
@@ -16,6 +15,7 @@ from casewise.types import Answer, Language
 from reasoning.llm import LLMReply, Message, make_llm
 from reasoning.llm_answer import answer_with_llm, stream_answer_with_llm
 from reasoning.prompts import SYSTEM_PROMPT, build_messages
+from tests.reasoning.reasoning_testdata import CS_ID, PRP_ID, RETRIEVED, make_evidence
 
 FAKE = "PT-FAKE000000"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from reasoning_testdata import PRP_ID, RETRIEVED, closed_port_url, make_evidence
 
 from casewise.embedding import Embedder
 from casewise.settings import LLMSettings
@@ -14,6 +13,7 @@ from reasoning.citations import ID_RE
 from reasoning.llm import LLMReply, make_llm
 from reasoning.llm_answer import answer_with_llm, finish_answer, stream_answer_with_llm
 from reasoning.prompts import build_messages
+from tests.reasoning.reasoning_testdata import PRP_ID, RETRIEVED, closed_port_url, make_evidence
 
 QUESTION = {"en": "What worked for a 55-year-old woman with knee osteoarthritis?",
             "es": "¿Qué funcionó en una mujer de 55 años con artrosis de rodilla?"}

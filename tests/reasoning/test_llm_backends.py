@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from reasoning_testdata import closed_port_url
 
 from casewise.errors import ConfigError, LLMError
 from casewise.settings import LLMSettings
 from reasoning.llm import LlamaCppLLM, LLMReply, LLMStream, Message, make_llm
+from tests.reasoning.reasoning_testdata import closed_port_url
 
 SECRET_NOTE = "patient-note-7731 knee pain"
 HELLO: list[Message] = [

@@ -1,0 +1,384 @@
+"""Retrieval quality on any CodiEsp-format folder: BM25, dense, LlamaIndex's default, RRF and Casewise's hybrid.
+
+`casewise eval retrieval --codiesp DIR [--lang es|en|en-es] [--json] [--limit N] [--model M] [--methods ...]`
+
+Protocol: every case is a query (its first 600 characters, in the query language); the corpus is the other cases,
+split into ~200-word chunks (a case scores as its best chunk). A case is relevant to a query when their sets of
+3-character ICD-10 diagnosis categories have Jaccard >= 0.3. recall@10, nDCG@10 and MRR are averaged over queries
+with at least one relevant case (with standard errors); graded nDCG@10 (gain = Jaccard) over every query that shares
+any category with another case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from casewise.embedding import Embedder
+from casewise.sparse import sparse_vector
+
+QUERY_CHARS = 600
+CHUNK_WORDS = 200
+JACCARD_MIN = 0.3
+K = 10
+DEPTH = 100  # cases ranked per query (MRR is MRR@100)
+RRF_K = 60.0
+LANGS = {"es": ("text_files", "text_files"), "en": ("text_files_en", "text_files_en"),
+         "en-es": ("text_files_en", "text_files")}
+METHODS = ("bm25", "dense", "llamaindex", "rrf", "casewise")
+
+Ranking = list[str]
+
+
+@dataclass
+class Corpus:
+    """Cases with query text, corpus chunks and diagnosis categories."""
+
+    queries: dict[str, str]
+    chunks: list[tuple[str, str]]  # (case_id, text)
+    categories: dict[str, frozenset[str]]
+    relevant: dict[str, dict[str, float]] = field(default_factory=dict)  # query -> {case: jaccard >= threshold}
+    graded: dict[str, dict[str, float]] = field(default_factory=dict)    # query -> {case: jaccard > 0}
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _codes_file(folder: Path) -> Path:
+    hits = sorted(folder.glob("*D.tsv"))
+    if not hits:
+        raise SystemExit(f"no diagnosis file (*D.tsv with 'doc_id<TAB>code' lines) in {folder}")
+    return hits[0]
+
+
+def chunk_words(text: str, size: int = CHUNK_WORDS) -> list[str]:
+    words = text.split()
+    return [" ".join(words[i:i + size]) for i in range(0, len(words), size)] or [""]
+
+
+def load_codiesp(folder: Path, lang: str = "es", limit: int | None = None) -> Corpus:
+    """Read text files and diagnosis codes; keep cases that have text in both needed folders and >= 1 code."""
+    if lang not in LANGS:
+        raise SystemExit(f"--lang must be one of {sorted(LANGS)}")
+    qdir, cdir = (folder / d for d in LANGS[lang])
+    for d in (qdir, cdir):
+        if not d.is_dir():
+            raise SystemExit(f"missing folder {d} (CodiEsp layout: text_files/, text_files_en/, trainD.tsv)")
+    cats: dict[str, set[str]] = defaultdict(set)
+    for line in _codes_file(folder).read_text(encoding="utf-8").splitlines():
+        parts = line.strip().split("\t")
+        if len(parts) >= 2 and parts[1]:
+            cats[parts[0]].add(parts[1].strip().upper().replace(".", "")[:3])
+    ids = sorted(p.stem for p in qdir.glob("*.txt") if (cdir / p.name).exists() and cats.get(p.stem))
+    if limit:
+        ids = ids[:limit]
+    queries = {i: (qdir / f"{i}.txt").read_text(encoding="utf-8")[:QUERY_CHARS] for i in ids}
+    chunks = [(i, c) for i in ids for c in chunk_words((cdir / f"{i}.txt").read_text(encoding="utf-8"))]
+    corpus = Corpus(queries, chunks, {i: frozenset(cats[i]) for i in ids})
+    for q in ids:
+        sims = {d: jaccard(corpus.categories[q], corpus.categories[d]) for d in ids if d != q}
+        corpus.graded[q] = {d: s for d, s in sims.items() if s > 0}
+        corpus.relevant[q] = {d: s for d, s in sims.items() if s >= JACCARD_MIN}
+    return corpus
+
+
+# -- metrics -------------------------------------------------------------------------------------------------
+def ndcg(ranking: Sequence[str], gains: dict[str, float], k: int = K) -> float:
+    """nDCG@k with linear gains (1 for binary relevance)."""
+    dcg = sum(gains.get(c, 0.0) / math.log2(r + 2) for r, c in enumerate(ranking[:k]))
+    ideal = sorted(gains.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(r + 2) for r, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def recall(ranking: Sequence[str], relevant: dict[str, float], k: int = K) -> float:
+    return len(set(ranking[:k]) & set(relevant)) / len(relevant) if relevant else 0.0
+
+
+def reciprocal_rank(ranking: Sequence[str], relevant: dict[str, float]) -> float:
+    return next((1.0 / (r + 1) for r, c in enumerate(ranking) if c in relevant), 0.0)
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return 0.0, 0.0
+    arr = np.asarray(values, dtype=np.float64)
+    se = float(arr.std(ddof=1) / math.sqrt(len(arr))) if len(arr) > 1 else 0.0
+    return float(arr.mean()), se
+
+
+def score(corpus: Corpus, rankings: dict[str, Ranking]) -> dict[str, Any]:
+    """Metrics with standard errors for one method's rankings."""
+    binq = [q for q in corpus.queries if corpus.relevant[q]]
+    grq = [q for q in corpus.queries if corpus.graded[q]]
+    out: dict[str, Any] = {"n_queries": len(binq), "n_graded_queries": len(grq)}
+    for name, fn in (("recall@10", lambda q: recall(rankings[q], corpus.relevant[q])),
+                     ("ndcg@10", lambda q: ndcg(rankings[q], {d: 1.0 for d in corpus.relevant[q]})),
+                     ("mrr", lambda q: reciprocal_rank(rankings[q], corpus.relevant[q]))):
+        out[name], out[name + "_se"] = _mean_se([fn(q) for q in binq])
+    out["graded_ndcg@10"], out["graded_ndcg@10_se"] = _mean_se([ndcg(rankings[q], corpus.graded[q]) for q in grq])
+    return out
+
+
+# -- methods -------------------------------------------------------------------------------------------------
+def _best_chunk_ranking(case_of: Sequence[str], scores: np.ndarray, exclude: str, depth: int = DEPTH) -> Ranking:
+    best: dict[str, float] = {}
+    for i in np.argsort(-scores, kind="stable"):
+        c = case_of[i]
+        if c != exclude and c not in best:
+            best[c] = float(scores[i])
+            if len(best) >= depth:
+                break
+    return list(best)
+
+
+def bm25_scores(corpus: Corpus) -> Callable[[str], np.ndarray]:
+    """BM25 over chunks: casewise.sparse weights times IDF (Qdrant's formula, as its IDF modifier applies)."""
+    docs = [dict(zip(*sparse_vector(t), strict=True)) for _, t in corpus.chunks]
+    df: dict[int, int] = defaultdict(int)
+    for d in docs:
+        for i in d:
+            df[i] += 1
+    n = len(docs)
+    idf = {i: math.log(1 + (n - f + 0.5) / (f + 0.5)) for i, f in df.items()}
+    postings: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for j, d in enumerate(docs):
+        for i, w in d.items():
+            postings[i].append((j, w * idf[i]))
+
+    def run(query: str) -> np.ndarray:
+        s = np.zeros(n, dtype=np.float64)
+        for i, w in zip(*sparse_vector(query, query=True), strict=True):
+            for j, v in postings.get(i, ()):
+                s[j] += w * v
+        return s
+
+    return run
+
+
+class CachedEmbedder:
+    """Wraps an Embedder with an on-disk cache of vectors keyed by model, role and text (reruns cost nothing)."""
+
+    def __init__(self, inner: Embedder, cache_dir: Path | None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.seconds = 0.0
+        self.encoded = 0
+        ident = f"{inner.name}|{type(inner).__name__}|{Path(str(getattr(inner, 'onnx_path', ''))).name}"
+        self._path = cache_dir / f"{hashlib.sha1(ident.encode()).hexdigest()[:12]}.npz" if cache_dir else None
+        self._mem: dict[str, np.ndarray] = {}
+        if self._path and self._path.exists():
+            with np.load(self._path) as z:
+                self._mem = {k: z[k] for k in z.files}
+
+    def _get(self, role: str, texts: list[str], fn: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        keys = [hashlib.sha1(f"{role}\0{t}".encode()).hexdigest() for t in texts]
+        todo = [i for i, k in enumerate(keys) if k not in self._mem]
+        if todo:
+            t0 = time.perf_counter()
+            vecs = fn([texts[i] for i in todo])
+            self.seconds += time.perf_counter() - t0
+            self.encoded += len(todo)
+            for i, v in zip(todo, vecs, strict=True):
+                self._mem[keys[i]] = v
+            if self._path:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self._path.with_suffix(".tmp.npz")
+                np.savez(tmp, **self._mem)
+                tmp.replace(self._path)
+        return np.stack([self._mem[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._get("p", texts, self.inner.embed_passages)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._get("q", texts, self.inner.embed_queries)
+
+
+def llamaindex_embedding(embedder: Embedder) -> Any:
+    """Our embedder as a LlamaIndex BaseEmbedding (no OpenAI, no download)."""
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from pydantic import PrivateAttr
+
+    class CasewiseEmbedding(BaseEmbedding):
+        _inner: Any = PrivateAttr()
+
+        def __init__(self, inner: Embedder) -> None:
+            super().__init__(model_name=inner.name, embed_batch_size=64)
+            self._inner = inner
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._inner.embed_queries([query])[0].tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._inner.embed_passages([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._inner.embed_passages(texts).tolist()
+
+    return CasewiseEmbedding(embedder)
+
+
+def llamaindex_rankings(corpus: Corpus, embedder: Embedder) -> dict[str, Ranking]:
+    """LlamaIndex's default in-memory VectorStoreIndex + retriever over the same chunks; cases ranked by best chunk."""
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.schema import TextNode
+
+    # The case id rides as metadata but stays out of the embedded text, so both see the same chunk text.
+    nodes = [TextNode(text=t, id_=f"{c}#{i}", metadata={"case_id": c}, excluded_embed_metadata_keys=["case_id"],
+                      excluded_llm_metadata_keys=["case_id"]) for i, (c, t) in enumerate(corpus.chunks)]
+    index = VectorStoreIndex(nodes, embed_model=llamaindex_embedding(embedder), show_progress=False)
+    retriever = index.as_retriever(similarity_top_k=min(len(nodes), DEPTH * 3))
+    out: dict[str, Ranking] = {}
+    for q, text in corpus.queries.items():
+        seen: dict[str, None] = {}
+        for hit in retriever.retrieve(text):
+            c = hit.node.metadata["case_id"]
+            if c != q:
+                seen.setdefault(c, None)
+        out[q] = list(seen)[:DEPTH]
+    return out
+
+
+def rrf(*rankings: Ranking, k: float = RRF_K) -> Ranking:
+    scores: dict[str, float] = defaultdict(float)
+    for ranking in rankings:
+        for r, c in enumerate(ranking):
+            scores[c] += 1.0 / (k + r + 1)
+    return sorted(scores, key=lambda c: -scores[c])[:DEPTH]
+
+
+class _NoCases:
+    """Store stand-in: CodiEsp has no structured cases, so the structural re-rank contributes nothing."""
+
+    def get_cases(self, case_ids: list[str]) -> dict[str, Any]:
+        return {}
+
+    def get_case(self, case_id: str) -> None:
+        return None
+
+
+def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray) -> dict[str, Ranking]:
+    """Casewise's own retriever (hybrid RRF in Qdrant, grouping by case, re-rank) on an in-memory Qdrant."""
+    import warnings
+
+    from qdrant_client import QdrantClient
+
+    from casewise.settings import Settings
+    from casewise.types import Chunk
+    from casewise.vectors import VectorIndex
+    from retrieval.search import CaseRetriever
+
+    settings = Settings()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        index = VectorIndex(QdrantClient(":memory:"), "eval_chunks")
+        index.ensure(embedder.dim)
+        chunks = [Chunk(chunk_id=f"{c}#{i}", doc_id=c, case_id=c, position=i, text=t)
+                  for i, (c, t) in enumerate(corpus.chunks)]
+        index.upsert(chunks, chunk_vecs, [sparse_vector(t) for _, t in corpus.chunks],
+                     {c: "eval" for c in corpus.queries})
+    retriever = CaseRetriever(settings, _NoCases(), index, embedder)  # type: ignore[arg-type]
+    return {q: [r.case_id for r in retriever.similar(text, k=min(DEPTH, 100), exclude_case=q)]
+            for q, text in corpus.queries.items()}
+
+
+def evaluate(corpus: Corpus, embedder: Embedder | None, methods: Sequence[str] = METHODS) -> dict[str, Any]:
+    """Rankings of every method, scored."""
+    results: dict[str, Any] = {}
+    case_of = [c for c, _ in corpus.chunks]
+    rankings: dict[str, dict[str, Ranking]] = {}
+    if {"bm25", "rrf"} & set(methods):
+        bm = bm25_scores(corpus)
+        rankings["bm25"] = {q: _best_chunk_ranking(case_of, bm(t), q) for q, t in corpus.queries.items()}
+    need_dense = {"dense", "rrf", "casewise", "llamaindex"} & set(methods)
+    if need_dense and embedder is None:
+        raise SystemExit("dense methods need an embedder")
+    chunk_vecs = np.zeros((0, 0), np.float32)
+    if need_dense and embedder is not None:
+        chunk_vecs = embedder.embed_passages([t for _, t in corpus.chunks])
+        qids = list(corpus.queries)
+        qvecs = embedder.embed_queries([corpus.queries[q] for q in qids])
+        sims = qvecs @ chunk_vecs.T
+        rankings["dense"] = {q: _best_chunk_ranking(case_of, sims[i], q) for i, q in enumerate(qids)}
+    if "rrf" in methods:
+        rankings["rrf"] = {q: rrf(rankings["bm25"][q], rankings["dense"][q]) for q in corpus.queries}
+    if "llamaindex" in methods and embedder is not None:
+        rankings["llamaindex"] = llamaindex_rankings(corpus, embedder)
+    if "casewise" in methods and embedder is not None:
+        rankings["casewise"] = casewise_rankings(corpus, embedder, chunk_vecs)
+    for m in methods:
+        if m in rankings:
+            results[m] = score(corpus, rankings[m])
+    return results
+
+
+def _format(lang: str, model: str, results: dict[str, Any]) -> str:
+    lines = [f"CodiEsp retrieval, {lang}, dense model {model}",
+             f"{'method':<11} {'nDCG@10':>14} {'recall@10':>14} {'MRR':>14} {'graded nDCG@10':>16}"]
+    for m, r in results.items():
+        cell = lambda k: f"{r[k]:.3f} ±{r[k + '_se']:.3f}"  # noqa: E731
+        lines.append(f"{m:<11} {cell('ndcg@10'):>14} {cell('recall@10'):>14} {cell('mrr'):>14} {cell('graded_ndcg@10'):>16}")
+    any_r = next(iter(results.values()), {})
+    lines.append(f"queries with a relevant case: {any_r.get('n_queries', 0)}; graded: {any_r.get('n_graded_queries', 0)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry (also `casewise eval retrieval`)."""
+    ap = argparse.ArgumentParser(prog="casewise eval retrieval", description=__doc__.splitlines()[0])
+    ap.add_argument("--codiesp", type=Path, required=True, help="CodiEsp-format folder (text_files/, text_files_en/, *D.tsv)")
+    ap.add_argument("--lang", default="es", choices=sorted(LANGS))
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--limit", type=int, default=None, help="first N cases only")
+    ap.add_argument("--model", default=None, help="embedding.model (default: settings)")
+    ap.add_argument("--backend", default=None, help="embedding.backend: auto, onnx, sentence-transformers")
+    ap.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}")
+    ap.add_argument("--cache", type=Path, default=None, help="folder for cached vectors (reruns skip encoding)")
+    args = ap.parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        ap.error(f"unknown method(s) {bad}; valid: {list(METHODS)}")
+    corpus = load_codiesp(args.codiesp, args.lang, args.limit)
+    embedder: Embedder | None = None
+    if set(methods) - {"bm25"}:
+        from casewise.embedding import get_embedder
+        from casewise.settings import EmbeddingSettings
+
+        es = EmbeddingSettings()
+        if args.model:
+            es = es.model_copy(update={"model": args.model})
+        if args.backend:
+            es = es.model_copy(update={"backend": args.backend}) if "backend" in EmbeddingSettings.model_fields else es
+            if "backend" not in EmbeddingSettings.model_fields:
+                object.__setattr__(es, "backend", args.backend)
+        embedder = CachedEmbedder(get_embedder(es), args.cache)
+    results = evaluate(corpus, embedder, methods)
+    model = embedder.name if embedder else "-"
+    if args.json:
+        print(json.dumps({"lang": args.lang, "model": model, "cases": len(corpus.queries),
+                          "chunks": len(corpus.chunks), "results": results}, indent=2))
+    else:
+        print(_format(args.lang, model, results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
