@@ -35,9 +35,6 @@ Errors are `{"error": {"code", "message"}}` with stable codes."""
 
 def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None = None) -> FastAPI:
     """Build the app. Without a runtime one is built from Settings; the app then owns it and closes it at shutdown."""
-    from api import compat
-
-    compat.apply()
     owns_runtime = runtime is None
     rt = runtime or Runtime()
     api = api_settings or api_settings_for(rt.settings)
@@ -53,10 +50,18 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
         # Load the embedding model and the de-identifier before the first request, not during it. A failure is
         # logged (its message names the setting at fault) and /readyz reports it; the server still starts.
         try:
-            await run_in_threadpool(lambda: (rt.embedder, rt.deid))
+            await run_in_threadpool(_warm_up, rt)
         except Exception as exc:  # noqa: BLE001
             log.error("warm-up failed: %s", exc if isinstance(exc, CasewiseError) else type(exc).__name__)
+        nightly = None
+        if api.reindex_at:
+            from api.scheduler import DailyJob
+
+            nightly = DailyJob(api.reindex_at, lambda: indexing.start_reindex(indexing.default_roots()))
+            nightly.start()
         yield
+        if nightly is not None:
+            nightly.stop()
         indexing.close()
         if owns_runtime:
             rt.close()
@@ -96,6 +101,12 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _warm_up(rt: Runtime) -> None:
+    """Load the models behind the first question (embedding, de-identification pipelines) now."""
+    rt.deid.deidentify("Paciente de prueba con gonalgia. Test patient with knee pain.")
+    rt.embedder.embed_queries(["warm up"])
 
 
 def factory() -> FastAPI:

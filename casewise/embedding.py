@@ -102,7 +102,8 @@ class SentenceTransformerEmbedder:
             raise ConfigError(f"embedding.model: cannot load a sentence-transformers model from {path!r} ({exc})") from exc
         self._settings = settings
         self.name = settings.model
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
         if dim is None:
             raise ConfigError(f"embedding.model: {path!r} does not report its embedding dimension")
         self.dim = int(dim)
@@ -138,7 +139,12 @@ class OnnxEmbedder:
         from tokenizers import Tokenizer
 
         from casewise.embedders.onnx import (
-            EXPORT_RECIPE, OnnxEncoder, cache_folder, ensure_onnx, export_bert_mean_pooled, file_digest,
+            EXPORT_RECIPE,
+            OnnxEncoder,
+            cache_folder,
+            ensure_onnx,
+            export_bert_mean_pooled,
+            file_digest,
         )
 
         folder = Path(resolve_model_path(settings.model))
@@ -212,7 +218,9 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.model == E5_SMALL:
         from casewise.embedders.e5 import E5Embedder
 
-        return E5Embedder(settings, cache_dir=_cache_dir(settings), precision=_precision(settings))
+        threads = _setting(settings, "threads", None)
+        return E5Embedder(settings, cache_dir=_cache_dir(settings), precision=_precision(settings),
+                          threads=int(threads) if threads else None)  # type: ignore[call-overload]
     if backend == "onnx":
         return OnnxEmbedder(settings)
     return SentenceTransformerEmbedder(settings)

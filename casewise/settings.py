@@ -115,6 +115,22 @@ class IngestSettings(BaseModel):
     )
 
 
+class ApiSettings(BaseModel):
+    """Limits and switches of the HTTP API (`casewise serve`)."""
+
+    rate_per_minute: float = Field(120.0, gt=0, description="sustained requests per minute per API key")
+    rate_burst: int = Field(30, ge=1, description="requests a key may make at once before the rate applies")
+    max_body_kb: int = Field(64, ge=1, le=10_240, description="largest JSON request body")
+    max_upload_mb: float | None = Field(None, gt=0, description="largest uploaded file; default ingest.max_file_mb")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS; empty = CORS off")
+    sources: list[Path] = Field(default_factory=list,
+                                description="folders a re-index scans (the uploads folder is always included)")
+    readiness_timeout_s: float = Field(2.0, gt=0, description="how long /readyz waits for the LLM server")
+    trust_proxy_headers: bool = False
+    reindex_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                   description="daily re-index time (HH:MM, local) inside `casewise serve`; None = off")
+
+
 class Settings(BaseSettings):
     """All Casewise configuration."""
 
@@ -130,6 +146,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     deid: DeidSettings = Field(default_factory=DeidSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
     def settings_customise_sources(

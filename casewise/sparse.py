@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
-from functools import lru_cache
+import threading
 
 import snowballstemmer
 
@@ -25,9 +25,15 @@ STOPWORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def _stemmers() -> tuple[snowballstemmer.stemmer, snowballstemmer.stemmer]:
-    return snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english")
+    """One pair per thread: snowball stemmers keep per-word state and are not safe to share between threads."""
+    pair = getattr(_local, "stemmers", None)
+    if pair is None:
+        pair = _local.stemmers = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
+    return pair
 
 
 def terms(text: str) -> list[str]:

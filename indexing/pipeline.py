@@ -129,6 +129,12 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
+    def remove(self, doc_id: str) -> None:
+        """Forget one document: its points, its manifest row, and its contribution to its patient's case."""
+        self.index.delete_doc(doc_id)
+        self.store.delete_document(doc_id)
+        self._assemble()
+
     # -- per document -----------------------------------------------------------------------------------------
     def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
         dtype = doc_type(path)

@@ -17,7 +17,9 @@ fi
 [[ -n "$PY" ]] || { echo "error: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
-PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+PIP=(pip_quiet)
+# pip -q still prints a warning per package for this machine's file:// index mirrors that do not exist: drop them.
+pip_quiet() { .venv/bin/python -m pip --disable-pip-version-check -q "$@" 2> >(grep -v -E "WARNING: Location .* is ignored|does not provide the extra" >&2); }
 export PIP_PROGRESS_BAR=off
 
 stamp_of() { cat requirements/*.txt constraints.txt pyproject.toml "$0" | sha256sum | cut -c1-16; }

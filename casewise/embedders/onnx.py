@@ -107,12 +107,12 @@ def _optimize(src: Path, dst: Path) -> None:
                 hidden = int(attr.value)
         opt = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden, opt_level=1)
         opt.save_model_to_file(str(dst))
-    except Exception as exc:  # pragma: no cover - optimizer versions differ; the raw graph is correct, only slower
+    except Exception as exc:  # noqa: BLE001 - optimizer versions differ; the raw graph is correct, only slower
         log.warning("ONNX graph optimisation skipped (%s)", type(exc).__name__)
         os.replace(src, dst)
 
 
-def export_bert_mean_pooled(model: "object", out: Path, *, num_heads: int, hidden: int) -> None:
+def export_bert_mean_pooled(model: object, out: Path, *, num_heads: int, hidden: int) -> None:
     """Export a transformers encoder + mean pooling + L2 normalisation as one ONNX graph.
 
     Inputs: input_ids, attention_mask (int64, [batch, seq]); output: embedding (float32, [batch, hidden]).

@@ -20,11 +20,6 @@ from api.config import ApiSettings
 from casewise.settings import LLMSettings
 from tests.api.conftest import Clinic, Keys, audit_count, bearer, parse_sse, start_server, stop_server
 
-# The service passes Settings where LLMSettings is expected (reasoning/service.py: stream_answer_with_llm(...,
-# rt.settings) should be rt.settings.llm); until that is fixed the LLM path answers 500.
-LLM_PATH_BUG = pytest.mark.xfail(reason="reasoning.service passes rt.settings instead of rt.settings.llm",
-                                 raises=AssertionError, strict=False)
-
 
 def stub_llm(state: dict[str, Any]) -> FastAPI:
     """A tiny OpenAI-compatible chat server that cites the first two case ids it was shown."""
@@ -89,7 +84,6 @@ def test_readyz_checks_the_llm(llm_server: str, llm_state: dict[str, Any]) -> No
     assert r.status_code == 200 and r.json()["checks"]["llm"] == "ok"
 
 
-@LLM_PATH_BUG
 def test_streamed_llm_answer_with_thinking(llm_server: str, keys: Keys, clinic: Clinic) -> None:
     before = audit_count(clinic.runtime)
     r = httpx.post(f"{llm_server}/v1/ask", json={"question": "knee osteoarthritis VAS 7, what worked?",
@@ -112,8 +106,6 @@ def test_llm_failure_is_502(llm_server: str, keys: Keys, llm_state: dict[str, An
         before = audit_count(clinic.runtime)
         r = httpx.post(f"{llm_server}/v1/ask", json={"question": "knee osteoarthritis VAS 7, what worked?"},
                        headers=bearer(keys.clinician), timeout=60)
-        if r.status_code == 500:
-            pytest.xfail("reasoning.service passes rt.settings instead of rt.settings.llm")
         assert r.status_code == 502 and r.json()["error"]["code"] == "llm_error"
         assert audit_count(clinic.runtime) == before  # nothing clinical was returned
         ready = httpx.get(f"{llm_server}/readyz")

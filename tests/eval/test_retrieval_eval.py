@@ -1,0 +1,110 @@
+"""The CodiEsp retrieval evaluation on a tiny hand-made folder where every number can be checked by hand."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval import retrieval_eval as ev
+
+CASES = {
+    # id: (codes, Spanish text, English text)
+    "A": (["J45.9", "I10"], "Mujer con asma bronquial e hipertension arterial, disnea y sibilancias nocturnas.",
+          "Woman with bronchial asthma and arterial hypertension, dyspnoea and nocturnal wheezing."),
+    "B": (["J45.0", "I10"], "Varon con asma bronquial alergica e hipertension, tos y sibilancias.",
+          "Man with allergic bronchial asthma and hypertension, cough and wheezing."),
+    "C": (["J45.1", "E11.9"], "Paciente con asma bronquial y diabetes mellitus tipo 2, sibilancias leves.",
+          "Patient with bronchial asthma and type 2 diabetes mellitus, mild wheezing."),
+    "D": (["K35.8"], "Dolor abdominal en fosa iliaca derecha por apendicitis aguda; apendicectomia urgente.",
+          "Right iliac fossa abdominal pain from acute appendicitis; urgent appendectomy."),
+    "E": (["K35.2", "K80.0"], "Apendicitis aguda perforada y colelitiasis, dolor abdominal intenso.",
+          "Perforated acute appendicitis and cholelithiasis, severe abdominal pain."),
+}
+
+
+@pytest.fixture()
+def codiesp(tmp_path: Path) -> Path:
+    (tmp_path / "text_files").mkdir()
+    (tmp_path / "text_files_en").mkdir()
+    lines = []
+    for cid, (codes, es, en) in CASES.items():
+        (tmp_path / "text_files" / f"{cid}.txt").write_text(es, encoding="utf-8")
+        (tmp_path / "text_files_en" / f"{cid}.txt").write_text(en, encoding="utf-8")
+        lines += [f"{cid}\t{c.lower()}" for c in codes]
+    (tmp_path / "trainD.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+class HashEmbedder:
+    """Bag of words hashed into 64 dimensions: deterministic, instant, good enough to rank these texts."""
+
+    name = "hash-bow"
+    dim = 64
+
+    def _enc(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"\w+", t.lower()):
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._enc(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._enc(texts)
+
+
+def test_relevance_is_jaccard_of_three_character_categories(codiesp: Path) -> None:
+    corpus = ev.load_codiesp(codiesp, "es")
+    assert corpus.categories["A"] == {"J45", "I10"}
+    assert corpus.relevant["A"] == {"B": 1.0, "C": pytest.approx(1 / 3)}
+    assert set(corpus.relevant["D"]) == {"E"} and corpus.relevant["D"]["E"] == 0.5
+    assert "A" not in corpus.relevant["A"], "a case is never its own neighbour"
+    assert corpus.graded["C"] == {"A": pytest.approx(1 / 3), "B": pytest.approx(1 / 3)}
+
+
+def test_metrics_by_hand() -> None:
+    rel = {"B": 1.0, "C": 1.0}
+    ranking = ["D", "B", "E", "C"]
+    expected = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    assert ev.ndcg(ranking, rel) == pytest.approx(expected)  # 0.651
+    assert ev.recall(ranking, rel) == 1.0 and ev.recall(ranking[:2], rel) == 0.5
+    assert ev.reciprocal_rank(ranking, rel) == 0.5
+    graded = {"B": 1.0, "C": 1 / 3}
+    assert ev.ndcg(["C", "B"], graded) == pytest.approx((1 / 3 + 1 / math.log2(3)) / (1 + (1 / 3) / math.log2(3)))
+    assert ev.rrf(["x", "y"], ["y", "z"])[0] == "y"
+
+
+def test_bm25_ranks_the_lexically_similar_cases_first(codiesp: Path) -> None:
+    res = ev.evaluate(ev.load_codiesp(codiesp, "es"), None, ["bm25"])["bm25"]
+    assert res["n_queries"] == 5 and res["n_graded_queries"] == 5
+    assert res["ndcg@10"] == pytest.approx(1.0) and res["recall@10"] == 1.0 and res["mrr"] == 1.0
+    assert res["ndcg@10_se"] == pytest.approx(0.0)
+
+
+def test_every_method_runs_and_scores_in_range(codiesp: Path) -> None:
+    res = ev.evaluate(ev.load_codiesp(codiesp, "en-es"), HashEmbedder(), ev.METHODS)
+    assert set(res) == set(ev.METHODS)
+    for method, r in res.items():
+        for key in ("ndcg@10", "recall@10", "mrr", "graded_ndcg@10"):
+            assert 0.0 <= r[key] <= 1.0, (method, key)
+    # LlamaIndex's in-memory index over the same chunks and vectors ranks exactly like dense search.
+    assert res["llamaindex"]["ndcg@10"] == pytest.approx(res["dense"]["ndcg@10"])
+
+
+def test_main_prints_json(codiesp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ev.main(["--codiesp", str(codiesp), "--lang", "en", "--methods", "bm25", "--json", "--limit", "4"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cases"] == 4 and out["lang"] == "en" and "bm25" in out["results"]
+
+
+def test_missing_folder_says_what_layout_is_expected(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="text_files"):
+        ev.load_codiesp(tmp_path, "es")

