@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Casewise: what worked for patients like this one?")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, de-identification and answers.")
 app.add_typer(eval_app, name="eval")
-out = Console()
-err = Console(stderr=True)
+# Errors are one line, never wrapped; tables get room when output goes to a file or a pipe.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
 
 DEMO_QUESTIONS = [
     ("es", "Mujer de 58 años con gonartrosis grado 2 en rodilla izquierda, EVA 7/10 pese a AINEs. "

@@ -10,6 +10,7 @@ Backends (``embedding.backend``):
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,7 @@ E5_SMALL = "bundled:multilingual-e5-small"
 BUNDLED_MODELS = {MINILM, E5_SMALL}
 BACKENDS = ("auto", "onnx", "sentence-transformers")
 PRECISIONS = ("fp32", "int8")
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -222,7 +224,13 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
         return E5Embedder(settings, cache_dir=_cache_dir(settings), precision=_precision(settings),
                           threads=int(threads) if threads else None)  # type: ignore[call-overload]
     if backend == "onnx":
-        return OnnxEmbedder(settings)
+        if str(_setting(settings, "backend", "auto")) == "onnx":
+            return OnnxEmbedder(settings)
+        try:
+            return OnnxEmbedder(settings)
+        except ConfigError as exc:
+            # auto: a folder the exporter does not handle (CLS pooling, another architecture) still works.
+            log.warning("embedding: onnx backend unavailable for %s (%s); using sentence-transformers", settings.model, exc)
     return SentenceTransformerEmbedder(settings)
 
 
