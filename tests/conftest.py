@@ -6,6 +6,7 @@ embeds, Qdrant runs in local mode in a temporary folder.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,6 +20,17 @@ enforce_offline()
 os.environ.setdefault("CASEWISE_CONFIG", "/nonexistent/casewise.toml")  # tests never read a developer's config
 
 CLINIC_PATIENTS = 30
+
+
+class _Capture(logging.Handler):
+    """Keeps every formatted log line, at every level, to check that no patient data is logged."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +59,17 @@ def indexed(clinic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
     data = tmp_path_factory.mktemp("data")
     rt = Runtime(load_settings(data_dir=data))
-    report = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid).run([clinic_dir])
+    handler = _Capture()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        report = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid).run([clinic_dir])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    rt.index_log = handler.lines  # type: ignore[attr-defined]  # every log line the indexing run wrote
     yield rt, report
     rt.close()
 

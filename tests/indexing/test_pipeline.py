@@ -63,10 +63,11 @@ def test_chunks_carry_case_payload_for_filters(indexed) -> None:
 
 
 def test_no_identifier_from_the_clinic_reaches_the_index_or_the_store(indexed, ground_truth) -> None:
-    """Names, record numbers, ids, phones, e-mails and addresses: nowhere. Dates: not in the patient's own chunks."""
+    """Names, record numbers, ids, phones, e-mails and addresses: not in the index, the store or the logs.
+    Dates: not in the patient's own chunks (they are shifted)."""
     rt, _ = indexed
     payloads = _payloads(rt)
-    every_text = fold("\n".join(str(p) for p in payloads))
+    every_text = fold("\n".join(str(p) for p in payloads) + "\n".join(rt.index_log))
     stored_cases = fold("\n".join(c.model_dump_json() for c in rt.store.get_cases(
         [rt.deid.pseudonym(p.nhc.lstrip("0")) for p in ground_truth.patients]).values()))
     leaks = []
