@@ -180,7 +180,8 @@ def edge_engine(d: Data, exact: bool) -> tuple[Callable[[int], object], Callable
         pts = [qe.Point(i, {"dense": d.vecs[i].tolist(), "sparse": qe.SparseVector(*d.sparse[i])}, d.payloads[i])
                for i in range(s, min(s + 2048, len(d.payloads)))]
         shard.update(qe.UpdateOperation.upsert_points(pts))
-    shard.optimize()
+    if not exact:  # exact search scans; only HNSW needs the optimizer to build its graph
+        shard.optimize()
     params = qe.SearchParams(exact=exact, hnsw_ef=None if exact else 256)
     cond = qe.Filter(must=[qe.FieldCondition(key="diagnoses", match=qe.MatchAny(any=[DIAGNOSES[0]]))])
 

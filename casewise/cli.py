@@ -233,6 +233,19 @@ def _register_stage_commands() -> None:
     register(app)
 
 
+@eval_app.command("retrieval")
+def eval_retrieval(codiesp: Annotated[Path, typer.Option(help="CodiEsp-format folder")],
+                   lang: Annotated[str, typer.Option(help="es, en or en-es")] = "es",
+                   as_json: Annotated[bool, typer.Option("--json")] = False,
+                   limit: Annotated[Optional[int], typer.Option(help="first N cases only")] = None) -> None:
+    """Retrieval quality on CodiEsp: BM25, dense, LlamaIndex, RRF, Casewise (nDCG@10, recall@10, MRR with SEs)."""
+    from eval import retrieval_eval
+
+    argv = ["--codiesp", str(codiesp), "--lang", lang] + (["--json"] if as_json else []) + (
+        ["--limit", str(limit)] if limit else [])
+    raise typer.Exit(retrieval_eval.main(argv) or 0)
+
+
 def main() -> None:
     """Entry point: one clear line for every expected failure, never a traceback."""
     _quiet_libraries()

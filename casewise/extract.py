@@ -187,6 +187,9 @@ def sex(text: str) -> str | None:
 
 
 def adverse_events(text: str) -> list[str]:
+    """Adverse events reported after a treatment; a first visit's findings (an effusion on examination) are not."""
+    if note_time_point(text) == 0.0:
+        return []
     f = fold(text)
     found = []
     for m in _ADVERSE.finditer(f):

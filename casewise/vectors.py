@@ -179,6 +179,12 @@ class VectorIndex:
             out[str(p.id)] = float(np.dot(np.asarray(vec, dtype=np.float32), dense))
         return out
 
+    def sparse_search(self, sparse: tuple[list[int], list[float]], *, flt: models.Filter | None,
+                      limit: int) -> list[models.ScoredPoint]:
+        res = self.client.query_points(self.alias, query=models.SparseVector(indices=sparse[0], values=sparse[1]),
+                                       using=SPARSE, query_filter=flt, limit=limit, with_payload=True)
+        return list(res.points)
+
     def dense_search(self, dense: np.ndarray, *, flt: models.Filter | None, limit: int) -> list[models.ScoredPoint]:
         res = self.client.query_points(self.alias, query=dense.tolist(), using=DENSE, query_filter=flt, limit=limit,
                                        with_payload=True)

@@ -387,4 +387,5 @@ def _kl(value: str) -> str | None:
 def _is_none(text: str) -> bool:
     from casewise.vocabulary import fold
 
-    return fold(text).strip() in ("", "no", "ninguno", "ninguna", "none", "no adverse events", "-", "nada", "sin incidencias")
+    f = fold(text).strip(" .-")
+    return f in ("", "no", "nada", "-") or f.startswith(("ninguno", "ninguna", "none", "no adverse", "sin ", "no se "))
