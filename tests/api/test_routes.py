@@ -28,7 +28,7 @@ def _call(http: httpx.Client, method: str, path: str, body: object, headers: dic
     return http.request(method, path, json=body, headers=headers or {})
 
 
-def _is_error(r: httpx.Response, status: int, code: str) -> None:
+def _assert_error(r: httpx.Response, status: int, code: str) -> None:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/json")
     assert r.json()["error"]["code"] == code
@@ -37,15 +37,15 @@ def _is_error(r: httpx.Response, status: int, code: str) -> None:
 
 @pytest.mark.parametrize(("method", "path", "body"), CLINICIAN_ROUTES + ADMIN_ROUTES)
 def test_nothing_answers_without_a_key(http: httpx.Client, method: str, path: str, body: object) -> None:
-    _is_error(_call(http, method, path, body), 401, "unauthorized")
-    _is_error(_call(http, method, path, body, bearer("cw_000000000000_wrong")), 401, "unauthorized")
-    _is_error(_call(http, method, path, body, {"X-API-Key": "not-a-key"}), 401, "unauthorized")
+    _assert_error(_call(http, method, path, body), 401, "unauthorized")
+    _assert_error(_call(http, method, path, body, bearer("cw_000000000000_wrong")), 401, "unauthorized")
+    _assert_error(_call(http, method, path, body, {"X-API-Key": "not-a-key"}), 401, "unauthorized")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
 def test_clinician_keys_are_refused_admin_routes(http: httpx.Client, keys: Keys, method: str, path: str,
                                                   body: object) -> None:
-    _is_error(_call(http, method, path, body, bearer(keys.clinician)), 403, "forbidden")
+    _assert_error(_call(http, method, path, body, bearer(keys.clinician)), 403, "forbidden")
 
 
 def test_health_ready_metrics_and_security_headers(http: httpx.Client) -> None:
@@ -107,7 +107,7 @@ def test_invalid_requests_name_the_field(http: httpx.Client, keys: Keys) -> None
     assert r.status_code == 422 and r.json()["error"]["message"].startswith("description")
     r = http.post("/v1/ask", content=b"{not json", headers={**bearer(keys.clinician), "Content-Type": "application/json"})
     assert r.status_code == 422
-    _is_error(http.get("/v1/no-such-route"), 404, "not_found")
+    _assert_error(http.get("/v1/no-such-route"), 404, "not_found")
 
 
 def test_similar_by_description_and_by_case(http: httpx.Client, keys: Keys, clinic: Clinic) -> None:
@@ -119,7 +119,7 @@ def test_similar_by_description_and_by_case(http: httpx.Client, keys: Keys, clin
     assert r.status_code == 200
     ids = [c["case_id"] for c in r.json()["cases"]]
     assert ids and target not in ids
-    _is_error(http.post("/v1/cases/similar", json={"case_id": "PT-NOPE"}, headers=bearer(keys.clinician)),
+    _assert_error(http.post("/v1/cases/similar", json={"case_id": "PT-NOPE"}, headers=bearer(keys.clinician)),
               404, "case_not_found")
 
 
@@ -135,7 +135,7 @@ def test_case_is_deidentified(http: httpx.Client, keys: Keys, clinic: Clinic) ->
 
     for nhc in set(re.findall(r"historia:\s*(\d{5,10})", raw)):
         assert nhc not in r.text
-    _is_error(http.get("/v1/cases/PT-DOESNOTEXIST", headers=bearer(keys.clinician)), 404, "case_not_found")
+    _assert_error(http.get("/v1/cases/PT-DOESNOTEXIST", headers=bearer(keys.clinician)), 404, "case_not_found")
 
 
 def test_admin_key_may_do_clinician_things(http: httpx.Client, keys: Keys, clinic: Clinic) -> None:
@@ -163,7 +163,7 @@ def test_documents_manifest_upload_and_delete(http: httpx.Client, keys: Keys, cl
     assert not saved.exists()
     ids = [d["doc_id"] for d in http.get("/v1/documents", headers=bearer(keys.admin)).json()["documents"]]
     assert doc["doc_id"] not in ids
-    _is_error(http.delete(f"/v1/documents/{doc['doc_id']}", headers=bearer(keys.admin)), 404, "document_not_found")
+    _assert_error(http.delete(f"/v1/documents/{doc['doc_id']}", headers=bearer(keys.admin)), 404, "document_not_found")
 
 
 def test_reindex_runs_in_the_background(http: httpx.Client, keys: Keys) -> None:
@@ -182,7 +182,7 @@ def test_reindex_runs_in_the_background(http: httpx.Client, keys: Keys) -> None:
     assert status["cases"] > 0 and status["chunks"] > 0 and status["recent_jobs"][0]["job_id"] == job["job_id"]
     r = http.post("/v1/index/reindex", json={"paths": ["relative/path"]}, headers=bearer(keys.admin))
     assert r.status_code == 422 and "paths[0]" in r.json()["error"]["message"]
-    _is_error(http.get("/v1/index/jobs/nope", headers=bearer(keys.admin)), 404, "job_not_found")
+    _assert_error(http.get("/v1/index/jobs/nope", headers=bearer(keys.admin)), 404, "job_not_found")
 
 
 def test_eval_reports(http: httpx.Client, keys: Keys, clinic: Clinic) -> None:
@@ -195,7 +195,7 @@ def test_eval_reports(http: httpx.Client, keys: Keys, clinic: Clinic) -> None:
     assert http.get("/v1/eval/reports/retrieval.json", headers=bearer(keys.admin)).json() == {"recall@5": 0.8}
     html = http.get("/v1/eval/reports/retrieval.html", headers=bearer(keys.admin))
     assert html.headers["content-type"].startswith("text/html") and "report" in html.text
-    _is_error(http.get("/v1/eval/reports/missing.json", headers=bearer(keys.admin)), 404, "report_not_found")
+    _assert_error(http.get("/v1/eval/reports/missing.json", headers=bearer(keys.admin)), 404, "report_not_found")
     assert http.get("/v1/eval/reports/..%2Fcasewise.db", headers=bearer(keys.admin)).status_code in (404, 422)
 
 
@@ -209,8 +209,8 @@ def test_keys_create_list_revoke(http: httpx.Client, keys: Keys) -> None:
     assert new["key_id"] in [k["key_id"] for k in listed]
     assert all("key" not in k and "digest" not in k and "salt" not in k for k in listed)
     assert http.delete(f"/v1/keys/{new['key_id']}", headers=bearer(keys.admin)).status_code == 200
-    _is_error(http.get("/v1/models", headers=bearer(new["key"])), 401, "unauthorized")
-    _is_error(http.delete("/v1/keys/nope", headers=bearer(keys.admin)), 404, "key_not_found")
+    _assert_error(http.get("/v1/models", headers=bearer(new["key"])), 401, "unauthorized")
+    _assert_error(http.delete("/v1/keys/nope", headers=bearer(keys.admin)), 404, "key_not_found")
 
 
 def test_openapi_declares_every_route(http: httpx.Client) -> None:
