@@ -12,7 +12,7 @@ OFFLINE_ENV = {
     "DO_NOT_TRACK": "1",
     "ANONYMIZED_TELEMETRY": "False",
     "SCARF_NO_ANALYTICS": "true",
-    "UNSTRUCTURED_DISABLE_TELEMETRY": "1",  # hypothetical guard; unstructured checks SCARF_NO_ANALYTICS/DO_NOT_TRACK
+    "UNSTRUCTURED_DISABLE_NOTICE": "1",  # its commercial banner on first use
     "RAGAS_DO_NOT_TRACK": "true",
     "TOKENIZERS_PARALLELISM": "false",
 }
