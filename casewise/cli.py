@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -46,14 +46,14 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _runtime(data_dir: Path | None = None) -> "Runtime":
+def _runtime(data_dir: Path | None = None) -> Runtime:
     from casewise.runtime import Runtime
 
     overrides = {"data_dir": data_dir} if data_dir else {}
     return Runtime(load_settings(**overrides))
 
 
-def _index_with_progress(rt: "Runtime", paths: list[Path]) -> None:
+def _index_with_progress(rt: Runtime, paths: list[Path]) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from indexing.pipeline import Indexer
@@ -71,7 +71,7 @@ def _index_with_progress(rt: "Runtime", paths: list[Path]) -> None:
         err.print(f"[yellow]quarantined[/yellow] {path}: {reason}")
 
 
-def _print_similar(cases: list["SimilarCase"]) -> None:
+def _print_similar(cases: list[SimilarCase]) -> None:
     t = Table(title="Similar cases", show_lines=False)
     for col in ("case", "score", "cosine", "sex/age", "diagnoses", "treatments", "why"):
         t.add_column(col)
@@ -84,7 +84,7 @@ def _print_similar(cases: list["SimilarCase"]) -> None:
     out.print(t)
 
 
-def _print_answer(answer: "Answer") -> None:
+def _print_answer(answer: Answer) -> None:
     ev = answer.evidence
     t = Table(title="Evidence: what was done for similar cases and how it turned out")
     for col in ("treatment", "cases", "measure", "median change", "IQR", "improved", "months", "adverse", "case ids"):
@@ -107,7 +107,6 @@ def _print_answer(answer: "Answer") -> None:
 @app.command()
 def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo index")] = Path(".casewise-demo")) -> None:
     """Index the bundled sample clinic into a fresh folder and answer a sample question in Spanish and English."""
-    from casewise.types import Answer
     from eval.synth import SAMPLE_DIR
     from reasoning import service
 
@@ -134,10 +133,10 @@ def index(paths: Annotated[list[Path], typer.Argument(help="files or folders wit
 
 @app.command()
 def ask(question: str, as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,
-        k: Annotated[Optional[int], typer.Option(help="similar cases to use")] = None,
-        diagnosis: Annotated[Optional[list[str]], typer.Option(help="filter: diagnosis id (repeatable)")] = None,
-        treatment: Annotated[Optional[list[str]], typer.Option(help="filter: treatment id (repeatable)")] = None,
-        sex: Annotated[Optional[str], typer.Option(help="filter: F or M")] = None) -> None:
+        k: Annotated[int | None, typer.Option(help="similar cases to use")] = None,
+        diagnosis: Annotated[list[str] | None, typer.Option(help="filter: diagnosis id (repeatable)")] = None,
+        treatment: Annotated[list[str] | None, typer.Option(help="filter: treatment id (repeatable)")] = None,
+        sex: Annotated[str | None, typer.Option(help="filter: F or M")] = None) -> None:
     """Answer a question about similar past cases, citing them."""
     from casewise.types import Filters
     from reasoning import service
@@ -152,10 +151,10 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json", help="pri
 
 
 @app.command()
-def similar(describe: Annotated[Optional[str], typer.Option(help="free-text patient description")] = None,
-            case: Annotated[Optional[str], typer.Option(help="an existing case id")] = None,
+def similar(describe: Annotated[str | None, typer.Option(help="free-text patient description")] = None,
+            case: Annotated[str | None, typer.Option(help="an existing case id")] = None,
             as_json: Annotated[bool, typer.Option("--json")] = False,
-            k: Annotated[Optional[int], typer.Option()] = None) -> None:
+            k: Annotated[int | None, typer.Option()] = None) -> None:
     """List the most similar past cases and what matched."""
     from reasoning import service
 
@@ -207,10 +206,10 @@ def deid(path: Path, out_dir: Annotated[Path, typer.Option("--out")]) -> None:
 
 
 @eval_app.command("deid")
-def eval_deid(meddocan: Annotated[Optional[Path], typer.Option(help="MEDDOCAN brat folder")] = None,
-              presidio: Annotated[Optional[Path], typer.Option(help="presidio synth_dataset_v2.json")] = None,
+def eval_deid(meddocan: Annotated[Path | None, typer.Option(help="MEDDOCAN brat folder")] = None,
+              presidio: Annotated[Path | None, typer.Option(help="presidio synth_dataset_v2.json")] = None,
               as_json: Annotated[bool, typer.Option("--json")] = False,
-              limit: Annotated[Optional[int], typer.Option(help="first N documents only")] = None) -> None:
+              limit: Annotated[int | None, typer.Option(help="first N documents only")] = None) -> None:
     """De-identification recall/precision/F1 per PHI type, and the leak rate."""
     from eval import deid_eval
 
@@ -237,7 +236,7 @@ def _register_stage_commands() -> None:
 def eval_retrieval(codiesp: Annotated[Path, typer.Option(help="CodiEsp-format folder")],
                    lang: Annotated[str, typer.Option(help="es, en or en-es")] = "es",
                    as_json: Annotated[bool, typer.Option("--json")] = False,
-                   limit: Annotated[Optional[int], typer.Option(help="first N cases only")] = None) -> None:
+                   limit: Annotated[int | None, typer.Option(help="first N cases only")] = None) -> None:
     """Retrieval quality on CodiEsp: BM25, dense, LlamaIndex, RRF, Casewise (nDCG@10, recall@10, MRR with SEs)."""
     from eval import retrieval_eval
 

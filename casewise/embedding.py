@@ -57,14 +57,9 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
-def _setting(settings: EmbeddingSettings, name: str, default: object) -> object:
-    # Fields proposed for EmbeddingSettings (backend, precision, cache_dir, threads); read defensively until added.
-    return getattr(settings, name, default)
-
-
 def choose_backend(settings: EmbeddingSettings) -> str:
     """The backend that will run `settings`: explicit choice, else onnx on CPU and sentence-transformers on GPU."""
-    backend = str(_setting(settings, "backend", "auto"))
+    backend = settings.backend
     if backend not in BACKENDS:
         raise ConfigError(f"embedding.backend: unknown backend {backend!r}; valid: {list(BACKENDS)}")
     if settings.model == E5_SMALL:
@@ -79,12 +74,12 @@ def choose_backend(settings: EmbeddingSettings) -> str:
 def _cache_dir(settings: EmbeddingSettings) -> Path:
     from casewise.embedders.onnx import default_cache_dir
 
-    configured = _setting(settings, "cache_dir", None)
+    configured = settings.cache_dir
     return Path(str(configured)).expanduser() if configured else default_cache_dir()
 
 
 def _precision(settings: EmbeddingSettings) -> str:
-    precision = str(_setting(settings, "precision", "int8"))
+    precision = settings.precision
     if precision not in PRECISIONS:
         raise ConfigError(f"embedding.precision: unknown precision {precision!r}; valid: {list(PRECISIONS)}")
     return precision
@@ -192,7 +187,7 @@ class OnnxEmbedder:
         self.name = settings.model
         self.dim = hidden
         self.onnx_path = onnx_path
-        threads = _setting(settings, "threads", None)
+        threads = settings.threads
         self._encoder = OnnxEncoder(onnx_path, tokenize, hidden, pad_id=pad_id, batch_size=settings.batch_size,
                                     threads=int(threads) if threads else None)  # type: ignore[call-overload]
 
@@ -220,11 +215,11 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.model == E5_SMALL:
         from casewise.embedders.e5 import E5Embedder
 
-        threads = _setting(settings, "threads", None)
+        threads = settings.threads
         return E5Embedder(settings, cache_dir=_cache_dir(settings), precision=_precision(settings),
                           threads=int(threads) if threads else None)  # type: ignore[call-overload]
     if backend == "onnx":
-        if str(_setting(settings, "backend", "auto")) == "onnx":
+        if settings.backend == "onnx":
             return OnnxEmbedder(settings)
         try:
             return OnnxEmbedder(settings)

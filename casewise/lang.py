@@ -7,12 +7,10 @@ import re
 from casewise.types import Language
 
 _ES = frozenset(
-    "el la los las de del que y en un una por con para se no es su al lo como más pero sus le ya o fue este ha "
-    "años paciente dolor rodilla tratamiento mejoría sin tras desde".split()
+    ["el", "la", "los", "las", "de", "del", "que", "y", "en", "un", "una", "por", "con", "para", "se", "no", "es", "su", "al", "lo", "como", "más", "pero", "sus", "le", "ya", "o", "fue", "este", "ha", "años", "paciente", "dolor", "rodilla", "tratamiento", "mejoría", "sin", "tras", "desde"]
 )
 _EN = frozenset(
-    "the of and to in a is was for with on as by at an be this that from or are were has have patient pain knee "
-    "treatment improvement no after since".split()
+    ["the", "of", "and", "to", "in", "a", "is", "was", "for", "with", "on", "as", "by", "at", "an", "be", "this", "that", "from", "or", "are", "were", "has", "have", "patient", "pain", "knee", "treatment", "improvement", "no", "after", "since"]
 )
 _WORD = re.compile(r"[a-záéíóúñü]+")
 

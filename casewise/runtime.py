@@ -46,7 +46,7 @@ class Runtime:
             return get_embedder(self.settings.embedding)
 
     @cached_property
-    def deid(self) -> "Deidentifier":
+    def deid(self) -> Deidentifier:
         with self._lock:
             from indexing.deid import Deidentifier
 

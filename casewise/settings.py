@@ -36,7 +36,7 @@ class IndexSettings(BaseModel):
     timeout_s: float = 10.0
 
     @model_validator(mode="after")
-    def _url_selects_server(self) -> "IndexSettings":
+    def _url_selects_server(self) -> IndexSettings:
         if self.url and self.backend == "local":
             self.backend = "server"
         if self.backend == "server" and not self.url:
@@ -87,7 +87,7 @@ class LLMSettings(BaseModel):
     gguf_path: str | None = Field(None, description="llamacpp backend: path to a GGUF file")
 
     @model_validator(mode="after")
-    def _check(self) -> "LLMSettings":
+    def _check(self) -> LLMSettings:
         if self.backend == "openai" and not self.base_url:
             raise ValueError("llm.backend=openai needs llm.base_url (e.g. http://127.0.0.1:8000/v1)")
         if self.backend == "llamacpp" and not self.gguf_path:
@@ -172,7 +172,7 @@ class Settings(BaseSettings):
         return v.expanduser()
 
     @model_validator(mode="after")
-    def _refuse_dev_secret_in_production(self) -> "Settings":
+    def _refuse_dev_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.deid.secret.get_secret_value() == DEV_SECRET:
             raise ValueError("deid.secret is the development default: set CASEWISE_DEID__SECRET in production")
         return self

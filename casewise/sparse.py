@@ -7,9 +7,9 @@ Qdrant's IDF modifier on the sparse vector turns a dot product into BM25.
 from __future__ import annotations
 
 import re
+import threading
 import zlib
 from collections import Counter
-import threading
 
 import snowballstemmer
 
@@ -18,10 +18,7 @@ from casewise.vocabulary import fold
 _TOKEN = re.compile(r"[a-z0-9]+")
 K1, B, AVG_LEN = 1.2, 0.75, 120.0
 STOPWORDS = frozenset(
-    """a al algo con contra de del desde donde e el ella en entre era es esta este esto ha hay la las le les lo los
-    mas me mi muy no o para pero por que se sin sobre su sus tambien te tiene un una uno unos y ya
-    an and are as at be but by for from had has have he her his i if in into is it its of on or our she so than that
-    the their them then there these they this to was we were which while who will with you""".split()
+    ["a", "al", "algo", "con", "contra", "de", "del", "desde", "donde", "e", "el", "ella", "en", "entre", "era", "es", "esta", "este", "esto", "ha", "hay", "la", "las", "le", "les", "lo", "los", "mas", "me", "mi", "muy", "no", "o", "para", "pero", "por", "que", "se", "sin", "sobre", "su", "sus", "tambien", "te", "tiene", "un", "una", "uno", "unos", "y", "ya", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "which", "while", "who", "will", "with", "you"]
 )
 
 

@@ -23,7 +23,7 @@ from casewise.types import Case
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -95,7 +95,7 @@ class Store:
         self._audit_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Store":
+    def from_settings(cls, settings: Settings) -> Store:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         return cls(settings.db_url)
 

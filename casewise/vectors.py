@@ -157,17 +157,6 @@ class VectorIndex:
             if offset is None or len(out) >= limit:
                 return out
 
-    def hybrid(self, dense: np.ndarray, sparse: tuple[list[int], list[float]], *, flt: models.Filter | None,
-               candidates: int, limit: int) -> list[models.ScoredPoint]:
-        """Dense and sparse sub-searches fused with reciprocal rank fusion."""
-        prefetch = [models.Prefetch(query=dense.tolist(), using=DENSE, filter=flt, limit=candidates)]
-        if sparse[0]:
-            prefetch.append(models.Prefetch(query=models.SparseVector(indices=sparse[0], values=sparse[1]),
-                                            using=SPARSE, filter=flt, limit=candidates))
-        res = self.client.query_points(self.alias, prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF),
-                                       limit=limit, with_payload=True)
-        return list(res.points)
-
     def dense_scores(self, dense: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
         """Cosine of the query to given points (for similarity floors and explanations)."""
         if not ids:

@@ -45,7 +45,7 @@ def ranking_ok(order: list[str], better: list[str], worse: list[str]) -> bool | 
     return max(b) < min(w) if len(b) == 1 else all(x < y for x in b for y in w)
 
 
-def evaluate(rt: "Runtime", truth: "GroundTruth", k: int | None = None) -> SynthReport:
+def evaluate(rt: Runtime, truth: GroundTruth, k: int | None = None) -> SynthReport:
     from reasoning import service
 
     results = []

@@ -8,6 +8,7 @@ run killed at any moment and started again converges on what a clean run gives.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -17,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casewise import extract
 from casewise.embedding import Embedder
 from casewise.errors import InputFileError
 from casewise.lang import detect_language
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector
 from casewise.store import Store
-from casewise.types import Chunk, DocType, Outcome, Section, Treatment
+from casewise.types import Chunk, Diagnosis, DocType, Outcome, Section, Treatment
 from casewise.vectors import VectorIndex
-from casewise.vocabulary import diagnosis_from_icd10, diagnosis_id, icd10_of, treatment_id
-from casewise import extract
+from casewise.vocabulary import diagnosis_from_icd10, diagnosis_id, fold, icd10_of, treatment_id
 from indexing.assemble import CaseFacts, merge
 from indexing.chunk import split_sections
 from indexing.parse import parse_text_document
@@ -69,7 +70,7 @@ class Indexer:
     """Index folders incrementally: only new, changed and deleted files are touched."""
 
     def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder,
-                 deid: "Deidentifier") -> None:
+                 deid: Deidentifier) -> None:
         self.settings = settings
         self.store = store
         self.index = index
@@ -222,8 +223,6 @@ class Indexer:
         return self.deid.shift_date(d, ref)
 
     def _merge_row(self, f: CaseFacts, rec: TableRecord) -> CaseFacts:
-        from casewise.types import Diagnosis
-
         if rec.sex:
             f.sex = rec.sex
         if rec.age is not None:
@@ -356,16 +355,12 @@ def _norm_ref(ref: str) -> str:
 
 
 def _hash(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _norm_side(side: str | None) -> str | None:
     if not side:
         return None
-    from casewise.vocabulary import fold
-
     f = fold(side)
     if f.startswith(("izq", "l")):
         return "left"
@@ -385,7 +380,5 @@ def _kl(value: str) -> str | None:
 
 
 def _is_none(text: str) -> bool:
-    from casewise.vocabulary import fold
-
     f = fold(text).strip(" .-")
     return f in ("", "no", "nada", "-") or f.startswith(("ninguno", "ninguna", "none", "no adverse", "sin ", "no se "))

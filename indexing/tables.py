@@ -181,7 +181,7 @@ def records(df: pd.DataFrame, roles: dict[str, str], path: Path) -> list[TableRe
     outcome_cols = [(c, outcome_key(c)) for c, r in roles.items() if r == "outcome"]
     out: list[TableRecord] = []
     for i, row in enumerate(df.to_dict(orient="records")):
-        def get(role: str) -> str:
+        def get(role: str, row: dict = row) -> str:  # type: ignore[type-arg]
             return str(row.get(col[role], "")).strip() if role in col else ""
 
         ref = get("patient_id") or None

@@ -18,6 +18,7 @@ from casewise.settings import LLMSettings
 from casewise.types import Answer, Evidence, Language
 from casewise.vocabulary import label
 from reasoning.citations import SUPPORT_THRESHOLD, check_citations, remove_invalid_citations, stream_safe_prefix
+from reasoning.evidence_answer import NOTICE  # one medical-use notice for every answer
 from reasoning.llm import LLM, LLMReply
 from reasoning.output import final_so_far, parse_output, strip_echoed_fences
 from reasoning.prompts import (
@@ -30,17 +31,6 @@ from reasoning.prompts import (
 )
 
 log = logging.getLogger(__name__)
-
-NOTICE: dict[Language, str] = {
-    "en": (
-        "Decision support drawn from this clinic's past cases: not a prescription and no substitute for clinical "
-        "judgement. Doses are only those recorded in the cited cases."
-    ),
-    "es": (
-        "Apoyo a la decisión basado en casos previos de esta clínica: no es una prescripción ni sustituye el juicio "
-        "clínico. Las dosis son solo las registradas en los casos citados."
-    ),
-}
 
 _TOO_LITTLE: dict[Language, str] = {
     "en": "The clinic's records hold too few similar cases to answer this reliably ({n} found). What was found:",

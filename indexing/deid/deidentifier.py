@@ -52,7 +52,7 @@ PLACEHOLDERS: dict[str, dict[str, str]] = {
            "ADDRESS": "ADDRESS", "POSTAL_CODE": "ZIP", "LOCATION": "LOCATION", "DATE": "DATE",
            "INSTITUTION": "INSTITUTION"},
 }
-_PARTICLES = frozenset("de del la las los y i van von da di do dos das le el du den der".split())
+_PARTICLES = frozenset(["de", "del", "la", "las", "los", "y", "i", "van", "von", "da", "di", "do", "dos", "das", "le", "el", "du", "den", "der"])
 _CUE_BEFORE = re.compile(
     r"(?i:\b(?:dr|dra|doctor|doctora|sr|sra|srta|d|dña|don|doña|mr|mrs|ms|miss|paciente|llamad[oa]|named|"
     + "|".join(sorted(KINSHIP)) + r"))\.?,?[ \t]+(?:\w+[ \t]+)?$"
@@ -178,9 +178,7 @@ class Deidentifier:
                         continue
                 elif not self._rule_name_ok(value):
                     continue
-            elif source == _SPACY and not self._spacy_other_ok(text, start, end, etype):
-                continue
-            elif etype in ("LOCATION", "ADDRESS") and fold(value) in COUNTRIES:
+            elif source == _SPACY and not self._spacy_other_ok(text, start, end, etype) or etype in ("LOCATION", "ADDRESS") and fold(value) in COUNTRIES:
                 continue
             if etype == "PROFESSIONAL":
                 if not self._remove_professionals:

@@ -13,7 +13,7 @@ PSEUDONYM_CHARS = 10
 
 def _mac(secret: bytes, purpose: str, value: str) -> bytes:
     # Domain separation: one secret, independent keys per purpose, so a pseudonym reveals nothing about a date shift.
-    return hmac.new(secret, f"{purpose}\x1f{value}".encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(secret, f"{purpose}\x1f{value}".encode(), hashlib.sha256).digest()
 
 
 def normalize_id(value: str) -> str:

@@ -214,7 +214,7 @@ RULES: list[Rule] = [
                                             r"(?:[ \t,\-]+(?:\d{1,2}[ºª]?[ \t]?[A-Za-z]?|[A-Z]\d|esc\.[ \t]*\d+))*)"
                                             r"[ \t]*[.,\-]?[ \t]*(?:E-)?(?:0[1-9]|[1-4]\d|5[0-2])\d{3}\b"), 0.8),
     Rule("address_en", "ADDRESS", _c(rf"(?P<phi>{ADDRESS_EN})"), 0.85),
-    Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.I), 0.9),
+    Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
     Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
                                         r"[ \t]*:[ \t]*(?P<phi>[^\n]*?[^\s.])"
                                         r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.?[ \t]*$)"),
@@ -232,7 +232,7 @@ RULES: list[Rule] = [
                                           r"[ \t]*\.?[ \t]*$)"), 0.9),
     # --- ages over 89 (the number only, so "92 años" -> "90+ años") ---
     Rule("age_over_89", "AGE_OVER_89", _c(r"\b(?P<phi>(?:9\d|1[0-2]\d))(?=[ \t\-]*(?:años|año|a\.|years?|yrs?|yo\b|"
-                                          r"y/o|y\.o\.|-year|year-old|aa\b))", re.I), 0.95),
+                                          r"y/o|y\.o\.|-year|year-old|aa\b))", re.IGNORECASE), 0.95),
     Rule("age_label", "AGE_OVER_89", _c(r"(?i:\b(?:Edad|Age|aged|de edad))[ \t]*:?[ \t]*(?P<phi>9\d|1[0-2]\d)\b"), 0.95),
     # --- institutions (only when the policy removes them) ---
     Rule("institution", "INSTITUTION", _c(rf"(?P<phi>\b{INSTITUTION})"), 0.8),
