@@ -137,6 +137,38 @@ class ApiSettings(BaseModel):
                                    description="daily re-index time (HH:MM, local) inside `casewise serve`; None = off")
 
 
+class JudgeSettings(BaseModel):
+    """The LLM that grades answers for Ragas (faithfulness, relevancy, context precision/recall).
+
+    vllm: OpenAI's json_schema structured outputs (guided JSON); llamacpp-server: llama.cpp's JSON-schema grammar
+    (response_format json_object + schema); none: only the Ragas metrics that need no LLM are computed.
+    """
+
+    backend: Literal["none", "vllm", "llamacpp-server"] = "none"
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL of the judge, e.g. http://vllm:8000/v1")
+    model: str = Field("judge", description="served model name of the judge")
+    api_key: SecretStr = SecretStr("EMPTY")
+    timeout_s: float = Field(300.0, gt=0)
+    max_tokens: int = Field(1024, ge=64, le=32768, description="per structured output (Ragas asks for up to 1024)")
+
+    @model_validator(mode="after")
+    def _check(self) -> JudgeSettings:
+        if self.backend != "none" and not self.base_url:
+            raise ValueError(f"eval.judge.backend={self.backend} needs eval.judge.base_url (e.g. http://127.0.0.1:8080/v1)")
+        return self
+
+
+class EvalSettings(BaseModel):
+    """`casewise eval run`: question set, depth of the retrieval metrics, leak-check sample, the judge."""
+
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    questions: Path | None = Field(None, description="question set (ground_truth.json, CSV or JSONL); "
+                                   "default: the bundled synthetic clinic's questions")
+    k: int = Field(10, ge=1, le=100, description="cut-off of recall@k, nDCG@k and precision@k")
+    leak_sample: int = Field(500, ge=1, le=1_000_000, description="indexed chunks the leak check reads")
+    after_reindex: bool = Field(False, description="run `eval run` after each nightly re-index of `casewise serve`")
+
+
 class Settings(BaseSettings):
     """All Casewise configuration."""
 
@@ -153,6 +185,7 @@ class Settings(BaseSettings):
     deid: DeidSettings = Field(default_factory=DeidSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
 
     @classmethod
     def settings_customise_sources(
