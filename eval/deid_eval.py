@@ -344,6 +344,7 @@ def main(argv: Sequence[str] | None = None, deid: Deidentifier | None = None) ->
     parser.add_argument("--presidio", type=Path, help="Presidio synthetic JSON file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N documents of each set")
+    parser.add_argument("--report", type=Path, default=None, help="also write an HTML/JSON/Markdown report run there")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not args.meddocan and not args.presidio:
         parser.error("give --meddocan DIR and/or --presidio FILE")
@@ -360,6 +361,11 @@ def main(argv: Sequence[str] | None = None, deid: Deidentifier | None = None) ->
         print(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
     else:
         print("\n\n".join(r.table() for r in reports))
+    if args.report:
+        from eval.report.public_sets import write_deid_report
+
+        print(f"report: {write_deid_report([r.to_dict() for r in reports], args.report) / 'report.html'}",
+              file=sys.stderr)
     return 0
 
 

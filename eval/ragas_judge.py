@@ -34,8 +34,8 @@ METRIC_LABELS = {
     "answer_relevancy": "Answer relevancy (Ragas, LLM judge)",
     "context_precision": "Context precision (Ragas, LLM judge)",
     "context_recall": "Context recall (Ragas, LLM judge)",
-    "id_context_precision": "Context precision by case id (Ragas non-LLM)",
-    "id_context_recall": "Context recall by case id (Ragas non-LLM)",
+    "id_context_precision": "Context precision by case id (Ragas non-LLM): expected share of the first k",
+    "id_context_recall": "Context recall by case id (Ragas non-LLM): expected cases among the first k",
 }
 JUDGE_RETRIES = 1  # instructor re-asks once on invalid JSON; more only multiplies the wait on a slow judge
 
