@@ -209,7 +209,8 @@ def deid(path: Path, out_dir: Annotated[Path, typer.Option("--out")]) -> None:
 def eval_deid(meddocan: Annotated[Path | None, typer.Option(help="MEDDOCAN brat folder")] = None,
               presidio: Annotated[Path | None, typer.Option(help="presidio synth_dataset_v2.json")] = None,
               as_json: Annotated[bool, typer.Option("--json")] = False,
-              limit: Annotated[int | None, typer.Option(help="first N documents only")] = None) -> None:
+              limit: Annotated[int | None, typer.Option(help="first N documents only")] = None,
+              report: Annotated[Path | None, typer.Option(help="write a report run into this folder")] = None) -> None:
     """De-identification recall/precision/F1 per PHI type, and the leak rate."""
     from eval import deid_eval
 
@@ -222,6 +223,8 @@ def eval_deid(meddocan: Annotated[Path | None, typer.Option(help="MEDDOCAN brat 
         argv.append("--json")
     if limit:
         argv += ["--limit", str(limit)]
+    if report:
+        argv += ["--report", str(report)]
     raise typer.Exit(deid_eval.main(argv) or 0)
 
 
@@ -230,18 +233,23 @@ def _register_stage_commands() -> None:
     from api.cli import register
 
     register(app)
+    from eval.cli import register as register_eval
+
+    register_eval(eval_app)  # `eval run`
 
 
 @eval_app.command("retrieval")
 def eval_retrieval(codiesp: Annotated[Path, typer.Option(help="CodiEsp-format folder")],
                    lang: Annotated[str, typer.Option(help="es, en or en-es")] = "es",
                    as_json: Annotated[bool, typer.Option("--json")] = False,
-                   limit: Annotated[int | None, typer.Option(help="first N cases only")] = None) -> None:
+                   limit: Annotated[int | None, typer.Option(help="first N cases only")] = None,
+                   report: Annotated[Path | None, typer.Option(help="write a report run into this folder")] = None
+                   ) -> None:
     """Retrieval quality on CodiEsp: BM25, dense, LlamaIndex, RRF, Casewise (nDCG@10, recall@10, MRR with SEs)."""
     from eval import retrieval_eval
 
     argv = ["--codiesp", str(codiesp), "--lang", lang] + (["--json"] if as_json else []) + (
-        ["--limit", str(limit)] if limit else [])
+        ["--limit", str(limit)] if limit else []) + (["--report", str(report)] if report else [])
     raise typer.Exit(retrieval_eval.main(argv) or 0)
 
 

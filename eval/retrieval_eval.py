@@ -360,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default=None, help="embedding.backend: auto, onnx, sentence-transformers")
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}")
     ap.add_argument("--cache", type=Path, default=None, help="folder for cached vectors (reruns skip encoding)")
+    ap.add_argument("--report", type=Path, default=None, help="also write an HTML/JSON/Markdown report run there")
     args = ap.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
@@ -381,11 +382,16 @@ def main(argv: list[str] | None = None) -> int:
         embedder = CachedEmbedder(get_embedder(es), args.cache)
     results = evaluate(corpus, embedder, methods)
     model = embedder.name if embedder else "-"
+    payload = {"lang": args.lang, "model": model, "cases": len(corpus.queries), "chunks": len(corpus.chunks),
+               "results": results}
     if args.json:
-        print(json.dumps({"lang": args.lang, "model": model, "cases": len(corpus.queries),
-                          "chunks": len(corpus.chunks), "results": results}, indent=2))
+        print(json.dumps(payload, indent=2))
     else:
         print(_format(args.lang, model, results))
+    if args.report:
+        from eval.report.public_sets import write_retrieval_report
+
+        print(f"report: {write_retrieval_report(payload, args.report) / 'report.html'}", file=sys.stderr)
     return 0
 
 
