@@ -17,7 +17,7 @@ from api.errors import install_error_handlers
 from api.keys import ensure_tables
 from api.middleware import BodySizeLimit, CatchAll, Metrics, MetricsMiddleware, SecurityHeaders
 from api.ratelimit import RateLimiter
-from api.routers import admin, clinical, health, openai_compat
+from api.routers import admin, clinical, health, openai_compat, reports
 from api.services.clinical import ClinicalService
 from api.services.indexing import IndexService
 from api.services.locks import ReadWriteLock
@@ -55,9 +55,9 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
             log.error("warm-up failed: %s", exc if isinstance(exc, CasewiseError) else type(exc).__name__)
         nightly = None
         if api.reindex_at:
-            from api.scheduler import DailyJob
+            from api.scheduler import DailyJob, nightly_reindex
 
-            nightly = DailyJob(api.reindex_at, lambda: indexing.start_reindex(indexing.default_roots()))
+            nightly = DailyJob(api.reindex_at, lambda: nightly_reindex(indexing, rt, lock))
             nightly.start()
         yield
         if nightly is not None:
@@ -77,7 +77,7 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
     app.state.indexing = indexing
 
     install_error_handlers(app)
-    for r in (health.router, clinical.router, openai_compat.router, admin.router):
+    for r in (health.router, clinical.router, openai_compat.router, admin.router, reports.router):
         app.include_router(r)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -9,9 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from casewise.errors import CasewiseError
+
+if TYPE_CHECKING:
+    from api.services.indexing import IndexService
+    from api.services.locks import ReadWriteLock
+    from casewise.runtime import Runtime
 
 log = logging.getLogger(__name__)
+EVAL_POLL_S = 5.0
 
 
 def seconds_until(hhmm: str, now: dt.datetime) -> float:
@@ -46,3 +57,35 @@ class DailyJob:
                 log.info("nightly re-index started")
             except Exception as exc:  # noqa: BLE001 - the server must keep serving
                 log.error("nightly re-index could not start: %s", type(exc).__name__)
+
+
+def nightly_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock) -> object:
+    """Start the nightly re-index; with `eval.after_reindex` on, evaluate in another thread once it has finished."""
+    job = indexing.start_reindex(indexing.default_roots())
+    if rt.settings.eval.after_reindex:
+        threading.Thread(target=evaluate_after, args=(indexing, rt, lock, job.job_id), daemon=True,
+                         name="casewise-nightly-eval").start()
+    return job
+
+
+def evaluate_after(indexing: IndexService, rt: Runtime, lock: ReadWriteLock, job_id: str,
+                   poll_s: float = EVAL_POLL_S) -> Path | None:
+    """Wait for the re-index job, then write an evaluation report run; None when the job failed or eval did."""
+    while (job := indexing.job(job_id)) is not None and job.state in ("queued", "running"):
+        time.sleep(poll_s)
+    if job is None or job.state != "done":
+        log.error("nightly evaluation skipped: the re-index job did not finish")
+        return None
+    try:
+        from eval.questions import load_questions
+        from eval.report import reports_root, write_report
+        from eval.run import run_eval
+
+        qset = load_questions(rt.settings.eval.questions, rt.deid.pseudonym)
+        report = run_eval(rt, qset, title="Nightly evaluation", guard=lock.read)
+        folder = write_report(report, reports_root(rt.settings))
+    except Exception as exc:  # noqa: BLE001 - the server must keep serving
+        log.error("nightly evaluation failed: %s", exc if isinstance(exc, CasewiseError) else type(exc).__name__)
+        return None
+    log.info("nightly evaluation written: %s", folder.name)
+    return folder

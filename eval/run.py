@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,8 +93,13 @@ def contexts_of(answer: Answer) -> list[str]:
 
 
 def ask_questions(rt: Runtime, questions: Sequence[EvalQuestion], depth: int,
-                  progress: Callable[[int, int], None] | None = None) -> tuple[list[QuestionOutcome], list[Answer]]:
-    """Run each question through retrieval (ranked to `depth`) and the answer service, timing both."""
+                  progress: Callable[[int, int], None] | None = None,
+                  guard: Callable[[], AbstractContextManager[object]] = nullcontext,
+                  ) -> tuple[list[QuestionOutcome], list[Answer]]:
+    """Run each question through retrieval (ranked to `depth`) and the answer service, timing both.
+
+    `guard` is entered around each question's use of the index (the server passes its index read lock).
+    """
     from eval.synth_eval import ranking_ok
     from reasoning import service
 
@@ -102,11 +108,12 @@ def ask_questions(rt: Runtime, questions: Sequence[EvalQuestion], depth: int,
     rt.deid.deidentify("Paciente de prueba. Test patient.")
     outcomes, answers = [], []
     for i, q in enumerate(questions):
-        t0 = time.perf_counter()
-        similar = service.similar(rt, q.text, k=depth, actor=ACTOR)
-        t1 = time.perf_counter()
-        answer = service.ask(rt, q.text, language=q.language, actor=ACTOR)  # type: ignore[arg-type]
-        t2 = time.perf_counter()
+        with guard():
+            t0 = time.perf_counter()
+            similar = service.similar(rt, q.text, k=depth, actor=ACTOR)
+            t1 = time.perf_counter()
+            answer = service.ask(rt, q.text, language=q.language, actor=ACTOR)  # type: ignore[arg-type]
+            t2 = time.perf_counter()
         order = [row.treatment for row in answer.evidence.table]
         outcomes.append(QuestionOutcome(
             question_id=q.question_id, language=answer.language, expected=list(q.expected_cases),
@@ -123,13 +130,17 @@ def ask_questions(rt: Runtime, questions: Sequence[EvalQuestion], depth: int,
 
 def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metrics: Sequence[str] | None = None,
              leak_sample: int | None = None, title: str | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Report:
-    """Evaluate the configured pipeline on a question set; returns the report (not yet written)."""
+             progress: Callable[[int, int], None] | None = None,
+             guard: Callable[[], AbstractContextManager[object]] = nullcontext) -> Report:
+    """Evaluate the configured pipeline on a question set; returns the report (not yet written).
+
+    `guard` is entered around every read of the index; the Ragas judge runs outside it.
+    """
     settings = rt.settings
     k = k or settings.eval.k
     depth = max(DEPTH_MIN, k)
     started = time.perf_counter()
-    outcomes, answers = ask_questions(rt, qset.questions, depth, progress)
+    outcomes, answers = ask_questions(rt, qset.questions, depth, progress, guard)
     scorer = RagasScorer(settings.eval.judge, rt.embedder, ragas_metrics)
     samples = [RagasSample(question=q.text, response=a.text, contexts=contexts_of(a), retrieved_ids=o.ranking[:k],
                            reference_ids=o.expected, reference=q.reference())
@@ -150,13 +161,16 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     }
     stored = _stored_case_ids(rt)
     expected_all = {c for o in outcomes for c in o.expected}
-    if expected_all and not expected_all & stored:
+    foreign = bool(expected_all) and not expected_all & stored
+    if foreign:
         report.notes.append("None of the cases this question set expects is in this index, so the retrieval scores "
                             "are zero by construction: is this the index of the clinic the questions were written for?")
     retrieval = report.add(retrieval_section(outcomes, k, depth))
     answers_s = report.add(answer_section(outcomes, scorer))
     latency = report.add(latency_section(outcomes))
-    leak = report.add(leak_section(rt, qset, leak_sample or settings.eval.leak_sample))
+    with guard():
+        # Known identifiers only mean something for the clinic they were written for; otherwise re-run the detectors.
+        leak = report.add(leak_section(rt, None if foreign else qset.ground_truth, leak_sample or settings.eval.leak_sample))
     report.highlights = _highlights(k, retrieval, answers_s, latency, leak, scorer)
     report.context["duration"] = f"{time.perf_counter() - started:.0f} s"
     return report
@@ -261,11 +275,11 @@ def latency_section(outcomes: Sequence[QuestionOutcome]) -> Section:
     return s
 
 
-def leak_section(rt: Runtime, qset: QuestionSet, sample: int) -> Section:
-    """Known identifiers (synthetic clinic) or the detectors' residual hits (a clinic's own index) in stored text."""
+def leak_section(rt: Runtime, ground_truth: Any, sample: int) -> Section:
+    """Known identifiers (synthetic clinic's ground truth) or the detectors' residual hits (a clinic's own index)."""
     texts = stored_texts(rt, sample)
-    if qset.ground_truth is not None:
-        return _leak_known(rt, qset.ground_truth, texts)
+    if ground_truth is not None:
+        return _leak_known(rt, ground_truth, texts)
     return _leak_detected(rt, texts)
 
 
