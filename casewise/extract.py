@@ -116,19 +116,35 @@ def _snap(months: float) -> float:
     return float(round(months))
 
 
+_FIRST_VISIT = re.compile(r"primera (?:visita|consulta)|1[ªao] visita|consulta inicial|nuevo paciente|new patient|"
+                          r"first visit|initial (?:consultation|assessment)|new pt")
+_BIRTH = re.compile(r"(?:nac\w*|birth|dob|f\.? ?n\.?|fn)\W{0,6}$")
+_FU_MARK_MORE = re.compile(r"consulta sucesiva|en seguimiento|tratad[oa] con|seen after|fu after|\bs/p\b|^\s*review\b",
+                           re.MULTILINE)
+_ANY_SCORE = re.compile(r"\b(?:eva|vas|nrs|womac|koos|lequesne)\b|\b(?:pain|dolor)\s+\d")
+
+
 def note_time_point(text: str) -> float | None:
-    """Months after treatment that a note describes: 0 for a first visit, N for an N-month follow-up, None unknown."""
+    """Months after treatment that a note describes: 0 for a first visit, N for an N-month follow-up, None unknown.
+
+    A follow-up header ('REVISIÓN 6 MESES', 'FU 6m') counts only before the first score: after it, 'FU 3 months'
+    is the plan of a first visit. Birth dates are left out when the interval between dates is measured.
+    """
     f = fold(text)
-    m = _FU_HEADER.search(f[:600])
+    score = _ANY_SCORE.search(f)
+    head = f[:min(score.start() if score else len(f), 600)]
+    m = _FU_HEADER.search(head)
     if m:
         return float(m.group("n") or m.group("n2"))
-    if not _FU_MARK.search(f[:600]):
+    if _FIRST_VISIT.search(head):
         return 0.0
-    dates = _dates(f)
+    if not (_FU_MARK.search(f[:600]) or _FU_MARK_MORE.search(f[:600])):
+        return 0.0
+    dates = [d for pos, d in _dates(f) if not _BIRTH.search(f[max(0, pos - 25):pos])]
     if len(dates) >= 2:
-        first, last = min(d for _, d in dates), max(d for _, d in dates)
+        first, last = min(dates), max(dates)
         months = (last - first).days / 30.44
-        if months >= 1:
+        if 1 <= months <= 60:
             return _snap(months)
     return None
 

@@ -1,0 +1,210 @@
+"""The LLM extractor: an OpenAI-compatible server constrained by a JSON schema, checked by pydantic, rules as fallback.
+
+Constrained decoding differs by server: vLLM (and OpenAI) take `response_format={"type": "json_schema", ...}`;
+llama.cpp's server rejects that with HTTP 422 and takes `{"type": "json_object", "schema": {...}}` instead.
+`response_format="auto"` sends the first and switches to the second for good on a 400/422.
+Whatever comes back is validated against `LLMNote`; invalid output (or an unreachable server) gives the rules'
+result with `fallback` saying why, so a reviewer can count how often the model was not used.
+
+This module speaks to the server with the `openai` client directly: indexing must not import the reasoning stage
+(`reasoning.llm` backends satisfy `ChatModel` too and can be passed to `make_extractor(chat=...)`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
+
+from casewise import extract
+from casewise.errors import LLMError
+from casewise.lang import detect_language
+from casewise.settings import LLMSettings
+from casewise.types import Language
+from casewise.vocabulary import BUILTIN, Vocabulary
+from indexing.extraction.normalize import DateOrder, normalize_dose, normalize_side, parse_date
+from indexing.extraction.rules import RulesExtractor
+from indexing.extraction.schema import (
+    AdverseEventItem,
+    DiagnosisItem,
+    LLMNote,
+    NoteExtraction,
+    OutcomeItem,
+    TreatmentItem,
+)
+
+log = logging.getLogger(__name__)
+ResponseFormat = Literal["auto", "json_schema", "json_object"]
+MAX_NOTE_CHARS = 6000  # a note longer than this is cut: the prompt must fit small models' 4k-token context
+
+SYSTEM = (
+    "You extract structured data from one de-identified clinical note (Spanish or English) of a regenerative-"
+    "medicine clinic. Answer with one JSON object only. diagnoses: the diagnoses of this patient (ICD-10 code if "
+    "written). treatments: treatments and procedures given or planned (name, dose with unit, number of sessions, "
+    "date as written, side). outcomes: every score written: measure is VAS (EVA), WOMAC, KOOS, LEQUESNE, ROM (range "
+    "of motion, degrees) or RTA (return to activity, 1 = returned); months = months after the treatment, 0 for a "
+    "baseline or first visit. adverse_events: complications after a treatment. follow_up_dates: dates of planned "
+    "visits. Leave a list empty when the note says nothing of it; never invent values."
+)
+ADVERSE_NAMES = {"flare": "post_injection_flare", "dolor post": "post_injection_flare", "derrame": "effusion",
+                 "effusion": "effusion", "infec": "infection", "hematoma": "hematoma", "vasovagal": "vasovagal"}
+
+
+class ChatModel(Protocol):
+    """What the extractor needs from a chat model (the `reasoning.llm` backends have this method)."""
+
+    model: str
+
+    def complete(self, messages: Sequence[Any], *, max_tokens: int, temperature: float,
+                 response_format: dict[str, Any] | None = None) -> Any: ...
+
+
+class _Reply:
+    def __init__(self, text: str, finish_reason: str | None) -> None:
+        self.text = text
+        self.finish_reason = finish_reason
+
+
+class OpenAIChat:
+    """A minimal OpenAI-compatible chat client (vLLM, llama.cpp's server) for extraction."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        import openai
+
+        self.base_url = (settings.base_url or "").rstrip("/")
+        self.model = settings.model
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=settings.api_key.get_secret_value() or "EMPTY",
+                                     timeout=settings.timeout_s, max_retries=settings.max_retries)
+
+    def complete(self, messages: Sequence[Any], *, max_tokens: int, temperature: float,
+                 response_format: dict[str, Any] | None = None) -> _Reply:
+        import openai
+
+        kwargs: dict[str, Any] = {"response_format": response_format} if response_format else {}
+        try:
+            resp = self._client.chat.completions.create(model=self.model, messages=list(messages),
+                                                        max_tokens=max_tokens, temperature=temperature, **kwargs)
+        except openai.APIStatusError as exc:  # the body may echo the note: only the status goes into the message
+            raise _StatusError(exc.status_code, f"the LLM at {self.base_url} rejected the request "
+                                                f"(HTTP {exc.status_code}): check llm.model and the server's log") from None
+        except openai.APITimeoutError:
+            raise LLMError(f"the LLM at {self.base_url} did not answer in time: raise llm.timeout_s") from None
+        except openai.APIConnectionError:
+            raise LLMError(f"cannot reach the LLM at {self.base_url}: is vLLM/llama.cpp running? (llm.base_url)") from None
+        if not resp.choices:
+            raise LLMError(f"the LLM at {self.base_url} returned no choices for model {self.model!r}")
+        choice = resp.choices[0]
+        return _Reply(choice.message.content or "", choice.finish_reason)
+
+
+class _StatusError(LLMError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def openai_chat(settings: LLMSettings) -> OpenAIChat:
+    return OpenAIChat(settings)
+
+
+def note_schema() -> dict[str, Any]:
+    """The JSON schema the model is constrained to (pydantic's, with list lengths capped so output ends)."""
+    return LLMNote.model_json_schema()
+
+
+class LLMExtractor:
+    """Schema-constrained LLM extraction, validated; the rules' result (flagged) when the output is unusable."""
+
+    name = "llm"
+
+    def __init__(self, chat: ChatModel, fallback: RulesExtractor, *, vocabulary: Vocabulary | None = None,
+                 response_format: ResponseFormat = "auto", max_tokens: int = 1024, date_order: DateOrder = "auto") -> None:
+        self.chat = chat
+        self.rules = fallback
+        self.vocab = vocabulary or BUILTIN
+        self.mode: ResponseFormat = response_format
+        self.max_tokens = max_tokens
+        self.date_order = date_order
+
+    def _format(self, mode: str) -> dict[str, Any]:
+        schema = note_schema()
+        if mode == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": "note_extraction", "schema": schema}}
+
+    def _ask(self, note: str) -> Any:
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": note[:MAX_NOTE_CHARS]}]
+        mode = "json_schema" if self.mode == "auto" else self.mode
+        try:
+            return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
+                                      response_format=self._format(mode))
+        except _StatusError as exc:
+            if self.mode != "auto" or exc.status not in (400, 422):
+                raise
+            # llama.cpp's server: json_schema is refused, a schema riding on json_object is honoured.
+            self.mode = "json_object"
+            return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
+                                      response_format=self._format("json_object"))
+
+    def extract(self, text: str, *, language: Language | None = None) -> NoteExtraction:
+        try:
+            reply = self._ask(text)
+        except LLMError as exc:
+            return self._fallback(text, language, f"llm unavailable: {exc}")
+        raw = getattr(reply, "text", reply)
+        try:
+            parsed = LLMNote.model_validate(json.loads(raw))
+        except json.JSONDecodeError:
+            cut = getattr(reply, "finish_reason", None) == "length"
+            return self._fallback(text, language, "llm output invalid: not JSON" + (
+                f" (cut at extract.max_tokens={self.max_tokens})" if cut else ""))
+        except ValidationError as exc:
+            # Field paths and error types only: the values may be patient text.
+            where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()[:3])
+            return self._fallback(text, language, f"llm output invalid: {where}")
+        return self._normalize(parsed, text, language)
+
+    def _fallback(self, text: str, language: Language | None, reason: str) -> NoteExtraction:
+        log.warning("extraction fell back to rules: %s", reason.split(":")[0])
+        result = self.rules.extract(text, language=language)
+        result.fallback = reason
+        return result
+
+    def _normalize(self, n: LLMNote, text: str, language: Language | None) -> NoteExtraction:
+        """Map the model's free labels onto the vocabulary; what maps to nothing is dropped (not invented)."""
+        diags: dict[str, DiagnosisItem] = {}
+        for d in n.diagnoses:
+            did = self.vocab.diagnosis_id(d.name) or (self.vocab.diagnosis_from_icd10(d.icd10) if d.icd10 else None)
+            if did and did not in diags:
+                diags[did] = DiagnosisItem(name=did, label=d.name[:80], icd10=d.icd10 or self.vocab.icd10_of(did),
+                                           side=normalize_side(d.side), severity=d.severity)
+        treats: dict[str, TreatmentItem] = {}
+        for t in n.treatments:
+            tid = self.vocab.treatment_id(t.name)
+            if tid and tid not in treats:
+                dose, volume = normalize_dose(t.dose or "")
+                treats[tid] = TreatmentItem(name=tid, label=t.name[:80], category=self.vocab.category_of(tid),
+                                            dose=dose or (t.dose[:40] if t.dose else None), volume_ml=volume,
+                                            sessions=t.sessions, side=normalize_side(t.side),
+                                            date=parse_date(t.date, self.date_order) if t.date else None)
+        outcomes: list[OutcomeItem] = []
+        for o in n.outcomes:
+            tid = self.vocab.treatment_id(o.treatment) if o.treatment else None
+            meta = self.vocab.measure(o.measure)
+            plausible = meta is None or meta.low <= o.value <= meta.high
+            outcomes.append(OutcomeItem(measure=o.measure, value=o.value, months=o.months, treatment=tid,
+                                        plausible=plausible))
+        events = []
+        for a in n.adverse_events:
+            key = next((v for k, v in ADVERSE_NAMES.items() if k in a.lower()), None)
+            if key and all(e.name != key for e in events):
+                events.append(AdverseEventItem(name=key))
+        follow = [d for d in (parse_date(x, self.date_order) for x in n.follow_up_dates) if d]
+        return NoteExtraction(
+            language=language or detect_language(text), sex=extract.sex(text),  # type: ignore[arg-type]
+            age=extract.age(text), time_point_months=extract.note_time_point(text),
+            diagnoses=list(diags.values()), treatments=list(treats.values()), outcomes=outcomes,
+            adverse_events=events, follow_up_dates=sorted(set(follow)), backend="llm")

@@ -1,0 +1,460 @@
+"""The rules extractor: lexicons (the controlled vocabulary) and patterns for scales, doses, dates and time points.
+
+Fast and offline; Spanish and English. It reads one de-identified note at a time and returns a `NoteExtraction`
+with character spans, so a reviewer can see where each fact came from. Where the note does not say which treatment
+a score follows, the score is left unattributed and case assembly attributes it when the case has one treatment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from casewise import extract
+from casewise.lang import detect_language
+from casewise.types import Language
+from casewise.vocabulary import BUILTIN, Mention, Vocabulary, fold, fold_with_offsets
+from indexing.extraction.normalize import (
+    NUMBER,
+    DateOrder,
+    find_dates,
+    normalize_dose,
+    parse_number,
+    sessions_of,
+    side_of,
+)
+from indexing.extraction.schema import (
+    AdverseEventItem,
+    DiagnosisItem,
+    NoteExtraction,
+    OutcomeItem,
+    TreatmentItem,
+)
+
+_NEGATION = re.compile(r"\b(no|sin|niega|without|denies|nor|ningun[oa]?|ni|never|nunca)\b[^.;\n]{0,30}$")
+_PT = re.compile(r"(?i:start|referred for|booked for|plan:|tx:|continue|inicia)\s+(PT)\b(?!\s+(?:is|was|with|has))")
+_ADVICE = frozenset({"hep", "home exercise"})
+_PRIOR = re.compile(r"\b(previas?|previos?|prior|previous|anterior(?:es)?|hace \d+ (?:anos|meses)|years? ago)\b")
+_KL = re.compile(
+    r"\b(?:kl|k-l|kellgren(?:[- ]lawrence)?)\s*(?:grado|grade|g)?\s*([1-4]|iv|i{1,3})\b"
+    r"|\bgrado\s+([1-4]|iv|i{1,3})\s*(?:de\s+)?(?:kl|kellgren)"
+    r"|\bgrade\s+([1-4]|iv|i{1,3})\s*(?:kl|kellgren)")
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
+_ICD_TEXT = re.compile(r"\b([a-z]\d{2}(?:\.\d{1,3})?)\b")
+
+_MEASURE_WORDS = r"eva|vas|nrs|womac|koos|lequesne"
+_GAP = rf"(?:(?!{_MEASURE_WORDS})[^0-9\n.;)]){{0,25}}?"
+_SCORE = re.compile(
+    rf"\b(?P<m>{_MEASURE_WORDS})\b(?P<gap>{_GAP})(?P<v>{NUMBER})(?!\s*(?:m\b|meses|months?|mo\b|sem|weeks?))"
+    r"(?:\s*/\s*(?P<of>10|100|96|68|24)\b)?(?P<mm>\s*mm\b)?")
+_PAIN_OF_10 = re.compile(rf"\b(?:pain|dolor|dolr|doolor)\s+(?P<v>{NUMBER})\s*/\s*10\b")
+_ARROW = re.compile(
+    rf"\b(?P<m>{_MEASURE_WORDS})\b(?P<gap>{_GAP})(?P<a>{NUMBER})\s*(?:->|→|=>|a|to)\s*(?P<b>{NUMBER})"
+    r"(?:\s*(?:a los|at|after|tras|al cabo de|en)\s*(?P<n>\d{1,2})\s*(?:meses|months?|m\b))?")
+_BASE_CUE = re.compile(
+    r"(partia de|basal|baseline|pre-?tx|pre-?op|pre-?tratamiento|pretreatment|previa|previo|inicial|initial|"
+    r"antes del tratamiento|before treatment|at baseline|al inicio)")
+_AT_MONTHS = re.compile(r"^\s*(?:a los|at|after|tras|al cabo de|a)\s*(\d{1,2})\s*(?:meses|months?|m\b)")
+_INLINE_TP = re.compile(r"(?<![\w/])(?P<m>\d{1,2})\s*m(?:eses|onths?)?\s*[:=]\s*(?P<v>\d{1,2}(?:[.,]\d)?)(?![\d/])")
+_TABLE_TP = re.compile(r"^(basal|baseline|pre|inicial|(\d{1,2})\s*(?:m|meses|months?|mo))$")
+_ROM = re.compile(r"\b(?:ba|balance articular|rom|range of motion|flexion|flex|arco de movilidad)\s*(?:de\s*|:\s*)?"
+                  r"(?P<a>\d{1,3})\s*(?:-|a|to)\s*(?P<b>\d{2,3})\s*(?:º|°|o\b|grados|degrees|deg)?")
+_RTA = re.compile(
+    r"(?P<neg>no ha vuelto|not yet returned|no ha retomado|unable to return)?"
+    r"(?:vuelta|vuelve|volvio|retoma|retomo|reincorpora\w*|returned|returns|return)\s+(?:a|al|to)\s+"
+    r"(?:la\s+|su\s+|el\s+|his\s+|her\s+)?(?:actividad|deporte|trabajo|activity|sport|work|running|correr)"
+    r"(?:[^.\n]{0,30}?(?:a las|at|after|tras|en)\s*(?P<n>\d{1,2})\s*(?P<u>semanas|weeks?|sem|meses|months?))?")
+_ADVERSE = (
+    ("post_injection_flare", re.compile(
+        r"dolor post[- ]?inf\w*|post[- ]?(?:injection|procedure) (?:pain )?flare|pain flare|"
+        r"reaccion dolorosa|flare")),
+    ("effusion", re.compile(r"derrame|effusion")),
+    ("infection", re.compile(r"infeccion|infection|septic|septica")),
+    ("hematoma", re.compile(r"hematoma|bruising")),
+    ("vasovagal", re.compile(r"sincope vasovagal|vasovagal")),
+    ("local_reaction", re.compile(r"reaccion local|local reaction")),
+)
+_AFTER_TX = re.compile(r"tras|after|post|following|despues|a las \d+ ?h|\d+ ?h\b|x\s?\d+ ?h|dias|days|resuel|resolv|settled")
+_FU_PLAN = re.compile(
+    r"(?:revision|rev|control|cita|seguimiento|review|rv|f/u|fu|follow[- ]?up)\s*(?:en|in|a los|at)?\s*"
+    r"(?P<n>\d{1,2})\s*(?:/12|m\b|meses|months?|mo\b)")
+_OPENING = re.compile(r"(?:s/p|tras|after|following|post|con|with|had|de)\s+(?:tto con\s+|tratamiento con\s+)?$")
+
+
+@dataclass
+class _Ctx:
+    text: str
+    f: str  # folded
+    offsets: list[int]
+    mentions: list[Mention]  # treatment mentions kept (spans in original text)
+
+    def span(self, s: int, e: int) -> tuple[int, int]:
+        if not self.offsets:
+            return (0, 0)
+        return (self.offsets[min(s, len(self.offsets) - 1)], self.offsets[max(min(e, len(self.offsets)) - 1, 0)] + 1)
+
+    def line_bounds(self, pos: int) -> tuple[int, int]:
+        start = self.f.rfind("\n", 0, pos) + 1
+        end = self.f.find("\n", pos)
+        return start, len(self.f) if end < 0 else end
+
+
+class RulesExtractor:
+    """Lexicon and pattern extraction from one de-identified note (Spanish or English)."""
+
+    name = "rules"
+
+    def __init__(self, vocabulary: Vocabulary | None = None, *, date_order: DateOrder = "auto",
+                 today: dt.date | None = None) -> None:
+        self.vocab = vocabulary or BUILTIN
+        self.date_order = date_order
+        self.today = today
+
+    def extract(self, text: str, *, language: Language | None = None) -> NoteExtraction:
+        f, offsets = fold_with_offsets(text)
+        # Spans are found in folded text: map folded positions back to the original through `offsets`.
+        treat_mentions = self._treatment_mentions(text, f, offsets)
+        ctx = _Ctx(text, f, offsets, treat_mentions)
+        tp = extract.note_time_point(text)
+        dates = [d for _, _, d in find_dates(f, self.date_order)]
+        treatments = self._treatments(ctx)
+        return NoteExtraction(
+            language=language or detect_language(text),
+            sex=extract.sex(text),  # type: ignore[arg-type]
+            age=extract.age(text),
+            time_point_months=tp,
+            diagnoses=self._diagnoses(ctx),
+            treatments=treatments,
+            outcomes=self._outcomes(ctx, tp, treatments),
+            adverse_events=self._adverse(ctx, tp, treatments),
+            follow_up_dates=self._follow_ups(ctx, dates),
+            dates=dates,
+            backend="rules",
+        )
+
+    # -- treatments ---------------------------------------------------------------------------------------------
+    def _treatment_mentions(self, text: str, f: str, offsets: list[int]) -> list[Mention]:
+        """Mentions that describe a treatment given or planned: not negated ('no PRP'), not a past one, not advice.
+
+        Returned spans are positions in the folded text.
+        """
+        found = list(self.vocab.treatment_mentions(text))
+        # 'Start PT, 10 sessions': upper-case PT after a plan verb is physiotherapy ('Pt' is the patient).
+        found += [Mention("physiotherapy", m.start(1), m.end(1), m.group(1)) for m in _PT.finditer(text)]
+        orig_to_fold = {o: i for i, o in reversed(list(enumerate(offsets)))}
+        kept = []
+        for m in found:
+            fs = orig_to_fold.get(m.start, 0)
+            before = f[max(0, fs - 40):fs]
+            after = f[fs:fs + 40]
+            if _NEGATION.search(before) or _PRIOR.search(after[len(m.text):len(m.text) + 15]):
+                continue
+            if fold(m.text) in _ADVICE:  # 'continue HEP': advice to the patient, not a treatment the clinic gave
+                continue
+            kept.append(Mention(m.id, fs, fs + len(fold(m.text)), m.text))
+        return sorted(kept, key=lambda m: m.start)
+
+    def _treatments(self, ctx: _Ctx) -> list[TreatmentItem]:
+        out: dict[str, TreatmentItem] = {}
+        ms = ctx.mentions
+        for i, m in enumerate(ms):
+            ls, le = ctx.line_bounds(m.start)
+            nxt = next((n.start for n in ms[i + 1:] if n.id != m.id), len(ctx.f))
+            end = min(le, nxt, _sentence_end(ctx.f, m.end, 160))
+            window = ctx.f[m.start:end]
+            # Doses follow the name; the number of sessions may come before it, in the same clause
+            # ('(única infiltración, metilprednisolona 40 mg)').
+            prev = max([n.end for n in ms[:i] if n.id != m.id] + [ls, _sentence_start(ctx.f, m.start, 80)])
+            dose, volume = normalize_dose(window)
+            sessions = sessions_of(window) or sessions_of(ctx.f[prev:m.start])
+            date = self._treatment_date(ctx, m, ls, end)
+            side = side_of(window[len(m.text):len(m.text) + 20]) if m.id != "surgery_referral" else None
+            cur = out.get(m.id)
+            if cur is None:
+                out[m.id] = TreatmentItem(
+                    name=m.id, label=ctx.text[ctx.span(m.start, m.end)[0]:ctx.span(m.start, m.end)[1]],
+                    category=self.vocab.category_of(m.id), dose=dose, volume_ml=volume, sessions=sessions,
+                    date=date, side=side, span=ctx.span(m.start, m.end))
+            else:
+                cur.dose = cur.dose or dose
+                cur.volume_ml = cur.volume_ml or volume
+                cur.sessions = cur.sessions or sessions
+                cur.date = cur.date or date
+                cur.side = cur.side or side
+        return list(out.values())
+
+    def _treatment_date(self, ctx: _Ctx, m: Mention, line_start: int, end: int) -> dt.date | None:
+        """A date written with the treatment: 'dd/mm/yyyy: PRP', 's/p PRP 14/02/2022', 'PRP (3 de marzo de 2021)'."""
+        head = ctx.f[line_start:m.start]
+        for s, _e, d in find_dates(head, self.date_order):
+            if re.match(r"\s*[:\-]", head[_e:]) or not head[_e:].strip(" :-"):
+                return d
+        tail = ctx.f[m.end:min(end, m.end + 40)]
+        found = find_dates(tail, self.date_order)
+        if found and re.fullmatch(r"[\s(,]*(?:on|el|del|en|the)?\s*", tail[:found[0][0]]):
+            return found[0][2]
+        return None
+
+    # -- diagnoses ----------------------------------------------------------------------------------------------
+    def _diagnoses(self, ctx: _Ctx) -> list[DiagnosisItem]:
+        out: dict[str, DiagnosisItem] = {}
+        codes = {m.group(1).upper(): m.start() for m in _ICD_TEXT.finditer(ctx.f)}
+        kl = _KL.search(ctx.f)
+        severity = None
+        if kl:
+            g = kl.group(1) or kl.group(2) or kl.group(3)
+            severity = "KL" + _ROMAN.get(g, g)
+        for m in self.vocab.diagnosis_mentions(ctx.text):
+            if m.id in out:
+                continue
+            fs = _fold_pos(ctx, m.start)
+            window = ctx.f[fs + len(fold(m.text)):fs + len(fold(m.text)) + 25]
+            side = side_of(window) or side_of(ctx.f[max(0, fs - 25):fs])
+            code = next((c for c in codes if self.vocab.diagnosis_from_icd10(c) == m.id), None)
+            out[m.id] = DiagnosisItem(
+                name=m.id, label=m.text, icd10=code or self.vocab.icd10_of(m.id), side=side,
+                severity=severity if m.id in ("knee_oa", "hip_oa") else None, span=(m.start, m.end))
+        for c, pos in codes.items():
+            d = self.vocab.diagnosis_from_icd10(c)
+            if d and d not in out:
+                out[d] = DiagnosisItem(name=d, label=c, icd10=c, span=ctx.span(pos, pos + len(c)),
+                                       severity=severity if d in ("knee_oa", "hip_oa") else None)
+        if out:
+            note_side = _note_side(ctx.f)
+            for d in out.values():
+                d.side = d.side or note_side
+        return list(out.values())
+
+    # -- outcomes -----------------------------------------------------------------------------------------------
+    def _outcomes(self, ctx: _Ctx, tp: float | None, treatments: list[TreatmentItem]) -> list[OutcomeItem]:
+        f = ctx.f
+        main = self._main_treatment(ctx, treatments)
+        out: list[OutcomeItem] = []
+        seen: set[tuple[str, float, str | None]] = set()
+        taken: list[tuple[int, int]] = []
+
+        def add(measure: str, raw: float, months: float | None, s: int, e: int, *, of: str | None = None,
+                mm: bool = False, treatment: str | None = None) -> None:
+            if months is None:
+                return
+            value, plausible = self._scale(measure, raw, of, mm)
+            tname = treatment or self._line_treatment(ctx, s) or main
+            key = (measure, months, tname)
+            if key in seen:
+                return
+            seen.add(key)
+            taken.append((s, e))
+            out.append(OutcomeItem(measure=measure, value=value, months=months, treatment=tname,
+                                   plausible=plausible, span=ctx.span(s, e)))
+
+        for t in self._tables(ctx):
+            add(*t[:5], treatment=t[5])  # type: ignore[misc]
+        for m in _ARROW.finditer(f):
+            measure = _measure(m.group("m"))
+            a, b = parse_number(m.group("a")), parse_number(m.group("b"))
+            n = float(m.group("n")) if m.group("n") else tp
+            if a is None or b is None or not n:
+                continue
+            add(measure, a, 0.0, m.start(), m.end())
+            add(measure, b, n, m.start(), m.end())
+        for m in _SCORE.finditer(f):
+            if any(s <= m.start() < e for s, e in taken):
+                continue
+            raw = parse_number(m.group("v"))
+            if raw is None:
+                continue
+            months = tp
+            if _BASE_CUE.search(f[max(0, m.start() - 25):m.start()]) or _BASE_CUE.search(m.group("gap")):
+                months = 0.0
+            else:
+                at = _AT_MONTHS.match(f[m.end():m.end() + 25])
+                if at:
+                    months = float(at.group(1))
+            add(_measure(m.group("m")), raw, months, m.start(), m.end(), of=m.group("of"), mm=bool(m.group("mm")))
+        for m in _PAIN_OF_10.finditer(f):
+            raw = parse_number(m.group("v"))
+            if raw is not None and not any(s <= m.start() < e for s, e in taken):
+                base = _BASE_CUE.search(f[max(0, m.start() - 25):m.start()])
+                add("VAS", raw, 0.0 if base else tp, m.start(), m.end(), of="10")
+        for m in _INLINE_TP.finditer(f):
+            raw = parse_number(m.group("v"))
+            if raw is not None and raw <= 10 and not any(s <= m.start() < e for s, e in taken):
+                add("VAS", raw, float(m.group("m")), m.start(), m.end())
+        for m in _ROM.finditer(f):
+            b = int(m.group("b"))
+            if 20 <= b <= 180:
+                add("ROM", float(b), tp, m.start(), m.end())
+        for m in _RTA.finditer(f):
+            n = m.group("n")
+            months = tp
+            if n:
+                months = round(int(n) / (4.345 if m.group("u").startswith(("sem", "week")) else 1.0), 1)
+            add("RTA", 0.0 if m.group("neg") else 1.0, months, m.start(), m.end())
+        return out
+
+    def _scale(self, measure: str, raw: float, of: str | None, mm: bool) -> tuple[float, bool]:
+        """The value on the measure's own scale, and whether it is plausible.
+
+        A VAS written '/100' or in mm is converted to 0-10; a bare VAS above 10 is more likely a typo than a 100-mm
+        scale, so it is kept as written and flagged for review rather than silently divided.
+        """
+        value = raw
+        if measure == "VAS" and (of == "100" or mm):
+            value = raw / 10
+        meta = self.vocab.measure(measure)
+        plausible = meta is None or meta.low <= value <= meta.high
+        if of == "96" and measure != "WOMAC" or of == "10" and measure != "VAS":
+            plausible = plausible and value <= float(of)
+        return round(value, 2), plausible
+
+    def _tables(self, ctx: _Ctx) -> list[tuple[str, float, float, int, int, str | None]]:
+        """Outcome tables as text extraction lays them out: a header of time points, then 'measure v v v v' rows."""
+        raw = ctx.f.split("\n")
+        starts = [0]
+        for ln in raw:
+            starts.append(starts[-1] + len(ln) + 1)
+        # Blank lines carry no cells: text extraction puts them between cells at random.
+        keep = [i for i, ln in enumerate(raw) if ln.strip()]
+        lines = [raw[i] for i in keep]
+        pos = [starts[i] for i in keep] + [len(ctx.f) + 1]
+        out = []
+        i = 0
+        while i < len(lines):
+            header: list[float] = []
+            j = i
+            while j < len(lines) and (tm := _TABLE_TP.match(lines[j].strip())):
+                header.append(0.0 if tm.group(2) is None else float(tm.group(2)))
+                j += 1
+            if len(header) < 2:
+                i += 1
+                continue
+            treatment = self._preceding_treatment(ctx, pos[i])
+            k = j
+            while k < len(lines):
+                label = lines[k].strip()
+                measure = self.vocab.measure_id(label) if not re.search(r"\d", label) else None
+                if measure is None:
+                    break
+                vals: list[str] = []
+                for v in lines[k + 1:k + 1 + len(header)]:
+                    if v.strip() != "-" and parse_number(v) is None:
+                        break
+                    vals.append(v.strip())
+                if not vals:
+                    break
+                # Text extraction drops empty and '-' cells, so a short row is ambiguous. The first row (the primary
+                # measure, taken at every visit) fills from the left: its gaps are visits missed at the end. In other
+                # rows only the baseline is certain.
+                first_row = k == j
+                cells = list(zip(header, vals, strict=False)) if len(vals) == len(header) or first_row else [
+                    (header[0], vals[0])]
+                for months, v in cells:
+                    if v != "-":
+                        out.append((measure, parse_number(v) or 0.0, months, pos[k], pos[k + 1] - 1, treatment))
+                k += 1 + len(vals)
+            i = max(k, i + 1)
+        return out
+
+    def _preceding_treatment(self, ctx: _Ctx, pos: int) -> str | None:
+        before = [m for m in ctx.mentions if m.start < pos]
+        return before[-1].id if before else None
+
+    def _line_treatment(self, ctx: _Ctx, pos: int) -> str | None:
+        """A treatment named earlier on the same line ('Tras PRP: EVA 7 -> 6 a los 6 meses')."""
+        ls, _ = ctx.line_bounds(pos)
+        same = [m for m in ctx.mentions if ls <= m.start < pos]
+        if len({m.id for m in same}) == 1 and len(ctx.f[ls:pos]) < 60:
+            return same[0].id
+        return None
+
+    def _main_treatment(self, ctx: _Ctx, treatments: list[TreatmentItem]) -> str | None:
+        """The treatment a note's scores follow: the only one, or the one the note opens with ('s/p PRP')."""
+        ids = [t.name for t in treatments]
+        if len(ids) == 1:
+            return ids[0]
+        for m in ctx.mentions:
+            if _OPENING.search(ctx.f[max(0, m.start - 25):m.start]):
+                return m.id
+        return None
+
+    # -- adverse events and follow-ups --------------------------------------------------------------------------
+    def _adverse(self, ctx: _Ctx, tp: float | None, treatments: list[TreatmentItem]) -> list[AdverseEventItem]:
+        """Adverse events reported after a treatment; a first visit's findings (an effusion on examination) are not."""
+        f = ctx.f
+        out: dict[str, AdverseEventItem] = {}
+        main = self._main_treatment(ctx, treatments)
+        for name, pat in _ADVERSE:
+            for m in pat.finditer(f):
+                if name in out:
+                    break
+                pre = f[max(0, m.start() - 40):m.start()]
+                if _NEGATION.search(pre):
+                    continue
+                sent_end = _sentence_end(f, m.end(), 120)
+                sentence = f[max(0, f.rfind(".", 0, m.start()) + 1):sent_end]
+                if tp == 0.0 and not _AFTER_TX.search(sentence):
+                    continue
+                if name == "effusion" and not _AFTER_TX.search(sentence) and tp in (None, 0.0):
+                    continue
+                out[name] = AdverseEventItem(name=name, treatment=self._line_treatment(ctx, m.start()) or main,
+                                             span=ctx.span(m.start(), m.end()))
+        return list(out.values())
+
+    def _follow_ups(self, ctx: _Ctx, dates: list[dt.date]) -> list[dt.date]:
+        """Planned visits: 'Revisión en 3 meses' from the note's date (the first written), or a written date."""
+        out: list[dt.date] = []
+        visit = dates[0] if dates else None
+        for m in _FU_PLAN.finditer(ctx.f):
+            if visit is None:
+                break
+            n = int(m.group("n"))
+            if 1 <= n <= 36:
+                out.append(_add_months(visit, n))
+        for m in re.finditer(r"(?:proxima revision|proxima cita|next (?:visit|review|appointment))\s*:?\s*", ctx.f):
+            found = find_dates(ctx.f[m.end():m.end() + 30], self.date_order)
+            if found and found[0][0] == 0:
+                out.append(found[0][2])
+        return sorted(set(out))
+
+
+def _measure(word: str) -> str:
+    return {"eva": "VAS", "nrs": "VAS", "vas": "VAS"}.get(word, word.upper())
+
+
+def _fold_pos(ctx: _Ctx, orig: int) -> int:
+    for i, o in enumerate(ctx.offsets):
+        if o >= orig:
+            return i
+    return len(ctx.offsets)
+
+
+def _sentence_end(f: str, start: int, limit: int) -> int:
+    """End of the sentence that starts before `start` (a full stop followed by a space and a capital-free word)."""
+    stop = min(len(f), start + limit)
+    for m in re.finditer(r"\.(?=\s+[a-z]{2,}\b(?!\s*\d))|\n", f[start:stop]):
+        word = f[start + m.start() - 4:start + m.start()]
+        if m.group(0) == "." and re.search(r"(ses|inf|dcha|izq|izqda|dr|dra|sem|aprox)$", word):
+            continue
+        return start + m.start()
+    return stop
+
+
+def _sentence_start(f: str, pos: int, limit: int) -> int:
+    """Start of the sentence holding `pos` (looking back at most `limit` characters)."""
+    lo = max(0, pos - limit)
+    ends = [m.end() for m in re.finditer(r"\.\s+(?=[a-z(])|[:;]\s|\n", f[lo:pos])]
+    return lo + ends[-1] if ends else lo
+
+
+def _note_side(f: str) -> str | None:
+    """The side of the complaint: the first side written after a joint or body part."""
+    m = re.search(r"(rodilla|cadera|codo|hombro|tobillo|pie|talon|knee|hip|elbow|shoulder|ankle|heel|foot|achilles|"
+                  r"aquiles)\s*(?:de\s+)?(\S+)", f)
+    return side_of(m.group(2)) if m else None
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    y, mo = divmod(d.month - 1 + n, 12)
+    day = min(d.day, 28)
+    return dt.date(d.year + y, mo + 1, day)
