@@ -121,6 +121,21 @@ class IngestSettings(BaseModel):
     )
 
 
+class ExtractSettings(BaseModel):
+    """Extraction of diagnoses, treatments and outcomes from free-text notes (case assembly and `casewise extract`)."""
+
+    backend: Literal["rules", "llm"] = Field(
+        "rules", description="rules: lexicons and patterns (offline); llm: the llm.* server constrained by a JSON schema,"
+        " falling back to rules on invalid output")
+    vocabulary_file: Path | None = Field(None, description="TOML/YAML file of the clinic's terms, merged over the "
+                                         "built-in vocabulary")
+    date_order: Literal["auto", "dmy", "mdy"] = Field(
+        "auto", description="numeric dates: dmy (03/04 = 3 April), mdy, or auto (day first unless impossible)")
+    response_format: Literal["auto", "json_schema", "json_object"] = Field(
+        "auto", description="json_schema: vLLM/OpenAI; json_object: llama.cpp's server; auto: try the first")
+    max_tokens: int = Field(1024, ge=64, le=8192, description="largest LLM answer for one note")
+
+
 class ApiSettings(BaseModel):
     """Limits and switches of the HTTP API (`casewise serve`)."""
 
@@ -185,6 +200,7 @@ class Settings(BaseSettings):
     deid: DeidSettings = Field(default_factory=DeidSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
 
     @classmethod
