@@ -1,4 +1,4 @@
-"""CLI commands of the API: `serve`, `keys create|list|revoke`, `audit verify|export`.
+"""CLI commands of the API: `serve`, `reindex`, `keys create|list|revoke`, `audit verify|export`.
 
 Only typer and the standard library are imported here; everything else is imported inside the commands, so
 `casewise --help` stays fast. The root CLI calls `register(app)`.
@@ -46,6 +46,87 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
     # Access logs carry paths only (case ids are pseudonyms); bodies and keys are never logged.
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
     rt.close()
+
+
+def reindex(paths: Annotated[list[Path] | None, typer.Argument(help="folders (default: the configured sources, "
+                                                               "the uploads and every folder already indexed)")] = None,
+            rebuild: Annotated[bool, typer.Option(help="rebuild into a new collection and switch atomically")] = False,
+            server: Annotated[str, typer.Option(help="the running server to ask when it holds the embedded index")]
+            = "http://127.0.0.1:8000",
+            key: Annotated[str | None, typer.Option(envvar="CASEWISE_API_KEY", help="admin API key for --server")] = None,
+            data_dir: DataDir = None) -> None:
+    """Re-index now (for cron / systemd timers): directly, or by asking a running `casewise serve`.
+
+    The embedded index can be open in one process only: when `casewise serve` holds it, the job goes to the server
+    (POST /v1/index/reindex) and this command waits for it. With a Qdrant server URL both can run at once.
+    """
+    from casewise.cli import _index_with_progress
+    from casewise.errors import IndexUnavailableError
+    from casewise.runtime import Runtime
+    from casewise.settings import load_settings
+
+    rt = Runtime(load_settings(**({"data_dir": data_dir} if data_dir else {})))
+    try:
+        rt.index.exists()  # opens the embedded index and takes its lock
+    except IndexUnavailableError as exc:
+        if "another Casewise process" not in str(exc):
+            raise
+        _reindex_through_server(server, key, paths, rebuild)
+        return
+    roots = list(paths or []) or _default_roots(rt)
+    if not roots:
+        raise typer.BadParameter("nothing to re-index: give a folder, or set api.sources")
+    try:
+        _index_with_progress(rt, roots, rebuild=rebuild)
+    finally:
+        rt.close()
+
+
+def _default_roots(rt) -> list[Path]:  # type: ignore[no-untyped-def]
+    """What the server's nightly job scans: configured sources, the uploads and the folders already indexed."""
+    from api.services.indexing import _minimal_roots
+
+    known = [Path(r.source_path).parent for r in rt.store.documents()]
+    uploads = rt.settings.data_dir / "uploads"
+    cands = [*rt.settings.api.sources, *([uploads] if uploads.exists() else []), *[p for p in known if p.exists()]]
+    return _minimal_roots(cands)
+
+
+def _reindex_through_server(server: str, key: str | None, paths: list[Path] | None, rebuild: bool) -> None:
+    import time
+
+    import httpx
+
+    from casewise.errors import CasewiseError
+
+    if not key:
+        raise CasewiseError("the embedded index is held by a running `casewise serve`: pass --key or set "
+                            "CASEWISE_API_KEY to an admin key (`casewise keys create --role admin`) to ask it")
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"paths": [str(p.expanduser().resolve()) for p in paths] if paths else None, "rebuild": rebuild}
+    try:
+        with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=30) as client:
+            resp = client.post("/v1/index/reindex", json=body)
+            if resp.status_code != 202:
+                raise CasewiseError(f"the server refused the re-index ({resp.status_code}): {_message(resp)}")
+            job = resp.json()
+            typer.echo(f"asked {server} to {'rebuild' if rebuild else 're-index'} (job {job['job_id']}); waiting",
+                       err=True)
+            while job["state"] in ("queued", "running"):
+                time.sleep(1.0)
+                job = client.get(f"/v1/index/jobs/{job['job_id']}").json()
+    except httpx.HTTPError as exc:
+        raise CasewiseError(f"cannot reach the server at {server} ({type(exc).__name__})") from None
+    if job["state"] == "failed":
+        raise CasewiseError(f"the re-index failed on the server: {job.get('error')}")
+    typer.echo(json.dumps(job.get("report") or {}, indent=1))
+
+
+def _message(resp) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return str(resp.json()["error"]["message"])
+    except Exception:
+        return resp.text[:200]
 
 
 @keys_app.command("create")
@@ -111,5 +192,6 @@ def audit_export(out: Annotated[Path, typer.Option("--out", help="JSONL file to 
 def register(app: typer.Typer) -> None:
     """Add `serve`, `keys` and `audit` to the root CLI."""
     app.command("serve")(serve)
+    app.command("reindex")(reindex)
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")

@@ -99,6 +99,8 @@ class DeleteResponse(BaseModel):
 class ReindexRequest(_Request):
     paths: list[str] | None = Field(None, max_length=50,
                                     description="folders to scan; default: the configured sources and the uploads")
+    rebuild: bool = Field(False, description="rebuild everything into a new collection, then switch to it atomically "
+                                             "(after changing the embedding model or chunking); queries keep working")
 
 
 class Job(BaseModel):

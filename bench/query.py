@@ -132,14 +132,15 @@ def local_engine(d: Data) -> tuple[Callable[[int], object], Callable[[int], obje
 
     from casewise.settings import Settings
     from casewise.types import Filters
-    from casewise.vectors import DENSE, VectorIndex
+    from casewise.vectors import DENSE
+    from casewise.vectors_qdrant import QdrantIndex
     from retrieval import search
     from retrieval.search import CaseRetriever
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         client = QdrantClient(":memory:")
-        index = VectorIndex(client, "bench")
+        index = QdrantIndex(client, "bench")
         index.ensure(DIM)
         points = [models.PointStruct(id=i, vector={DENSE: d.vecs[i].tolist(),
                                                    "sparse": models.SparseVector(indices=d.sparse[i][0], values=d.sparse[i][1])},

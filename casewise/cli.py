@@ -53,7 +53,7 @@ def _runtime(data_dir: Path | None = None) -> Runtime:
     return Runtime(load_settings(**overrides))
 
 
-def _index_with_progress(rt: Runtime, paths: list[Path]) -> None:
+def _index_with_progress(rt: Runtime, paths: list[Path], rebuild: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from indexing.pipeline import Indexer
@@ -63,7 +63,8 @@ def _index_with_progress(rt: Runtime, paths: list[Path]) -> None:
         task = bar.add_task("index", total=None)
         rt.embedder  # load the model before the bar starts, so the bar measures indexing
         indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
-        report = indexer.run(paths, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        step = (indexer.rebuild if rebuild else indexer.run)
+        report = step(paths, progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"indexed: {report.added} new, {report.changed} changed, {report.unchanged} unchanged, "
               f"{report.deleted} deleted; {report.chunks_written} chunks written; {report.cases} cases "
               f"in {report.seconds:.1f} s")
@@ -126,9 +127,12 @@ def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo 
 
 
 @app.command()
-def index(paths: Annotated[list[Path], typer.Argument(help="files or folders with the clinic's records")]) -> None:
+def index(paths: Annotated[list[Path], typer.Argument(help="files or folders with the clinic's records")],
+          rebuild: Annotated[bool, typer.Option(help="rebuild everything into a new collection and switch to it "
+                                                "atomically (after changing the embedding model or chunking)")] = False,
+          ) -> None:
     """Index (or re-index: only new, changed and deleted files) the given folders."""
-    _index_with_progress(_runtime(), paths)
+    _index_with_progress(_runtime(), paths, rebuild=rebuild)
 
 
 @app.command()

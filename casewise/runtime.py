@@ -15,7 +15,7 @@ from casewise.embedding import Embedder, get_embedder
 from casewise.offline import enforce_offline
 from casewise.settings import Settings, load_settings
 from casewise.store import Store
-from casewise.vectors import VectorIndex, make_client
+from casewise.vectors import VectorIndex, make_index
 
 if TYPE_CHECKING:
     from indexing.deid import Deidentifier
@@ -38,7 +38,7 @@ class Runtime:
     @cached_property
     def index(self) -> VectorIndex:
         with self._lock:
-            return VectorIndex(make_client(self.settings), self.settings.index.collection)
+            return make_index(self.settings)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -55,7 +55,7 @@ class Runtime:
     def close(self) -> None:
         if "index" in self.__dict__:
             try:
-                self.index.client.close()
+                self.index.close()
             except Exception:
                 pass
             del self.__dict__["index"]

@@ -283,7 +283,7 @@ def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray
 
     from casewise.settings import Settings
     from casewise.types import Chunk
-    from casewise.vectors import VectorIndex
+    from casewise.vectors_qdrant import QdrantIndex
     from retrieval import search
     from retrieval.search import CaseRetriever
 
@@ -295,7 +295,7 @@ def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray
     settings = Settings()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        index = VectorIndex(QdrantClient(":memory:"), "eval_chunks")
+        index = QdrantIndex(QdrantClient(":memory:"), "eval_chunks")
         index.ensure(embedder.dim)
         chunks = [Chunk(chunk_id=f"{c}#{i}", doc_id=c, case_id=c, position=i, text=t)
                   for i, (c, t) in enumerate(corpus.chunks)]

@@ -124,6 +124,8 @@ def _sections_from_elements(elements: list[object]) -> list[Section]:
             buf.append(text)
     if buf:
         sections.append(Section(title=title, text="\n".join(buf)))
+    elif title:  # a note that is one short line is classified as a title: it is still the note's text
+        sections.append(Section(title="", text=title))
     return sections
 
 

@@ -30,6 +30,8 @@ from casewise.vectors import VectorIndex
 from casewise.vocabulary import diagnosis_from_icd10, diagnosis_id, fold, icd10_of, treatment_id
 from indexing.assemble import CaseFacts, merge
 from indexing.chunk import split_sections
+from indexing.extraction import Extractor, make_extractor
+from indexing.extraction.interface import facts_from
 from indexing.parse import parse_text_document
 from indexing.sources import content_hash, discover, doc_id_for, doc_type
 from indexing.tables import TableRecord, detect_roles, read_table, records
@@ -70,8 +72,9 @@ class Indexer:
     """Index folders incrementally: only new, changed and deleted files are touched."""
 
     def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder,
-                 deid: Deidentifier) -> None:
+                 deid: Deidentifier, *, extractor: Extractor | None = None) -> None:
         self.settings = settings
+        self.extractor = extractor or make_extractor(settings)
         self.store = store
         self.index = index
         self.embedder = embedder
@@ -126,6 +129,7 @@ class Indexer:
             if progress:
                 progress(done, len(todo))
         self._assemble()
+        self.index.flush()
         report.cases = self.store.count_cases()
         report.seconds = time.perf_counter() - started
         return report
@@ -135,6 +139,7 @@ class Indexer:
         self.index.delete_doc(doc_id)
         self.store.delete_document(doc_id)
         self._assemble()
+        self.index.flush()
 
     # -- per document -----------------------------------------------------------------------------------------
     def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
@@ -166,14 +171,8 @@ class Indexer:
         return Processed(doc_id, path, dtype, chash, chunks, facts, case_id)
 
     def _facts_from_text(self, text: str, language: str) -> CaseFacts:
-        treats = extract.treatments(text)
-        main = treats[0].name if len(treats) == 1 else None
-        return CaseFacts(
-            sex=extract.sex(text), age=extract.age(text), language=language,  # type: ignore[arg-type]
-            diagnoses=extract.diagnoses(text), treatments=treats,
-            outcomes=extract.outcomes(text, treatment=main),
-            adverse_events=extract.adverse_events(text),
-        )
+        """A note without a structured row reaches its case through the configured extractor (extract.backend)."""
+        return facts_from(self.extractor.extract(text, language=language))  # type: ignore[arg-type]
 
     def _chunks(self, doc_id: str, case_id: str | None, sections: list[Section], language: str,
                 facts: CaseFacts | None) -> list[Chunk]:

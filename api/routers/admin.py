@@ -78,8 +78,9 @@ def delete_document(doc_id: DocId, key: AdminKey, rt: RuntimeDep, indexing: Inde
              summary="Start a background re-index (only new, changed and deleted files); returns the job")
 def reindex(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, body: ReindexRequest | None = None) -> Job:
     roots = indexing.resolve_roots(body.paths if body else None)
-    job = indexing.start_reindex(roots)
-    rt.store.audit(key.actor, "reindex", detail={"job_id": job.job_id, "roots": len(roots)})
+    rebuild = bool(body and body.rebuild)
+    job = indexing.start_reindex(roots, rebuild=rebuild)
+    rt.store.audit(key.actor, "rebuild" if rebuild else "reindex", detail={"job_id": job.job_id, "roots": len(roots)})
     return job
 
 

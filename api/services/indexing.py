@@ -56,6 +56,9 @@ class IndexService:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._jobs_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewise-index")
+        # One writer at a time: an upload or deletion that arrives during a rebuild waits for it, so it lands in the
+        # collection the alias points at afterwards and is never lost with the old one.
+        self._writer = threading.Lock()
 
     @property
     def uploads_dir(self) -> Path:
@@ -78,12 +81,17 @@ class IndexService:
         return next((r for r in self.rt.store.documents() if r.doc_id == doc_id), None)
 
     # -- indexing -------------------------------------------------------------------------------------------------
-    def _run_indexer(self, roots: list[Path]) -> dict[str, Any]:
+    def _run_indexer(self, roots: list[Path], rebuild: bool = False) -> dict[str, Any]:
         from indexing.pipeline import Indexer
 
         rt = self.rt
-        with self.lock.write():
-            report = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid).run(roots)
+        indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
+        with self._writer:
+            if rebuild:  # builds beside the live collection; only the alias switch excludes queries
+                report = indexer.rebuild(roots, switch_guard=self.lock.write)
+            else:
+                with self.lock.write():
+                    report = indexer.run(roots)
         out = dataclasses.asdict(report)
         # File paths can carry patient names: the report gives counts and reasons, the manifest gives the paths.
         out["quarantined"] = len(report.quarantined)
@@ -106,19 +114,20 @@ class IndexService:
             roots.append(path)
         return _minimal_roots(roots)
 
-    def start_reindex(self, roots: list[Path]) -> Job:
-        job = Job(job_id=uuid.uuid4().hex[:16], kind="reindex", state="queued", created_at=_now())
+    def start_reindex(self, roots: list[Path], rebuild: bool = False) -> Job:
+        job = Job(job_id=uuid.uuid4().hex[:16], kind="rebuild" if rebuild else "reindex", state="queued",
+                  created_at=_now())
         with self._jobs_lock:
             self._jobs[job.job_id] = job
             while len(self._jobs) > MAX_JOBS_KEPT:
                 self._jobs.popitem(last=False)
-        self._pool.submit(self._job, job.job_id, roots)
+        self._pool.submit(self._job, job.job_id, roots, rebuild)
         return job.model_copy()
 
-    def _job(self, job_id: str, roots: list[Path]) -> None:
+    def _job(self, job_id: str, roots: list[Path], rebuild: bool = False) -> None:
         self._update(job_id, state="running", started_at=_now())
         try:
-            report = self._run_indexer(roots)
+            report = self._run_indexer(roots, rebuild)
         except Exception as exc:  # noqa: BLE001 - a failed job is reported, not raised into a dead thread
             from api.errors import error_payload
 
@@ -197,5 +206,5 @@ class IndexService:
         from indexing.pipeline import Indexer
 
         rt = self.rt
-        with self.lock.write():
+        with self._writer, self.lock.write():
             Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid).remove(row.doc_id)
