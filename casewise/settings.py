@@ -27,9 +27,11 @@ DEFAULT_ALLOW_LIST = [
 
 
 class IndexSettings(BaseModel):
-    """Vector index: embedded (qdrant-client local mode in the data dir) or a Qdrant server/cluster by URL."""
+    """Vector index: embedded (Qdrant Edge in the data dir, by default) or a Qdrant server/cluster by URL."""
 
-    backend: Literal["local", "server"] = Field("local", description="local: in-process Qdrant in data_dir; server: url")
+    backend: Literal["edge", "local", "server"] = Field(
+        "edge", description="edge: Qdrant Edge in data_dir (embedded default, measured fastest); local: qdrant-client's "
+        "pure-Python local mode in data_dir; server: a Qdrant server or cluster at url")
     url: str | None = Field(None, description="Qdrant server URL; setting it selects the server backend")
     api_key: SecretStr | None = None
     collection: str = Field("casewise_chunks", description="alias queries go through")
@@ -37,7 +39,7 @@ class IndexSettings(BaseModel):
 
     @model_validator(mode="after")
     def _url_selects_server(self) -> IndexSettings:
-        if self.url and self.backend == "local":
+        if self.url and self.backend in ("edge", "local"):
             self.backend = "server"
         if self.backend == "server" and not self.url:
             raise ValueError("index.backend=server needs index.url (e.g. http://qdrant:6333)")
@@ -232,7 +234,8 @@ class Settings(BaseSettings):
 
     @property
     def qdrant_path(self) -> Path:
-        return self.data_dir / "qdrant"
+        """Folder of the embedded index (Qdrant Edge shards, or qdrant-client's local-mode files)."""
+        return self.data_dir / ("edge" if self.index.backend == "edge" else "qdrant")
 
 
 def load_settings(**overrides: Any) -> Settings:
