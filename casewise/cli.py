@@ -240,6 +240,12 @@ def _register_stage_commands() -> None:
     from eval.cli import register as register_eval
 
     register_eval(eval_app)  # `eval run`
+    from reasoning.finetune.cli import register as register_finetune
+
+    register_finetune(app)  # `finetune build-data|train|export`
+    from eval.compare import register as register_compare
+
+    register_compare(eval_app)  # `eval compare`
 
 
 @eval_app.command("retrieval")
