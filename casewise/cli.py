@@ -246,6 +246,9 @@ def _register_stage_commands() -> None:
     from eval.compare import register as register_compare
 
     register_compare(eval_app)  # `eval compare`
+    from indexing.extraction.cli import register as register_extract
+
+    register_extract(app, eval_app)  # `extract`, `eval extract`
 
 
 @eval_app.command("retrieval")

@@ -129,7 +129,6 @@ class Indexer:
             if progress:
                 progress(done, len(todo))
         self._assemble()
-        self.index.flush()
         report.cases = self.store.count_cases()
         report.seconds = time.perf_counter() - started
         return report
@@ -139,7 +138,6 @@ class Indexer:
         self.index.delete_doc(doc_id)
         self.store.delete_document(doc_id)
         self._assemble()
-        self.index.flush()
 
     # -- per document -----------------------------------------------------------------------------------------
     def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
