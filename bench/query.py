@@ -6,7 +6,7 @@ Synthetic chunks: 384-d vectors clustered by case (20 chunks per case around a c
 the real ones (case/doc ids, sex, age band, diagnoses, treatments, language, date, ~300 characters of text) and
 BM25-style sparse vectors over a Zipf vocabulary. For each engine and size it prints p50/p95 of
   (a) the full similar-case query: payload filter (10 % selective, on diagnosis) + dense and sparse sub-searches
-      fused with RRF + grouping by case + cosine lookup (for qdrant-client local mode: Casewise's own CaseRetriever),
+      fused with RRF + grouping by case + cosine lookup: Casewise's own CaseRetriever over each backend,
   (b) a raw dense top-10 on the same index, unfiltered,
   (c) numpy brute force (matrix x vector + argpartition) over the same vectors: the floor,
 as ratios (a)/(b) and (a)/(c), plus the resident memory the index added. Vectors are random, so this measures
@@ -168,43 +168,39 @@ def local_engine(d: Data) -> tuple[Callable[[int], object], Callable[[int], obje
 
 # -- Qdrant Edge (native engine, in process) ------------------------------------------------------------------------
 def edge_engine(d: Data, exact: bool) -> tuple[Callable[[int], object], Callable[[int], object]]:
+    """(full similar-case query via CaseRetriever over Casewise's EdgeIndex, raw top-10) on Qdrant Edge."""
+    from pathlib import Path
+
     import qdrant_edge as qe
 
-    path = tempfile.mkdtemp(prefix="casewise-edge-")
-    cfg = qe.EdgeConfig(vectors={"dense": qe.EdgeVectorParams(size=DIM, distance=qe.Distance.Cosine)},
-                        sparse_vectors={"sparse": qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)})
-    shard = qe.EdgeShard.create(path, cfg)
-    for field, schema in (("diagnoses", qe.PayloadSchemaType.Keyword), ("case_id", qe.PayloadSchemaType.Keyword),
-                          ("sex", qe.PayloadSchemaType.Keyword), ("age_band", qe.PayloadSchemaType.Keyword)):
-        shard.update(qe.UpdateOperation.create_field_index(field, schema))
+    from casewise.settings import Settings
+    from casewise.types import Filters
+    from casewise.vectors_edge import EdgeIndex
+    from retrieval import search
+    from retrieval.search import CaseRetriever
+
+    index = EdgeIndex(Path(tempfile.mkdtemp(prefix="casewise-edge-")), "bench")
+    index.ensure(DIM)
+    shard = index._shard()  # bulk load with the synthetic integer ids
     for s in range(0, len(d.payloads), 2048):
         pts = [qe.Point(i, {"dense": d.vecs[i].tolist(), "sparse": qe.SparseVector(*d.sparse[i])}, d.payloads[i])
                for i in range(s, min(s + 2048, len(d.payloads)))]
         shard.update(qe.UpdateOperation.upsert_points(pts))
-    if not exact:  # exact search scans; only HNSW needs the optimizer to build its graph
+    if not exact:  # only HNSW needs the optimizer to build its graph
         shard.optimize()
     params = qe.SearchParams(exact=exact, hnsw_ef=None if exact else 256)
-    cond = qe.Filter(must=[qe.FieldCondition(key="diagnoses", match=qe.MatchAny(any=[DIAGNOSES[0]]))])
+    emb = _FixedEmbedder(d)
+    retr = CaseRetriever(Settings(), _NoCases(), index, emb)  # type: ignore[arg-type]
+
+    def fixed_sparse(text: str, *, query: bool = False) -> tuple[list[int], list[float]]:
+        return d.qsparse[emb.i]
+
+    search.sparse_vector = fixed_sparse  # type: ignore[assignment]  # the synthetic query's terms
+    flt = Filters(diagnoses=[DIAGNOSES[0]])
 
     def full(i: int) -> object:
-        q = d.queries[i].tolist()
-        pre = [qe.Prefetch(limit=120, query=qe.Query.Nearest(q, using="dense"), filter=cond, params=params),
-               qe.Prefetch(limit=120, query=qe.Query.Nearest(qe.SparseVector(*d.qsparse[i]), using="sparse"), filter=cond)]
-        pts = shard.query(qe.QueryRequest(limit=120, prefetches=pre, query=qe.Fusion.Rrf(k=60),  # type: ignore[arg-type]
-                                          with_payload=["case_id", "doc_id"], with_vector=["dense"]))
-        groups: dict[str, list[tuple[int, Any]]] = {}
-        for rank, p in enumerate(pts):  # grouping + case score, as CaseRetriever does
-            groups.setdefault(str((p.payload or {}).get("case_id")), []).append((rank, p))
-        qv = d.queries[i]
-        scored = []
-        for case, members in groups.items():
-            members = members[:3]
-            fused = 60 * sum((1.0 / (60 + r)) * 0.5 ** j for j, (r, _) in enumerate(members))
-            vecs = [p.vector["dense"] for _, p in members if p.vector]
-            sim = max((float(np.dot(qv, np.asarray(v, dtype=np.float32))) for v in vecs), default=0.0)
-            scored.append((0.3 * fused + 0.3 * sim, case))
-        scored.sort(reverse=True)
-        return scored[:8]
+        emb.i = i
+        return retr.similar("rodilla", filters=flt, k=8)
 
     def raw(i: int) -> object:
         return shard.query(qe.QueryRequest(limit=10, query=qe.Query.Nearest(d.queries[i].tolist(), using="dense"),

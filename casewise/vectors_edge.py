@@ -212,7 +212,7 @@ class EdgeIndex:
     def delete_points(self, ids: Sequence[str]) -> None:
         if ids:
             with self._s.mutex:
-                self._shard().update(qe.UpdateOperation.delete_points(list(ids)))
+                self._shard().update(qe.UpdateOperation.delete_points([_pid(i) for i in ids]))
 
     def delete_doc(self, doc_id: str) -> None:
         with self._s.mutex:
@@ -245,7 +245,7 @@ class EdgeIndex:
         if not ids:
             return {}
         with self._s.mutex:
-            records = self._shard().retrieve(list(ids), with_payload=False, with_vector=[DENSE])
+            records = self._shard().retrieve([_pid(i) for i in ids], with_payload=False, with_vector=[DENSE])
         out: dict[str, float] = {}
         for r in records:
             vec = r.vector[DENSE] if isinstance(r.vector, dict) else r.vector
@@ -266,6 +266,11 @@ class EdgeIndex:
                                   params=EXACT)
         with self._s.mutex:
             return list(self._shard().query(request))
+
+
+def _pid(point: str | int) -> str | int:
+    """Point ids are UUID strings; integer ids (benchmarks, imports) come back from searches as digit strings."""
+    return int(point) if isinstance(point, str) and point.isdigit() else point
 
 
 def _match(key: str, value: str) -> qe.Filter:
