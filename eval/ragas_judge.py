@@ -2,9 +2,9 @@
 
 The judge is any OpenAI-compatible server (`eval.judge`). Ragas asks it for structured outputs through instructor
 in JSON_SCHEMA mode: vLLM honours OpenAI's `json_schema` response format natively (guided JSON); llama.cpp's server
-rejects it (422) but constrains generation with a JSON-schema grammar given as `json_object` + `schema`, so for that
-backend the request is rewritten on its way out. Arrays in those schemas get `minItems: 1`, otherwise a small model
-closes every list at once and the metric is NaN. Embeddings (answer relevancy) come from Casewise's own embedder.
+rejects it but constrains generation with a JSON-schema grammar given as `json_object` + `schema`, so for that
+backend the request is rewritten on its way out. Arrays in those schemas get 1 to MAX_ITEMS items: otherwise a small
+model closes every list at once (NaN) or repeats items until the JSON is cut off. Embeddings (answer relevancy) come from Casewise's own embedder.
 
 Without a judge only Ragas's non-LLM metrics run: ID-based context precision and recall over case ids.
 """
@@ -37,6 +37,7 @@ METRIC_LABELS = {
     "id_context_precision": "Context precision by case id (Ragas non-LLM): expected share of the first k",
     "id_context_recall": "Context recall by case id (Ragas non-LLM): expected cases among the first k",
 }
+MAX_ITEMS = 10  # statements / verdicts per judge reply on llama.cpp: enough for an answer paragraph
 JUDGE_RETRIES = 1  # instructor re-asks once on invalid JSON; more only multiplies the wait on a slow judge
 
 
@@ -52,15 +53,19 @@ class RagasSample:
     reference: str | None = None
 
 
-def min_items(schema: Any) -> Any:
-    """A copy of a JSON schema in which every array must have at least one item."""
+def bounded_arrays(schema: Any, max_items: int = MAX_ITEMS) -> Any:
+    """A copy of a JSON schema in which every array has 1 to `max_items` items.
+
+    A small model otherwise closes every list at once (NaN) or repeats items until max_tokens cuts the JSON.
+    """
     if isinstance(schema, dict):
-        out = {k: min_items(v) for k, v in schema.items()}
-        if out.get("type") == "array" and "minItems" not in out:
-            out["minItems"] = 1
+        out = {k: bounded_arrays(v, max_items) for k, v in schema.items()}
+        if out.get("type") == "array":
+            out.setdefault("minItems", 1)
+            out.setdefault("maxItems", max_items)
         return out
     if isinstance(schema, list):
-        return [min_items(v) for v in schema]
+        return [bounded_arrays(v, max_items) for v in schema]
     return schema
 
 
@@ -68,7 +73,7 @@ def to_llamacpp_response_format(response_format: Any) -> Any:
     """OpenAI's `json_schema` response format as llama.cpp's server takes it (`json_object` + `schema`)."""
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
-        return {"type": "json_object", "schema": min_items(copy.deepcopy(schema))}
+        return {"type": "json_object", "schema": bounded_arrays(copy.deepcopy(schema))}
     return response_format
 
 
