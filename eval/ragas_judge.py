@@ -186,7 +186,15 @@ class RagasScorer:
         if not samples or not self.metrics:
             return [{} for _ in samples]
         enforce_offline()
-        return asyncio.run(self._score_all(list(samples)))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._score_all(list(samples)))
+        # Called from code that runs an event loop (a notebook, Playwright, an async server): use a thread of our own.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewise-ragas") as pool:
+            return pool.submit(asyncio.run, self._score_all(list(samples))).result()
 
     async def _score_all(self, samples: list[RagasSample]) -> list[dict[str, float | None]]:
         built = self._build()

@@ -151,8 +151,10 @@ def _change(metric: str, v: float | None, pv: float | None, lower_is_better: boo
     d = v - pv
     if abs(d) < 1e-9:
         return "="
-    good = d < 0 if lower_is_better else d > 0
     text = f"{d:+.0f} ms" if metric.endswith("_ms") else f"{d:+.3f}"
+    if metric.endswith("_ms") and abs(d) < 0.1 * abs(pv):
+        return _e(text)  # timing noise: no colour
+    good = d < 0 if lower_is_better else d > 0
     return f"<span class='{'better' if good else 'worse'}'>{_e(text)}</span>"
 
 

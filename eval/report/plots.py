@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from eval.report.model import Chart, Report
 
 PALETTE = ["#1f6f8b", "#e07a1f", "#3a9d5d", "#b8434e", "#7a5ea8", "#8c6d46", "#d45fa0", "#6b7b8c"]
-WIDTH_IN, HEIGHT_IN, DPI = 7.2, 3.4, 110
+WIDTH_IN, HEIGHT_IN, DPI = 5.0, 3.1, 150  # shown ~500 px wide: 8 pt text stays ~11 px on screen
 _LOCK = threading.Lock()  # pyplot's state is global: one chart at a time (the server may write a report in a thread)
 
 
@@ -25,7 +25,7 @@ def render_png(chart: Chart) -> str:
     with _LOCK:
         height = HEIGHT_IN
         if chart.kind == "barh":
-            height = max(2.2, 0.42 * len(chart.x) + 1.2)
+            height = max(2.0, 0.3 * len(chart.x) + 1.0)
         fig, ax = plt.subplots(figsize=(WIDTH_IN, height), dpi=DPI)
         try:
             _draw(ax, chart)
@@ -36,7 +36,7 @@ def render_png(chart: Chart) -> str:
             ax.set_axisbelow(True)
             fig.tight_layout()
             buf = io.BytesIO()
-            fig.savefig(buf, format="png")
+            fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.12)
         finally:
             plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
@@ -56,7 +56,7 @@ def _draw(ax: object, chart: Chart) -> None:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=4, linewidth=1.8,
                     color=PALETTE[i % len(PALETTE)], label=name)
         ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels, rotation=30 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center",
+        ax.set_xticklabels(labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center",
                            fontsize=8)
         if len(labels) == 1:
             ax.set_xlim(-0.5, 0.5)
@@ -89,13 +89,15 @@ def _draw(ax: object, chart: Chart) -> None:
             ax.set_xlabel(chart.y_label, fontsize=9)
         return
     if chart.y_range:
-        ax.set_ylim(*chart.y_range)
+        lo, hi = chart.y_range
+        ax.set_ylim(lo, hi + (hi - lo) * 0.04)  # points at the top of the scale stay whole
     if chart.y_label:
         ax.set_ylabel(chart.y_label, fontsize=9)
     if chart.x_label:
         ax.set_xlabel(chart.x_label, fontsize=9)
-    if len(chart.series) > 1:
-        ax.legend(fontsize=8, frameon=False, loc="best")
+    if len(chart.series) > 1:  # below the plot, where it hides no bar and no line
+        ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16 if chart.x_label else -0.1),
+                  ncol=min(len(chart.series), 2))
 
 
 def _status_colour(v: float, y_range: tuple[float, float] | None) -> str:
@@ -119,13 +121,13 @@ def trend_charts(current: Report, history: Sequence[Report]) -> list[tuple[str, 
                 rs = r.section(s.key)
                 val = rs.metrics.get(m) if rs else None
                 ys.append(val if val is not None and 0.0 <= val <= 1.0 else None)
-            series[s.label(m)] = ys
+            series[s.label(m).split(" (")[0].split(": ")[0][:40]] = ys  # short names: the legend sits under the plot
         if series:
             note = "" if len(runs) > 1 else "First run: the lines grow as later runs are added."
-            out.append((s.key, Chart(kind="line", title=f"{s.title}: trend across runs", x=x, series=dict(
+            out.append((s.key, Chart(kind="line", title="Trend across runs", x=x, series=dict(
                 list(series.items())[:8]), y_label="score / share", note=note)))
     return out
 
 
 def _short_date(iso: str) -> str:
-    return iso[:16].replace("T", " ") if iso else "?"
+    return iso[5:16].replace("T", " ") if iso else "?"  # MM-DD HH:MM; the year is in the page header

@@ -11,7 +11,9 @@ def format_value(metric: str, value: Any) -> str:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
         name = metric.lower()
         if name.endswith("_ms"):
             return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
