@@ -16,6 +16,7 @@ class CaseFacts(BaseModel):
 
     sex: str | None = None
     age: int | str | None = None
+    birth_year: int | None = Field(None, description="from a demographics table without visit dates (year only)")
     language: Language | None = None
     diagnoses: list[Diagnosis] = Field(default_factory=list)
     treatments: list[Treatment] = Field(default_factory=list)
@@ -41,6 +42,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     treats: dict[tuple[str, Any], Treatment] = {}
     outs: dict[tuple[str, float, str | None], Outcome] = {}
     ages: list[int | str] = []
+    birth_years: list[int] = []
     for doc_id, f in facts:
         if doc_id not in case.doc_ids:
             case.doc_ids.append(doc_id)
@@ -48,6 +50,8 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
         case.language = case.language or f.language
         if f.age is not None:
             ages.append(f.age)
+        if f.birth_year:
+            birth_years.append(f.birth_year)
         for d in f.diagnoses:
             cur = diags.get(d.name)
             if cur is None:
@@ -88,6 +92,10 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     case.diagnoses = list(diags.values())
     case.treatments = sorted(treats.values(), key=lambda t: (t.date is None, t.date or "", t.name))
     case.outcomes = sorted(outs.values(), key=lambda o: (o.treatment or "", o.measure, o.months))
+    dated = [t.date for t in case.treatments if t.date]
+    if not ages and birth_years and dated:  # age at the first treatment, from a demographics table
+        at = dated[0].year - min(birth_years)
+        ages.append("90+" if at >= 90 else at)
     numeric = [a for a in ages if isinstance(a, int)]
     case.age_band = age_band("90+" if "90+" in ages else (min(numeric) if numeric else None))
     case.summary = summarize(case)

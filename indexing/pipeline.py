@@ -34,6 +34,7 @@ from indexing.extraction import Extractor, make_extractor
 from indexing.extraction.interface import facts_from
 from indexing.parse import parse_text_document
 from indexing.sources import content_hash, discover, doc_id_for, doc_type
+from indexing import synthea
 from indexing.tables import TableRecord, detect_roles, read_table, records
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ class Indexer:
             if progress:
                 progress(done, len(todo))
         self._assemble()
+        self.index.flush()
         report.cases = self.store.count_cases()
         report.seconds = time.perf_counter() - started
         return report
@@ -138,6 +140,7 @@ class Indexer:
         self.index.delete_doc(doc_id)
         self.store.delete_document(doc_id)
         self._assemble()
+        self.index.flush()
 
     # -- per document -----------------------------------------------------------------------------------------
     def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
@@ -184,7 +187,14 @@ class Indexer:
 
     def _process_table(self, path: Path, chash: str, doc_id: str, dtype: DocType) -> Processed:
         df = read_table(path)
-        roles = detect_roles(list(df.columns))
+        declared: dict[str, str] | None = None
+        kind = synthea.kind_of(path, list(df.columns))
+        if kind in synthea.SKIPPED:  # billing and administration: nothing for a case, and no names read
+            log.info("%s: Synthea %s file, no clinical facts: skipped", path.name, kind)
+            return Processed(doc_id, path, dtype, chash, [], {}, None)
+        if kind:
+            df, declared = synthea.prepare(kind, df)
+        roles = detect_roles(list(df.columns), declared)
         recs = records(df, roles, path)
         by_case: dict[str, list[TableRecord]] = {}
         skipped = 0
@@ -201,16 +211,19 @@ class Indexer:
             log.warning("%s: %d rows without a patient identifier were skipped", path.name, skipped)
         facts: dict[str, CaseFacts] = {}
         chunks: list[Chunk] = []
-        for pos, (case_id, rows) in enumerate(sorted(by_case.items())):
+        pos = 0
+        for case_id, rows in sorted(by_case.items()):
             f = CaseFacts()
             lines = []
             for rec in rows:
                 f = self._merge_row(f, rec)
                 lines.append(self._row_text(rec))
             facts[case_id] = f
-            chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text="\n".join(lines),
-                                section="table", language=f.language,
-                                diagnoses=[d.name for d in f.diagnoses], treatments=[t.name for t in f.treatments]))
+            for text in _row_groups(lines, self.settings.chunking.max_words):  # a long history: several chunks
+                chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text,
+                                    section="table", language=f.language, diagnoses=[d.name for d in f.diagnoses],
+                                    treatments=[t.name for t in f.treatments]))
+                pos += 1
         return Processed(doc_id, path, dtype, chash, chunks, facts, None)
 
     def _shift(self, d: dt.date | None, ref: str | None) -> dt.date | None:
@@ -226,6 +239,8 @@ class Indexer:
             f.age = rec.age
         elif rec.birth_date and rec.date:
             f.age = int((rec.date - rec.birth_date).days // 365.25)
+        elif rec.birth_date:  # demographics without a visit date: keep the year, the age comes at assembly
+            f.birth_year = rec.birth_date.year
         dname = (diagnosis_from_icd10(rec.icd10) if rec.icd10 else None) or (
             diagnosis_id(rec.diagnosis) if rec.diagnosis else None)
         if dname and all(d.name != dname for d in f.diagnoses):
@@ -338,6 +353,23 @@ class Indexer:
                 "sex": c.sex, "age_band": c.age_band, "diagnoses": [d.name for d in c.diagnoses],
                 "treatments": [t.name for t in c.treatments]})
             self.store.save_case(c, _fingerprint(raw[c.case_id]))
+
+
+def _row_groups(lines: list[str], max_words: int) -> list[str]:
+    """Consecutive table rows of one patient, grouped into chunks of at most `max_words` words (a row is never cut)."""
+    groups: list[str] = []
+    buf: list[str] = []
+    words = 0
+    for line in lines:
+        n = len(line.split())
+        if buf and words + n > max_words:
+            groups.append("\n".join(buf))
+            buf, words = [], 0
+        buf.append(line)
+        words += n
+    if buf:
+        groups.append("\n".join(buf))
+    return groups
 
 
 def _fingerprint(facts: list[tuple[str, Any]]) -> str:

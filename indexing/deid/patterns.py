@@ -129,10 +129,26 @@ ADDRESS_ES = (
     r"(?:[ \t]*[,.\-]?[ \t]*(?:\d{1,3}(?!\d)[ºª°]?|[ºª°]|izq(?:da|\.)?|izquierda|dcha\.?|dch\.?|der(?:echa|\.)?|centro|"
     r"ctro\.?|(?:piso|planta|escalera|esc\.|portal|bajo|puerta|pta\.)[ \t]*\w*|[A-Z](?![\w]))){0,4}"
 )
-_STREET_EN = (
-    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Square|Sq|Terrace|Ter|"
-    r"Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Trl|Alley|Crescent|Close|Row|Plaza|Loop|Run|Pike|Path"
-)
+# USPS Publication 28 street suffixes (full names) plus common abbreviations: US addresses use far more than
+# "Street" and "Avenue" (Synthea exports, for one, draw from the whole list: "Stehr Junction", "Kris Dam").
+_USPS_SUFFIXES = (
+    "Alley Annex Arcade Avenue Bayou Beach Bend Bluff Bluffs Bottom Boulevard Branch Bridge Brook Brooks Burg Burgs "
+    "Bypass Camp Canyon Cape Causeway Center Centers Circle Circles Cliff Cliffs Club Common Commons Corner Corners "
+    "Course Court Courts Cove Coves Creek Crescent Crest Crossing Crossroad Crossroads Curve Dale Dam Divide Drive "
+    "Drives Estate Estates Expressway Extension Extensions Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge "
+    "Forges Fork Forks Fort Freeway Garden Gardens Gateway Glen Glens Green Greens Grove Groves Harbor Harbors Haven "
+    "Heights Highway Hill Hills Hollow Inlet Island Islands Isle Junction Junctions Key Keys Knoll Knolls Lake Lakes "
+    "Landing Lane Light Lights Loaf Lock Locks Lodge Loop Mall Manor Manors Meadow Meadows Mews Mill Mills Mission "
+    "Motorway Mount Mountain Mountains Neck Orchard Oval Overpass Park Parks Parkway Parkways Pass Passage Path Pike "
+    "Pine Pines Place Plain Plains Plaza Point Points Port Ports Prairie Radial Ramp Ranch Rapid Rapids Ridge Ridges "
+    "River Road Roads Route Row Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Square Squares "
+    "Station Stravenue Stream Street Streets Summit Terrace Throughway Trace Track Trafficway Trail Trailer Tunnel "
+    "Turnpike Underpass Union Unions Valley Valleys Viaduct View Views Village Villages Ville Vista Walk Walks Wall "
+    "Way Ways Well Wells Close"
+).split()
+_STREET_EN = "|".join(sorted(set(_USPS_SUFFIXES) | {
+    "St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl", "Sq", "Ter", "Pkwy", "Hwy", "Cir", "Trl", "Jct", "Expy", "Fwy"},
+    key=len, reverse=True))
 ADDRESS_EN = (
     rf"\b\d{{1,6}}[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[{UP}][\w'\-]*\.?[ \t]+){{1,4}}(?:{_STREET_EN})\b\.?"
     r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|#|Floor|Fl|Room|Rm)\.?[ \t]*#?[\w-]+)?"
@@ -214,6 +230,9 @@ RULES: list[Rule] = [
                                             r"(?:[ \t,\-]+(?:\d{1,2}[ºª]?[ \t]?[A-Za-z]?|[A-Z]\d|esc\.[ \t]*\d+))*)"
                                             r"[ \t]*[.,\-]?[ \t]*(?:E-)?(?:0[1-9]|[1-4]\d|5[0-2])\d{3}\b"), 0.8),
     Rule("address_en", "ADDRESS", _c(rf"(?P<phi>{ADDRESS_EN})"), 0.85),
+    Rule("unit_designator", "ADDRESS", _c(r"(?P<phi>\b(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?[ \t]*\d{1,5}[A-Z]?)\b"), 0.8),
+    Rule("military_address", "ADDRESS", _c(r"(?P<phi>\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}"
+                                           r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5})\b"), 0.9),
     Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
     Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
                                         r"[ \t]*:[ \t]*(?P<phi>[^\n]*?[^\s.])"

@@ -202,3 +202,19 @@ def test_no_phi_in_logs(deid: Deidentifier, caplog: pytest.LogCaptureFixture) ->
     deid.deidentify(ES_NOTE, patient_key="998877")
     deid.deidentify_table(pd.DataFrame({"nombre": ["María López"], "x": [1]}), {"nombre": "name"}, patient_column=None)
     assert "María" not in caplog.text and "998877" not in caplog.text
+
+
+@pytest.mark.parametrize("text,address", [
+    ("What address do you live at?: 894 Stehr Junction Unit 52", "894 Stehr Junction"),
+    ("Moved to 156 Kris Dam Suite 88 last spring.", "156 Kris Dam"),
+    ("Mailing address PSC 0413, Box 8144, APO AA 42323.", "PSC 0413, Box 8144"),
+    ("Lives alone, Apt. 595, third floor, no lift.", "Apt. 595"),
+])
+def test_us_addresses_with_any_usps_suffix_or_unit_are_removed(deid: Deidentifier, text: str, address: str) -> None:
+    out = deid.deidentify(text, patient_key="1").text
+    assert address not in out and ("[ADDRESS]" in out or "[DIRECCION]" in out)  # short lines: language may be ES
+
+
+def test_numbers_followed_by_clinical_words_are_not_addresses(deid: Deidentifier) -> None:
+    text = "Received 3 PRP injections; VAS 7 at 3 months; 2 Grade Knee effusion; Unit dose 5 ml."
+    assert deid.deidentify(text, patient_key="1").text == text
