@@ -65,6 +65,8 @@ _FU_HEADER = re.compile(
     r"(?:revision|control|seguimiento|follow[- ]?up|fu|f/u|review|reevaluacion)\s*(?:de |a los |at |a |-)?\s*"
     r"(?P<n>\d{1,2})\s*(?:m\b|meses|mes\b|months?|mo\b|mths?|/12)"
     r"|(?P<n2>\d{1,2})[- ](?:month|mes(?:es)?)[- ]?(?:review|follow[- ]?up|control|revision)"
+    r"|^\W*(?P<n3>\d{1,2})\s*(?:months|meses)\s*$",  # a header line of its own: '12 MONTHS'
+    re.MULTILINE,
 )
 _FU_MARK = re.compile(
     r"^\s*(?:revision|control|seguimiento|follow[- ]?up|fu\b|f/u|review|reevaluacion)"
@@ -119,7 +121,8 @@ def _snap(months: float) -> float:
 _FIRST_VISIT = re.compile(r"primera (?:visita|consulta)|1[ªao] visita|consulta inicial|nuevo paciente|new patient|"
                           r"first visit|initial (?:consultation|assessment)|new pt")
 _BIRTH = re.compile(r"(?:nac\w*|birth|dob|f\.? ?n\.?|fn)\W{0,6}$")
-_FU_MARK_MORE = re.compile(r"consulta sucesiva|en seguimiento|tratad[oa] con|seen after|fu after|\bs/p\b|^\s*review\b",
+_FU_MARK_MORE = re.compile(r"consulta sucesiva|en seguimiento|tratad[oa] con|seen after|fu after|\bs/p\b|^\s*review\b"
+                           r"|(?<![\w/])\d{1,2}\s*m\s*:\s*\d",  # earlier scores listed: '3m: 7, 6m: 5'
                            re.MULTILINE)
 _ANY_SCORE = re.compile(r"\b(?:eva|vas|nrs|womac|koos|lequesne)\b|\b(?:pain|dolor)\s+\d")
 
@@ -135,12 +138,14 @@ def note_time_point(text: str) -> float | None:
     head = f[:min(score.start() if score else len(f), 600)]
     m = _FU_HEADER.search(head)
     if m:
-        return float(m.group("n") or m.group("n2"))
+        return float(m.group("n") or m.group("n2") or m.group("n3"))
     if _FIRST_VISIT.search(head):
         return 0.0
     if not (_FU_MARK.search(f[:600]) or _FU_MARK_MORE.search(f[:600])):
         return 0.0
     dates = [d for pos, d in _dates(f) if not _BIRTH.search(f[max(0, pos - 25):pos])]
+    if dates:  # an unlabelled birth date (de-identification can take the label) is years before the visit
+        dates = [d for d in dates if (max(dates) - d).days <= 5 * 365]
     if len(dates) >= 2:
         first, last = min(dates), max(dates)
         months = (last - first).days / 30.44

@@ -2,7 +2,8 @@
 
 Constrained decoding differs by server: vLLM (and OpenAI) take `response_format={"type": "json_schema", ...}`;
 llama.cpp's server rejects that with HTTP 422 and takes `{"type": "json_object", "schema": {...}}` instead.
-`response_format="auto"` sends the first and switches to the second for good on a 400/422.
+`response_format="auto"` sends the first and switches to the second for good when the server refuses it
+(HTTP 400/422, or an error that names response_format).
 Whatever comes back is validated against `LLMNote`; invalid output (or an unreachable server) gives the rules'
 result with `fallback` saying why, so a reviewer can count how often the model was not used.
 
@@ -88,8 +89,10 @@ class OpenAIChat:
             resp = self._client.chat.completions.create(model=self.model, messages=list(messages),
                                                         max_tokens=max_tokens, temperature=temperature, **kwargs)
         except openai.APIStatusError as exc:  # the body may echo the note: only the status goes into the message
+            about_format = "response_format" in str(getattr(exc, "message", "")) or "json_object" in str(exc.body)
             raise _StatusError(exc.status_code, f"the LLM at {self.base_url} rejected the request "
-                                                f"(HTTP {exc.status_code}): check llm.model and the server's log") from None
+                                                f"(HTTP {exc.status_code}): check llm.model and the server's log",
+                               about_format=about_format) from None
         except openai.APITimeoutError:
             raise LLMError(f"the LLM at {self.base_url} did not answer in time: raise llm.timeout_s") from None
         except openai.APIConnectionError:
@@ -101,9 +104,10 @@ class OpenAIChat:
 
 
 class _StatusError(LLMError):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, about_format: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.about_format = about_format  # the server complained about response_format
 
 
 def openai_chat(settings: LLMSettings) -> OpenAIChat:
@@ -142,7 +146,8 @@ class LLMExtractor:
             return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
                                       response_format=self._format(mode))
         except _StatusError as exc:
-            if self.mode != "auto" or exc.status not in (400, 422):
+            # llama.cpp's server answers 422 (or, in llama-cpp-python 0.3.x, 500 naming response_format).
+            if self.mode != "auto" or not (exc.status in (400, 422) or exc.about_format):
                 raise
             # llama.cpp's server: json_schema is refused, a schema riding on json_object is honoured.
             self.mode = "json_object"

@@ -99,13 +99,12 @@ def _note_issues(rec: NoteRecord) -> list[Issue]:
         if not o.plausible:
             add("error", "implausible", f"outcome.{o.measure}", f"{o.value:g} at {o.months:g} months is outside the "
                 f"measure's range")
-    planned = set(n.follow_up_dates)
-    for d in sorted(set(n.dates) - planned):
+    planned = set(n.follow_up_dates)  # a planned visit may well be in the future
+    treated = {t.date: t.name for t in n.treatments if t.date}
+    for d in sorted((set(n.dates) | set(treated)) - planned):
         if d > rec.today:
-            add("error", "future_date", "date", f"{d.isoformat()} is in the future")
-    for t in n.treatments:
-        if t.date and t.date > rec.today and t.date not in planned:
-            add("error", "future_date", f"treatment.{t.name}.date", f"{t.date.isoformat()} is in the future")
+            field = f"treatment.{treated[d]}.date" if d in treated else "date"
+            add("error", "future_date", field, f"{d.isoformat()} is in the future")
     return out
 
 

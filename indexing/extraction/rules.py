@@ -34,6 +34,7 @@ from indexing.extraction.schema import (
 
 _NEGATION = re.compile(r"\b(no|sin|niega|without|denies|nor|ningun[oa]?|ni|never|nunca)\b[^.;\n]{0,30}$")
 _PT = re.compile(r"(?i:start|referred for|booked for|plan:|tx:|continue|inicia)\s+(PT)\b(?!\s+(?:is|was|with|has))")
+_HA = re.compile(r"(?<![A-Za-z])HA(?![A-Za-z])")
 _ADVICE = frozenset({"hep", "home exercise"})
 _PRIOR = re.compile(r"\b(previas?|previos?|prior|previous|anterior(?:es)?|hace \d+ (?:anos|meses)|years? ago)\b")
 _KL = re.compile(
@@ -117,6 +118,8 @@ class RulesExtractor:
         treat_mentions = self._treatment_mentions(text, f, offsets)
         ctx = _Ctx(text, f, offsets, treat_mentions)
         tp = extract.note_time_point(text)
+        if tp is None:
+            tp = _after_history(f)
         dates = [d for _, _, d in find_dates(f, self.date_order)]
         treatments = self._treatments(ctx)
         return NoteExtraction(
@@ -142,6 +145,8 @@ class RulesExtractor:
         found = list(self.vocab.treatment_mentions(text))
         # 'Start PT, 10 sessions': upper-case PT after a plan verb is physiotherapy ('Pt' is the patient).
         found += [Mention("physiotherapy", m.start(1), m.end(1), m.group(1)) for m in _PT.finditer(text)]
+        # Upper-case 'HA' is hyaluronic acid in English notes ('Spanish 'ha' is a verb, so the case matters).
+        found += [Mention("hyaluronic_acid", m.start(), m.end(), m.group(0)) for m in _HA.finditer(text)]
         orig_to_fold = {o: i for i, o in reversed(list(enumerate(offsets)))}
         kept = []
         for m in found:
@@ -416,6 +421,15 @@ class RulesExtractor:
             if found and found[0][0] == 0:
                 out.append(found[0][2])
         return sorted(set(out))
+
+
+_NEXT_VISIT = {3: 6.0, 6: 12.0, 12: 24.0}
+
+
+def _after_history(f: str) -> float | None:
+    """A follow-up listing earlier scores ('3m: 3, 6m: 4,5') without a date describes the next scheduled visit."""
+    months = [int(m.group("m")) for m in _INLINE_TP.finditer(f)]
+    return _NEXT_VISIT.get(max(months)) if months else None
 
 
 def _measure(word: str) -> str:

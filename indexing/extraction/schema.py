@@ -89,10 +89,14 @@ class LLMOutcome(_Strict):
 
 
 class LLMNote(_Strict):
-    """The JSON object the LLM is constrained to produce for one note."""
+    """The JSON object the LLM is constrained to produce for one note.
 
-    diagnoses: list[LLMDiagnosis] = Field(default_factory=list, max_length=MAX_ITEMS)
-    treatments: list[LLMTreatment] = Field(default_factory=list, max_length=MAX_ITEMS)
-    outcomes: list[LLMOutcome] = Field(default_factory=list, max_length=MAX_ITEMS)
-    adverse_events: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
-    follow_up_dates: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    Every list is required (an empty list is a valid answer): with optional keys, grammar-constrained small models
+    answer '{}'.
+    """
+
+    diagnoses: list[LLMDiagnosis] = Field(max_length=MAX_ITEMS)
+    treatments: list[LLMTreatment] = Field(max_length=MAX_ITEMS)
+    outcomes: list[LLMOutcome] = Field(max_length=MAX_ITEMS)
+    adverse_events: list[str] = Field(max_length=MAX_ITEMS)
+    follow_up_dates: list[str] = Field(max_length=MAX_ITEMS)
