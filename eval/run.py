@@ -10,6 +10,7 @@ stored text and their residual hits are reported.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ MAX_CONTEXT_CHARS = 1500   # per retrieved case sent to the judge
 MAX_CONTEXTS_CHARS = 9000  # all contexts of one question: the Ragas prompt (~1.7k tokens) + 1024 out fit n_ctx 8192
 LOCAL_PHI_KINDS = frozenset({"birth_date", "visit_date"})  # shifted dates may equal another patient's real ones
 ACTOR = "eval"
+PSEUDONYM = re.compile(r"PT-[0-9A-F]{6,}")
 
 
 @dataclass
@@ -151,7 +153,7 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     report = Report(run_id=new_run_id(KIND), kind=KIND, title=title or "Casewise evaluation", created_at=now_iso())
     chunks = rt.index.count() if rt.index.exists() else 0
     report.context = {
-        "question set": f"{Path(qset.source).name} ({len(qset.questions)} questions)",
+        "question set": f"{Path(qset.source).name} ({len(qset.questions)} question{'s' if len(qset.questions) != 1 else ''})",
         "index": f"{settings.index.backend}, {chunks} chunks, {rt.store.count_cases()} cases",
         "embedding model": settings.embedding.model,
         "answer model": "none (answers written from the evidence table)" if settings.llm.backend == "none"
@@ -277,27 +279,33 @@ def latency_section(outcomes: Sequence[QuestionOutcome]) -> Section:
 
 def leak_section(rt: Runtime, ground_truth: Any, sample: int) -> Section:
     """Known identifiers (synthetic clinic's ground truth) or the detectors' residual hits (a clinic's own index)."""
-    texts = stored_texts(rt, sample)
     if ground_truth is not None:
-        return _leak_known(rt, ground_truth, texts)
-    return _leak_detected(rt, texts)
+        return _leak_known(rt, ground_truth, stored_texts(rt, sample))
+    return _leak_detected(rt, stored_texts(rt, sample, text_only=True))
 
 
-def stored_texts(rt: Runtime, sample: int) -> list[tuple[str | None, str]]:
-    """(case id, text) of up to `sample` indexed chunks (every string in their payload) and of their cases' records."""
+def stored_texts(rt: Runtime, sample: int, text_only: bool = False) -> list[tuple[str | None, str]]:
+    """(case id, text) of up to `sample` indexed chunks and of their cases' records in the store.
+
+    By default every string stored (payload fields, the whole case record), where a known identifier must not be;
+    `text_only`: the chunk text and the case summary, the prose a detector can read.
+    """
     if not rt.index.exists():
         return []
     out: list[tuple[str | None, str]] = []
     case_ids: set[str] = set()
     for _, payload in rt.index.all_payloads(limit=sample)[:sample]:
         owner = payload.get("case_id")
-        strings = [v for key, v in payload.items() if isinstance(v, str) and key not in ("chunk_id", "doc_id")]
-        out.append((owner, " \n".join(strings)))
+        if text_only:
+            out.append((owner, str(payload.get("text") or "")))
+        else:
+            strings = [v for key, v in payload.items() if isinstance(v, str) and key not in ("chunk_id", "doc_id")]
+            out.append((owner, " \n".join(strings)))
         if owner:
             case_ids.add(owner)
     for cid, case in rt.store.get_cases(sorted(case_ids)).items():
-        out.append((cid, case.model_dump_json()))
-    return out
+        out.append((cid, case.summary if text_only else case.model_dump_json()))
+    return [(o, t) for o, t in out if t.strip()]
 
 
 def _leak_known(rt: Runtime, truth: Any, texts: list[tuple[str | None, str]]) -> Section:
@@ -325,13 +333,28 @@ def _leak_known(rt: Runtime, truth: Any, texts: list[tuple[str | None, str]]) ->
     return s
 
 
+def residual_hits(text: str, spans: Sequence[Any], dates_kept_shifted: bool) -> set[str]:
+    """Detector types that still fire on stored text, minus what de-identification leaves there on purpose:
+    its placeholders ([NOMBRE_AB12], [DIRECCION]), case pseudonyms, and shifted dates when dates are shifted."""
+    types = set()
+    for sp in spans:
+        value = text[sp.start:sp.end]
+        if "[" in value or "]" in value or PSEUDONYM.fullmatch(value.strip()):
+            continue
+        if sp.type == "DATE" and dates_kept_shifted:
+            continue
+        types.add(sp.type)
+    return types
+
+
 def _leak_detected(rt: Runtime, texts: list[tuple[str | None, str]]) -> Section:
     chunks = [t for _, t in texts]
     results = rt.deid.deidentify_many(chunks) if chunks else []
+    shifted = rt.settings.deid.shift_dates
     by_type: Counter[str] = Counter()
     flagged = 0
-    for r in results:
-        types = {sp.type for sp in r.spans}
+    for text, r in zip(chunks, results, strict=True):
+        types = residual_hits(text, r.spans, shifted)
         by_type.update(types)
         flagged += bool(types)
     rate = flagged / len(chunks) if chunks else None
@@ -342,8 +365,9 @@ def _leak_detected(rt: Runtime, texts: list[tuple[str | None, str]]) -> Section:
         lower_is_better=["residual_hit_rate", "texts_flagged"],
         status="ok" if flagged == 0 else "warn",
         note="There is no list of this clinic's true identifiers, so the de-identifier's own detectors were run "
-             "again over a sample of stored text. A hit is worth a look, not necessarily a leak (a drug or a scale "
-             "that looks like a name); the texts themselves are not shown here.")
+             "again over a sample of stored text (its placeholders and case pseudonyms are not counted"
+             + (", nor dates, which are kept shifted by policy" if shifted else "") + "). A hit is worth a look, "
+             "not necessarily a leak (a drug or a scale that looks like a name); the texts are not shown here.")
     if by_type:
         s.charts.append(Chart(kind="barh", title="Stored texts with a residual hit, by detector type",
                               x=sorted(by_type), series={"texts": [float(by_type[t]) for t in sorted(by_type)]},

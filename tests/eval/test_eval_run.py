@@ -125,3 +125,17 @@ def test_bad_question_files_name_the_file_line_and_field(tmp_path: Path, name: s
     with pytest.raises(QuestionSetError) as exc:
         load_questions(path, lambda r: r)
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_residual_detector_hits_ignore_what_deidentification_leaves_on_purpose() -> None:
+    from eval.run import residual_hits
+    from indexing.deid import PhiSpan
+
+    text = "Paciente [NOMBRE_AB12] visto el 03/04/2024 por PT-3F9A0C12DE. [DIRECCION] Control con Ana Gil."
+    spans = [PhiSpan("PERSON", text.index("[NOMBRE"), text.index("]") + 1),      # its own placeholder
+             PhiSpan("DATE", text.index("03/"), text.index("03/") + 10),           # a shifted date
+             PhiSpan("ID", text.index("PT-"), text.index("PT-") + 13),             # a case pseudonym
+             PhiSpan("ADDRESS", text.index("DIRECCION"), text.index(" Control")),  # label-like placeholder tail
+             PhiSpan("PERSON", text.index("Ana"), text.index("Ana") + 7)]          # a real residual name
+    assert residual_hits(text, spans, dates_kept_shifted=True) == {"PERSON"}
+    assert residual_hits(text, spans, dates_kept_shifted=False) == {"PERSON", "DATE"}
