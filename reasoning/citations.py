@@ -156,8 +156,8 @@ def stream_safe_prefix(partial: str) -> str:
     """The part of a growing response that can be shown now: no unclosed bracket, no half-written id at the end."""
     cut = len(partial)
     for opener, closer in (("[", "]"), ("(", ")"), ("【", "】")):
-        i = partial.rfind(opener)
-        if i >= 0 and partial.find(closer, i) < 0:
+        i = partial.find(opener, partial.rfind(closer) + 1)  # the first opener not closed afterwards
+        if i >= 0:
             cut = min(cut, i)
     text = partial[:cut]
     m = re.search(r"(?:<<[^>\n]*|<|P|PT|PT-[A-Za-z0-9]*|pt-[a-z0-9]*)$", text)
