@@ -74,7 +74,22 @@ def test_only_retrieved_ids_survive_the_citation_check(text: str) -> None:
 
 @given(text=REPLY)
 @settings(max_examples=100, deadline=None, database=None)
-def test_streamed_prefix_is_a_prefix_with_no_half_written_id(text: str) -> None:
+def test_streamed_prefix_is_a_prefix_with_no_unclosed_bracket(text: str) -> None:
     shown = stream_safe_prefix(text)
     assert text.startswith(shown)
-    assert not shown.endswith(("PT-", "[", "(", "【"))
+    for opener, closer in (("[", "]"), ("(", ")"), ("【", "】")):
+        i = shown.rfind(opener)
+        assert i < 0 or closer in shown[i:], f"unclosed {opener} shown while streaming"
+
+
+SENTENCE = "Mejoró la EVA tras PRP [PT-7F3A9C, PT-00B1D2] y también en PT-X9Y8Z7 (caso similar)."
+
+
+@given(cut=st.integers(0, len(SENTENCE)))
+@settings(max_examples=100, deadline=None, database=None)
+def test_streamed_prefix_never_ends_in_a_half_written_id(cut: int) -> None:
+    shown = stream_safe_prefix(SENTENCE[:cut])
+    tail = shown.rsplit(" ", 1)[-1]
+    word = tail.lstrip("[(").rstrip(".,;)]")
+    assert word not in ("P", "PT") and (not word.startswith("PT-") or word in VALID), tail
+    assert _cited(shown) <= set(VALID)
