@@ -278,12 +278,12 @@ _DRAFT_SYSTEM = {
 }
 
 
-def draft_cot(llm: LLM, question: str, response: str, lang: Language) -> str | None:
+def draft_cot(llm: LLM, question: str, response: str, lang: Language, *, max_tokens: int = DRAFT_MAX_TOKENS) -> str | None:
     """Ask the configured LLM for the reasoning; None when it fails or writes too little (the template is used)."""
     prompt = f"{question}\n\n{response}"
     try:
         reply = llm.complete([{"role": "system", "content": _DRAFT_SYSTEM[lang]}, {"role": "user", "content": prompt}],
-                             max_tokens=DRAFT_MAX_TOKENS, temperature=0.2)
+                             max_tokens=max_tokens, temperature=0.2)
     except LLMError as exc:
         log.warning("reasoning draft failed (%s); using the template", exc)
         return None
@@ -321,6 +321,7 @@ def build_rows(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     max_chars: int = DEFAULT_MAX_CHARS,
     seed: int = 0,
+    draft_max_tokens: int = DRAFT_MAX_TOKENS,
 ) -> BuildResult:
     """Rows for every usable case, split by patient, deduplicated, length-limited and checked for identifiers."""
     if not 0.0 < test_fraction < 1.0:
@@ -341,7 +342,7 @@ def build_rows(
         seen.add(key)
         cot, source = None, "template"
         if llm is not None:
-            cot = draft_cot(llm, question, response, lang)
+            cot = draft_cot(llm, question, response, lang, max_tokens=draft_max_tokens)
             source = "llm" if cot else "template"
         cot = cot or template_cot(case, lang)
         if len(question) + len(cot) + len(response) > max_chars:
