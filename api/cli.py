@@ -1,4 +1,4 @@
-"""CLI commands of the API: `serve`, `reindex`, `keys create|list|revoke`, `audit verify|export`.
+"""CLI commands of the API: `serve`, `reindex`, `backup`, `restore`, `keys create|list|revoke`, `audit verify|export`.
 
 Only typer and the standard library are imported here; everything else is imported inside the commands, so
 `casewise --help` stays fast. The root CLI calls `register(app)`.
@@ -122,6 +122,67 @@ def _reindex_through_server(server: str, key: str | None, paths: list[Path] | No
     typer.echo(json.dumps(job.get("report") or {}, indent=1))
 
 
+def backup(out: Annotated[Path, typer.Option("--out", help="a .tar.gz file, or a folder for a dated one")]
+           = Path("backups"),
+           server: Annotated[str, typer.Option(help="the running server to ask when it holds the embedded index")]
+           = "http://127.0.0.1:8000",
+           key: Annotated[str | None, typer.Option(envvar="CASEWISE_API_KEY", help="admin API key for --server")] = None,
+           data_dir: DataDir = None) -> None:
+    """Back up the data dir (SQLite online backup + the vector index + casewise.toml) into one archive.
+
+    When `casewise serve` holds the embedded index, the server writes the backup (POST /v1/index/backup) to `--out`
+    on its own machine.
+    """
+    from casewise.backup import create_backup
+    from casewise.errors import CasewiseError, IndexUnavailableError
+    from casewise.runtime import Runtime
+    from casewise.settings import load_settings
+
+    rt = Runtime(load_settings(**({"data_dir": data_dir} if data_dir else {})))
+    try:
+        rt.index.exists()
+    except IndexUnavailableError as exc:
+        if "another Casewise process" not in str(exc):
+            raise
+        if not key:
+            raise CasewiseError("the embedded index is held by a running `casewise serve`: pass --key or set "
+                                "CASEWISE_API_KEY to an admin key to ask it for the backup") from None
+        import httpx
+
+        try:
+            resp = httpx.post(f"{server.rstrip('/')}/v1/index/backup", json={"path": str(out.expanduser().resolve())},
+                              headers={"Authorization": f"Bearer {key}"}, timeout=3600)
+        except httpx.HTTPError as http_exc:
+            raise CasewiseError(f"cannot reach the server at {server} ({type(http_exc).__name__})") from None
+        if resp.status_code != 200:
+            raise CasewiseError(f"the server refused the backup ({resp.status_code}): {_message(resp)}") from None
+        _print_backup(resp.json())
+        return
+    try:
+        _print_backup(create_backup(rt, out.expanduser()))
+    finally:
+        rt.close()
+
+
+def _print_backup(m: dict) -> None:  # type: ignore[type-arg]
+    typer.echo(f"backup written: {m['path']} ({m['documents']} documents, {m['cases']} cases, {m['chunks']} chunks, "
+               f"{m['audit_entries']} audit entries)")
+    for what in m.get("left_out", []):
+        typer.echo(f"not in this backup: {what}", err=True)
+    typer.echo("keep CASEWISE_DEID__SECRET apart from the backup: a restore needs the same secret", err=True)
+
+
+def restore(archive: Annotated[Path, typer.Argument(help="a backup .tar.gz")],
+            data_dir: Annotated[Path, typer.Option("--data-dir", help="folder to restore into (empty)")],
+            force: Annotated[bool, typer.Option(help="replace a non-empty data dir")] = False) -> None:
+    """Restore a backup into a data dir, verifying checksums, counts and the audit chain."""
+    from casewise.backup import restore_backup
+
+    m = restore_backup(archive.expanduser(), data_dir.expanduser(), force=force)
+    typer.echo(f"restored {m['documents']} documents, {m['cases']} cases, {m['chunks']} chunks into {data_dir}; "
+               f"audit log intact ({m['audit_entries']} entries)")
+
+
 def _message(resp) -> str:  # type: ignore[no-untyped-def]
     try:
         return str(resp.json()["error"]["message"])
@@ -193,5 +254,7 @@ def register(app: typer.Typer) -> None:
     """Add `serve`, `keys` and `audit` to the root CLI."""
     app.command("serve")(serve)
     app.command("reindex")(reindex)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")

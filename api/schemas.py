@@ -103,6 +103,10 @@ class ReindexRequest(_Request):
                                              "(after changing the embedding model or chunking); queries keep working")
 
 
+class BackupRequest(_Request):
+    path: str = Field(..., max_length=4096, description="absolute path on the server: a .tar.gz file or a folder")
+
+
 class Job(BaseModel):
     job_id: str
     kind: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -70,6 +71,9 @@ class VectorIndex(Protocol):
     def bound(self, name: str) -> VectorIndex: ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
+    def copy_to(self, dest: Path) -> bool:
+        """Copy the live collection's files (consistent: no write runs meanwhile); False where the engine is remote."""
+        ...
 
     # writes
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[tuple[list[int], list[float]]],

@@ -193,6 +193,16 @@ class EdgeIndex:
     def close(self) -> None:
         self._s.close()
 
+    def copy_to(self, dest: Path) -> bool:
+        """Flush, then copy aliases.json and the live shard while holding the mutex (no write can interleave)."""
+        with self._s.mutex:
+            name = self._name()
+            self._s.get(name).flush()
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(self._s.root / name, dest / name, ignore=shutil.ignore_patterns(".lock"))
+            (dest / ALIASES).write_text(json.dumps({self.alias: name}))
+        return True
+
     # -- writes -----------------------------------------------------------------------------------------------
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[tuple[list[int], list[float]]],
                content_hash: dict[str, str]) -> list[str]:

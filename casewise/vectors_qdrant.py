@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -94,6 +96,14 @@ class QdrantIndex:
 
     def close(self) -> None:
         self.client.close()
+
+    def copy_to(self, dest: Path) -> bool:
+        """Local mode: copy its folder (its writes are synchronous). A server: False, use Qdrant's snapshot API."""
+        location = getattr(getattr(self.client, "_client", None), "location", None)
+        if not location or location == ":memory:":
+            return False
+        shutil.copytree(location, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".lock"))
+        return True
 
     def create_physical(self, name: str, dim: int) -> None:
         self.client.create_collection(

@@ -19,6 +19,7 @@ from api.schemas import (
     AuditEntry,
     AuditList,
     AuditVerify,
+    BackupRequest,
     DeleteResponse,
     DocumentList,
     DocumentPublic,
@@ -33,6 +34,7 @@ from api.schemas import (
     ReindexRequest,
 )
 from api.services.indexing import public_document
+from casewise.errors import RequestError
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
@@ -82,6 +84,18 @@ def reindex(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, body: ReindexR
     job = indexing.start_reindex(roots, rebuild=rebuild)
     rt.store.audit(key.actor, "rebuild" if rebuild else "reindex", detail={"job_id": job.job_id, "roots": len(roots)})
     return job
+
+
+@router.post("/index/backup", tags=["index"], summary="Write a backup archive (store + index + config) on the server")
+def backup(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, body: BackupRequest) -> dict[str, Any]:
+    from casewise.backup import create_backup
+
+    path = FsPath(body.path).expanduser()
+    if not path.is_absolute():
+        raise RequestError("path", "must be an absolute path on the server")
+    manifest = create_backup(rt, path, guard=indexing.writer)
+    rt.store.audit(key.actor, "backup", detail={"documents": manifest["documents"], "chunks": manifest["chunks"]})
+    return {k: v for k, v in manifest.items() if k != "files"}
 
 
 @router.get("/index/status", response_model=IndexStatus, tags=["index"], summary="Index size and jobs")

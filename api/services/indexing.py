@@ -61,6 +61,11 @@ class IndexService:
         self._writer = threading.Lock()
 
     @property
+    def writer(self) -> threading.Lock:
+        """Held by every write to the index; a backup holds it so the store and the index agree."""
+        return self._writer
+
+    @property
     def uploads_dir(self) -> Path:
         path = self.rt.settings.data_dir / UPLOADS
         path.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -47,3 +47,14 @@ def test_reindex_runs_directly_when_no_server_holds_the_index(tmp_path: Path) ->
     again = _casewise("reindex", "--data-dir", str(tmp_path / "data"))
     assert again.returncode == 0, again.stderr[-1500:]
     assert "1 new" in again.stdout and "1 unchanged" in again.stdout
+
+
+def test_backup_asks_the_running_server_that_holds_the_index(clinic: Clinic, keys: Keys, server: Server,
+                                                             tmp_path: Path) -> None:
+    done = _casewise("backup", "--data-dir", str(clinic.data_dir), "--server", server.url, "--out",
+                     str(tmp_path / "srv.tar.gz"), env={"CASEWISE_API_KEY": keys.admin})
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert (tmp_path / "srv.tar.gz").is_file() and "backup written" in done.stdout
+    restored = _casewise("restore", str(tmp_path / "srv.tar.gz"), "--data-dir", str(tmp_path / "restored"))
+    assert restored.returncode == 0, restored.stderr[-1500:]
+    assert f"{len(clinic.runtime.store.documents())} documents" in restored.stdout
