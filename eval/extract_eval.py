@@ -1,6 +1,6 @@
 """Measure extraction: per-field precision/recall on the synthetic clinic, span recall on CodiEsp.
 
-`casewise eval extract --synth [DIR] [--no-deid] [--limit N] [--json]`
+`casewise eval extract --synth [DIR] [--backend rules|llm] [--no-deid] [--limit N] [--json]`
     Every patient's free-text documents (notes, PDF reports, DOCX letters; never the tables) are parsed,
     de-identified (unless --no-deid), extracted one by one and merged into a case the way indexing does. The case is
     compared with ground_truth.json field by field. Precision counts every extracted value against the patient's
@@ -188,13 +188,12 @@ def _score_patient(fields: dict[str, PR], case: Case, p: Any, texts: list[str], 
         got_t.setdefault(t.name, t)
     hits = set(got_t) & set(gold_t)
     fields["treatment"].add(len(got_t), len(hits), len(gold_t), len(hits))
-    for name, attr, gold_attr in (("treatment.dose", "dose", "dose"), ("treatment.sessions", "sessions", "sessions"),
-                                  ("treatment.date", "date", "date")):
+    for name, attr in (("treatment.dose", "dose"), ("treatment.sessions", "sessions"), ("treatment.date", "date")):
         if name == "treatment.date" and not dates:
             continue
         for tid, t in got_t.items():
             val = getattr(t, attr)
-            gold = getattr(gold_t[tid], gold_attr) if tid in gold_t else None
+            gold = getattr(gold_t[tid], attr) if tid in gold_t else None
             if name == "treatment.dose":
                 val, gold = _dose_key(val), _dose_key(gold)
             if name == "treatment.date":
@@ -204,7 +203,7 @@ def _score_patient(fields: dict[str, PR], case: Case, p: Any, texts: list[str], 
             ok = val is not None and gold is not None and val == gold
             fields[name].add(int(val is not None), int(ok), 0, 0)
         for tid, gt in gold_t.items():
-            gold = getattr(gt, gold_attr)
+            gold = getattr(gt, attr)
             if gold is None:
                 continue
             val = getattr(got_t[tid], attr) if tid in got_t else None
@@ -344,6 +343,8 @@ def main(argv: Sequence[str] | None = None, *, extractor: Extractor | None = Non
     parser.add_argument("--lexicon-split", action="store_true", help="CodiEsp: also measure a half-A span lexicon on half B")
     parser.add_argument("--no-deid", action="store_true", help="synth: extract from raw text (then dates are scored)")
     parser.add_argument("--limit", type=int, default=None, help="first N patients / documents only")
+    parser.add_argument("--backend", choices=("rules", "llm"), default="rules",
+                        help="synth: the extractor (llm: the llm.* server of the settings, rules as fallback)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.synth is None and args.codiesp is None:
@@ -360,6 +361,13 @@ def main(argv: Sequence[str] | None = None, *, extractor: Extractor | None = Non
             from indexing.deid import Deidentifier
 
             deid = Deidentifier(load_settings().deid)
+        if extractor is None and args.backend == "llm":
+            from casewise.settings import load_settings
+            from indexing.extraction import make_extractor
+
+            settings = load_settings()
+            extractor = make_extractor(settings.model_copy(
+                update={"extract": settings.extract.model_copy(update={"backend": "llm"})}))
         reports.append(evaluate_synth(folder, extractor or RulesExtractor(), deid=None if args.no_deid else deid,
                                       limit=args.limit))
     if args.codiesp is not None:

@@ -57,6 +57,7 @@ def eval_extract(synth: Annotated[bool, typer.Option("--synth", help="the synthe
                  codiesp: Annotated[Path | None, typer.Option(help="CodiEsp split folder (text_files/ + *X.tsv)")] = None,
                  lexicon_split: Annotated[bool, typer.Option(help="CodiEsp: also a half-A span lexicon, on half B")] = False,
                  no_deid: Annotated[bool, typer.Option("--no-deid", help="synth: raw text (dates are scored)")] = False,
+                 backend: Annotated[str, typer.Option(help="synth: rules or llm (the llm.* server)")] = "rules",
                  as_json: Annotated[bool, typer.Option("--json")] = False,
                  limit: Annotated[int | None, typer.Option(help="first N patients / documents only")] = None) -> None:
     """Extraction quality: per-field precision/recall on the synthetic clinic, span recall on CodiEsp."""
@@ -70,7 +71,7 @@ def eval_extract(synth: Annotated[bool, typer.Option("--synth", help="the synthe
         argv += ["--synth"] + ([str(synth_dir)] if synth_dir else [])
     if codiesp is not None:
         argv += ["--codiesp", str(codiesp)] + (["--lexicon-split"] if lexicon_split else [])
-    argv += (["--no-deid"] if no_deid else []) + (["--json"] if as_json else []) + (
+    argv += ["--backend", backend] + (["--no-deid"] if no_deid else []) + (["--json"] if as_json else []) + (
         ["--limit", str(limit)] if limit else [])
     raise typer.Exit(extract_eval.main(argv) or 0)
 

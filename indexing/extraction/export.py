@@ -24,6 +24,7 @@ FORMATS = (".csv", ".jsonl", ".xlsx")
 
 def rows(batch: BatchResult) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    base: dict[str, Any]
     for rec in batch.notes:
         n = rec.extraction
         base = {"case_id": rec.case_id, "doc_id": rec.doc_id, "source": "note", "backend": n.backend,
@@ -40,21 +41,22 @@ def rows(batch: BatchResult) -> list[dict[str, Any]]:
                         "months": o.months, "treatment": o.treatment, "plausible": o.plausible, **_span(o.span)})
         for a in n.adverse_events:
             out.append({**base, "kind": "adverse_event", "name": a.name, "treatment": a.treatment, **_span(a.span)})
-        for d in n.follow_up_dates:
-            out.append({**base, "kind": "follow_up", "name": "follow_up", "date": d})
-    for t in batch.tables:
-        base = {"case_id": t.case_id, "doc_id": t.doc_id, "source": "table", "backend": "table", "fallback": None}
-        for d in t.facts.diagnoses:
-            out.append({**base, "kind": "diagnosis", "name": d.name, "icd10": d.icd10, "side": d.side,
-                        "severity": d.severity})
-        for tr in t.facts.treatments:
+        for planned in n.follow_up_dates:
+            out.append({**base, "kind": "follow_up", "name": "follow_up", "date": planned})
+    for table in batch.tables:
+        base = {"case_id": table.case_id, "doc_id": table.doc_id, "source": "table", "backend": "table",
+                "fallback": None}
+        for dx in table.facts.diagnoses:
+            out.append({**base, "kind": "diagnosis", "name": dx.name, "icd10": dx.icd10, "side": dx.side,
+                        "severity": dx.severity})
+        for tr in table.facts.treatments:
             out.append({**base, "kind": "treatment", "name": tr.name, "side": tr.side, "dose": tr.dose,
                         "sessions": tr.sessions, "date": tr.date})
-        for o in t.facts.outcomes:
-            out.append({**base, "kind": "outcome", "name": o.measure, "measure": o.measure, "value": o.value,
-                        "months": o.months, "treatment": o.treatment})
-        for a in t.facts.adverse_events:
-            out.append({**base, "kind": "adverse_event", "name": a})
+        for oc in table.facts.outcomes:
+            out.append({**base, "kind": "outcome", "name": oc.measure, "measure": oc.measure, "value": oc.value,
+                        "months": oc.months, "treatment": oc.treatment})
+        for event in table.facts.adverse_events:
+            out.append({**base, "kind": "adverse_event", "name": event})
     return [{c: r.get(c) for c in COLUMNS} for r in out]
 
 

@@ -202,7 +202,7 @@ class LLMExtractor:
             plausible = meta is None or meta.low <= o.value <= meta.high
             outcomes.append(OutcomeItem(measure=o.measure, value=o.value, months=o.months, treatment=tid,
                                         plausible=plausible))
-        events = []
+        events: list[AdverseEventItem] = []
         for a in n.adverse_events:
             key = next((v for k, v in ADVERSE_NAMES.items() if k in a.lower()), None)
             if key and all(e.name != key for e in events):

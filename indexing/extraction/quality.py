@@ -125,9 +125,9 @@ def _missing(batch: BatchResult, categories: dict[str, str | None]) -> list[Issu
         docs = ",".join(sorted({d for d, _ in items}))
         if not case.diagnoses:
             out.append(Issue("warning", "missing", cid, docs, "diagnosis", "no record of the case names a diagnosis"))
-        for t in case.treatments:
-            if categories.get(t.name) in DOSED and not t.dose:
-                out.append(Issue("warning", "missing", cid, docs, f"treatment.{t.name}.dose",
+        for tr in case.treatments:
+            if (categories.get(tr.name) or "") in DOSED and not tr.dose:
+                out.append(Issue("warning", "missing", cid, docs, f"treatment.{tr.name}.dose",
                                  "no record of the case gives the dose or volume"))
         series: dict[tuple[str | None, str], set[float]] = {}
         for o in case.outcomes:

@@ -227,8 +227,8 @@ class RulesExtractor:
                                        severity=severity if d in ("knee_oa", "hip_oa") else None)
         if out:
             note_side = _note_side(ctx.f)
-            for d in out.values():
-                d.side = d.side or note_side
+            for item in out.values():
+                item.side = item.side or note_side
         return list(out.values())
 
     # -- outcomes -----------------------------------------------------------------------------------------------
@@ -291,10 +291,10 @@ class RulesExtractor:
             if 20 <= b <= 180:
                 add("ROM", float(b), tp, m.start(), m.end())
         for m in _RTA.finditer(f):
-            n = m.group("n")
             months = tp
-            if n:
-                months = round(int(n) / (4.345 if m.group("u").startswith(("sem", "week")) else 1.0), 1)
+            if m.group("n"):
+                weeks = m.group("u").startswith(("sem", "week"))
+                months = round(int(m.group("n")) / (4.345 if weeks else 1.0), 1)
             add("RTA", 0.0 if m.group("neg") else 1.0, months, m.start(), m.end())
         return out
 

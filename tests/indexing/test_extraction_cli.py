@@ -96,21 +96,35 @@ def test_quality_report_flags_the_planted_problems(csv_run: tuple[subprocess.Com
     assert "implausible 1" in res.stdout and "contradiction 2" in res.stdout and "future_date 1" in res.stdout
 
 
-def test_jsonl_and_xlsx_hold_the_same_rows_as_csv(records: Path, csv_run: tuple[subprocess.CompletedProcess[str], Path],
-                                                 tmp_path: Path) -> None:
+def test_xlsx_holds_the_same_rows_as_csv(records: Path, csv_run: tuple[subprocess.CompletedProcess[str], Path],
+                                         tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     _res, out = csv_run
     n_csv = len(list(csv.DictReader(out.read_text(encoding="utf-8").splitlines())))
-    jsonl, xlsx = tmp_path / "facts.jsonl", tmp_path / "facts.xlsx"
-    for target in (jsonl, xlsx):
-        res = run(["extract", str(records), "--out", str(target)], tmp_path / "data")
-        assert res.returncode == 0, res.stderr
-    lines = [json.loads(x) for x in jsonl.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == n_csv and {x["case_id"][:3] for x in lines} == {"PT-"}
-    sheet = load_workbook(xlsx, read_only=True)["extraction"]
-    table = list(sheet.iter_rows(values_only=True))
+    xlsx = tmp_path / "facts.xlsx"
+    res = run(["extract", str(records), "--out", str(xlsx)], tmp_path / "data")
+    assert res.returncode == 0, res.stderr
+    table = list(load_workbook(xlsx, read_only=True)["extraction"].iter_rows(values_only=True))
     assert table[0][:6] == ("case_id", "doc_id", "source", "backend", "fallback", "kind") and len(table) == n_csv + 1
+    assert {r[0][:3] for r in table[1:]} == {"PT-"}
+
+
+def test_jsonl_writes_one_object_per_row_with_iso_dates(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from indexing.extraction.batch import BatchResult, NoteRecord
+    from indexing.extraction.export import COLUMNS, write
+    from indexing.extraction.rules import RulesExtractor
+
+    note = RulesExtractor().extract("3-month review. s/p PRP 14/02/2022 (3 inj, 4 ml). VAS 3/10 (baseline VAS 7).")
+    batch = BatchResult(notes=[NoteRecord("D1", "PT-TEST", note, dt.date(2026, 1, 1))])
+    n = write(batch, tmp_path / "facts.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "facts.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == n and all(tuple(x) == COLUMNS for x in lines)
+    prp = next(x for x in lines if x["kind"] == "treatment")
+    assert (prp["name"], prp["date"], prp["dose"], prp["sessions"]) == ("prp", "2022-02-14", "4 ml", 3)
+    assert {(x["measure"], x["value"]) for x in lines if x["kind"] == "outcome"} == {("VAS", 3.0), ("VAS", 7.0)}
 
 
 def test_unknown_output_format_is_one_line_naming_the_option(records: Path, tmp_path: Path) -> None:
