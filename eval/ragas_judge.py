@@ -240,7 +240,8 @@ class RagasScorer:
             try:
                 if name in NON_LLM_METRICS and ids_ok:
                     value = await built[name].single_turn_ascore(
-                        SingleTurnSample(retrieved_context_ids=s.retrieved_ids, reference_context_ids=s.reference_ids))
+                        SingleTurnSample(retrieved_context_ids=list[str | int](s.retrieved_ids),
+                                         reference_context_ids=list[str | int](s.reference_ids)))
                 elif name == "faithfulness" and s.response and s.contexts:
                     value = (await built[name].ascore(user_input=s.question, response=s.response,
                                                       retrieved_contexts=s.contexts)).value
