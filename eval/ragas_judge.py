@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from casewise.embedding import Embedder
-from casewise.errors import ConfigError
+from casewise.errors import ConfigError, LLMError
 from casewise.offline import enforce_offline
 from casewise.settings import JudgeSettings
 
@@ -38,7 +38,8 @@ METRIC_LABELS = {
     "id_context_recall": "Context recall by case id (Ragas non-LLM): expected cases among the first k",
 }
 MAX_ITEMS = 10  # statements / verdicts per judge reply on llama.cpp: enough for an answer paragraph
-JUDGE_RETRIES = 1  # instructor re-asks once on invalid JSON; more only multiplies the wait on a slow judge
+JUDGE_RETRIES = 1
+JUDGE_PROBE_TIMEOUT_S = 10.0  # instructor re-asks once on invalid JSON; more only multiplies the wait on a slow judge
 
 
 @dataclass
@@ -180,6 +181,21 @@ class RagasScorer:
     def mode(self) -> str:
         return f"LLM judge ({self.judge_settings.backend}, {self.judge_settings.model})" if self.uses_judge \
             else "no judge configured: Ragas non-LLM metrics only"
+
+    def check(self) -> None:
+        """Fail fast, in one line, when a configured judge cannot be reached (before any question is asked)."""
+        if not self.uses_judge:
+            return
+        import httpx
+
+        url = f"{(self.judge_settings.base_url or '').rstrip('/')}/models"
+        headers = {"Authorization": f"Bearer {self.judge_settings.api_key.get_secret_value() or 'EMPTY'}"}
+        try:
+            httpx.get(url, headers=headers, timeout=JUDGE_PROBE_TIMEOUT_S).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise LLMError(f"the Ragas judge at {self.judge_settings.base_url} cannot be reached "
+                           f"({type(exc).__name__}); start it, fix eval.judge.base_url, or set eval.judge.backend "
+                           "= none for the non-LLM metrics") from None
 
     def score(self, samples: Sequence[RagasSample]) -> list[dict[str, float | None]]:
         """One dict per sample, metric name -> value (None: not applicable or the judge failed)."""

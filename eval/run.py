@@ -142,8 +142,9 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     k = k or settings.eval.k
     depth = max(DEPTH_MIN, k)
     started = time.perf_counter()
-    outcomes, answers = ask_questions(rt, qset.questions, depth, progress, guard)
     scorer = RagasScorer(settings.eval.judge, rt.embedder, ragas_metrics)
+    scorer.check()
+    outcomes, answers = ask_questions(rt, qset.questions, depth, progress, guard)
     samples = [RagasSample(question=q.text, response=a.text, contexts=contexts_of(a), retrieved_ids=o.ranking[:k],
                            reference_ids=o.expected, reference=q.reference())
                for q, a, o in zip(qset.questions, answers, outcomes, strict=True)]

@@ -139,3 +139,17 @@ def test_residual_detector_hits_ignore_what_deidentification_leaves_on_purpose()
              PhiSpan("PERSON", text.index("Ana"), text.index("Ana") + 7)]          # a real residual name
     assert residual_hits(text, spans, dates_kept_shifted=True) == {"PERSON"}
     assert residual_hits(text, spans, dates_kept_shifted=False) == {"PERSON", "DATE"}
+
+
+def test_casewise_eval_run_reports_a_missing_question_file_in_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CASEWISE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    res = subprocess.run([sys.executable, "-m", "casewise.cli", "eval", "run", "--questions",
+                          str(tmp_path / "missing.csv")], check=False, capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert res.returncode == 2
+    expected = f"error: {tmp_path / 'missing.csv'}: question file not found (give a ground_truth.json, .csv or .jsonl file)"
+    assert res.stderr.strip().splitlines() == [expected]

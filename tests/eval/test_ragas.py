@@ -62,3 +62,14 @@ def test_unknown_metric_and_missing_judge_url_are_named() -> None:
         RagasScorer(JudgeSettings(), None, metrics=["faithfullness"])
     with pytest.raises(ValueError, match="eval.judge.base_url"):
         JudgeSettings(backend="vllm")
+
+
+def test_an_unreachable_judge_is_one_clear_error_before_any_question() -> None:
+    from casewise.errors import LLMError
+    from tests.reasoning.reasoning_testdata import closed_port_url
+
+    url = closed_port_url()
+    scorer = RagasScorer(JudgeSettings(backend="vllm", base_url=url), None, metrics=["faithfulness"])
+    with pytest.raises(LLMError, match="eval.judge") as exc:
+        scorer.check()
+    assert url in str(exc.value) and "\n" not in str(exc.value)
