@@ -27,7 +27,7 @@ from casewise.sparse import sparse_vector
 from casewise.store import Store
 from casewise.types import Chunk, Diagnosis, DocType, Outcome, Section, Treatment
 from casewise.vectors import VectorIndex
-from casewise.vocabulary import diagnosis_from_icd10, diagnosis_id, fold, icd10_of, treatment_id
+from casewise.vocabulary import fold, load_vocabulary
 from indexing.assemble import CaseFacts, merge
 from indexing.chunk import split_sections
 from indexing.extraction import Extractor, make_extractor
@@ -76,6 +76,7 @@ class Indexer:
                  deid: Deidentifier, *, extractor: Extractor | None = None) -> None:
         self.settings = settings
         self.extractor = extractor or make_extractor(settings)
+        self.vocab = load_vocabulary(settings.extract.vocabulary_file)  # table labels map through the clinic's terms
         self.store = store
         self.index = index
         self.embedder = embedder
@@ -211,13 +212,18 @@ class Indexer:
             log.warning("%s: %d rows without a patient identifier were skipped", path.name, skipped)
         facts: dict[str, CaseFacts] = {}
         chunks: list[Chunk] = []
+        # Free-text cells de-identified in one batch (spaCy's pipe): row by row was most of a table's time.
+        noted = [r for rows in by_case.values() for r in rows if r.free_text]
+        cleaned = self.deid.deidentify_many([r.free_text or "" for r in noted],
+                                            patient_keys=[r.patient_ref for r in noted])
+        clean_text = {id(r): c.text for r, c in zip(noted, cleaned, strict=True)}
         pos = 0
         for case_id, rows in sorted(by_case.items()):
             f = CaseFacts()
             lines = []
             for rec in rows:
                 f = self._merge_row(f, rec)
-                lines.append(self._row_text(rec))
+                lines.append(self._row_text(rec, clean_text.get(id(rec))))
             facts[case_id] = f
             for text in _row_groups(lines, self.settings.chunking.max_words):  # a long history: several chunks
                 chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text,
@@ -241,16 +247,16 @@ class Indexer:
             f.age = int((rec.date - rec.birth_date).days // 365.25)
         elif rec.birth_date:  # demographics without a visit date: keep the year, the age comes at assembly
             f.birth_year = rec.birth_date.year
-        dname = (diagnosis_from_icd10(rec.icd10) if rec.icd10 else None) or (
-            diagnosis_id(rec.diagnosis) if rec.diagnosis else None)
+        dname = (self.vocab.diagnosis_from_icd10(rec.icd10) if rec.icd10 else None) or (
+            self.vocab.diagnosis_id(rec.diagnosis) if rec.diagnosis else None)
         if dname and all(d.name != dname for d in f.diagnoses):
             sev = _kl(rec.severity) if rec.severity else None
             if sev is None and rec.diagnosis:
                 ds = extract.diagnoses(rec.diagnosis)
                 sev = ds[0].severity if ds else None
-            f.diagnoses.append(Diagnosis(name=dname, label=rec.diagnosis or "", icd10=rec.icd10 or icd10_of(dname),
+            f.diagnoses.append(Diagnosis(name=dname, label=rec.diagnosis or "", icd10=rec.icd10 or self.vocab.icd10_of(dname),
                                          side=_norm_side(rec.side), severity=sev))
-        tname = treatment_id(rec.treatment) if rec.treatment else None
+        tname = self.vocab.treatment_id(rec.treatment) if rec.treatment else None
         if tname:
             f.treatments.append(Treatment(name=tname, label=rec.treatment or "", date=self._shift(rec.date, rec.patient_ref),
                                           dose=rec.dose, sessions=rec.sessions, side=_norm_side(rec.side)))
@@ -262,7 +268,7 @@ class Indexer:
             f.language = f.language or detect_language(rec.free_text)  # type: ignore[assignment]
         return f
 
-    def _row_text(self, rec: TableRecord) -> str:
+    def _row_text(self, rec: TableRecord, free_text: str | None = None) -> str:
         """A de-identified sentence for one table row (identifier columns were never read)."""
         bits = []
         d = self._shift(rec.date, rec.patient_ref)
@@ -276,7 +282,8 @@ class Indexer:
         for (measure, months), value in sorted(rec.outcomes.items()):
             bits.append(f"{measure} {'basal' if months == 0 else f'{months:g}m'} {value:g}")
         if rec.free_text:
-            bits.append(self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
+            bits.append(free_text if free_text is not None else
+                        self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
         return "; ".join(bits)
 
     # -- writes -----------------------------------------------------------------------------------------------
