@@ -274,7 +274,7 @@ def latency_section(outcomes: Sequence[QuestionOutcome]) -> Section:
         labels={"answer_p50_ms": "Answer, median", "answer_p95_ms": "Answer, 95th percentile",
                 "answer_mean_ms": "Answer, mean", "search_p50_ms": f"Similar-case search alone ({DEPTH_MIN}+ cases with explanations), median"},
         lower_is_better=["answer_p50_ms", "answer_p95_ms", "answer_mean_ms", "search_p50_ms"],
-        note="Wall-clock time per question on this machine, while nothing else was measured.")
+        note="Wall-clock time per question on the machine that ran the evaluation; other work on it slows these down.")
     return s
 
 

@@ -12,6 +12,10 @@ def render_markdown(report: Report) -> str:
         lines.append(f"- **{k}**: {v}")
     if report.context:
         lines.append("")
+    if report.highlights:
+        lines += ["## At a glance", "", "| | value | meaning |", "|---|---|---|"]
+        lines += [f"| {h.label} | {h.value} | {h.hint} |" for h in report.highlights]
+        lines.append("")
     for note in report.notes:
         lines.append(f"> {note}")
     if report.notes:
