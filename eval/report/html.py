@@ -63,14 +63,19 @@ footer dd { margin:0; }
 REPORT_CSP = ("default-src 'none'; style-src 'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
               + "'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 STATUS_WORD = {"ok": "pass", "warn": "check", "fail": "fail", "info": "info"}
-GLOSSARY = [
-    ("recall@k", "share of the past cases that should be found which are among the first k returned"),
-    ("nDCG@k", "like recall@k, but a relevant case counts more the higher it is ranked (1 = ideal order)"),
-    ("MRR", "1 / position of the first relevant case, averaged (1 = always first)"),
-    ("faithfulness", "share of the answer's statements that the retrieved records support (Ragas, LLM judge)"),
-    ("citation validity", "share of cited case ids that were really among the retrieved cases"),
-    ("abstention rate", "share of questions answered with 'too little evidence'"),
-    ("leak check", "known patient identifiers looked for in what the index stores; any hit is a privacy failure"),
+GLOSSARY = [  # (term, meaning, shown when a metric key contains this)
+    ("recall@k", "share of the past cases that should be found which are among the first k returned", "recall@"),
+    ("nDCG@k", "like recall@k, but a relevant case counts more the higher it is ranked (1 = ideal order)", "ndcg"),
+    ("MRR", "1 / position of the first relevant case, averaged (1 = always first)", "mrr"),
+    ("faithfulness", "share of the answer's statements that the retrieved records support (Ragas, LLM judge)",
+     "faithfulness"),
+    ("citation validity", "share of cited case ids that were really among the retrieved cases", "citation_validity"),
+    ("abstention rate", "share of questions answered with 'too little evidence'", "abstention"),
+    ("leak check", "known patient identifiers looked for in what the index stores; any hit is a privacy failure",
+     "identifiers_found"),
+    ("token recall", "share of the words inside annotated identifiers that de-identification removed", "token_recall"),
+    ("leak rate (de-identification)", "share of annotated identifier characters still in the output text",
+     "notes_per_s"),
 ]
 
 
@@ -101,8 +106,9 @@ def render_html(report: Report, history: Sequence[Report] = ()) -> str:
             f"</div><div class='hint'>{_e(h.hint)}</div></div>" for h in report.highlights) + "</div>")
     for s in report.sections:
         parts.append(_section(s, previous.section(s.key) if previous else None, trends.get(s.key)))
+    keys = " ".join(m.lower() for s in report.sections for m in s.metrics)
     parts.append("</main><footer><p><b>How to read this report</b></p><dl>" + "".join(
-        f"<dt>{_e(t)}</dt><dd>{_e(d)}</dd>" for t, d in GLOSSARY) + "</dl><p>Every number is computed on "
+        f"<dt>{_e(t)}</dt><dd>{_e(d)}</dd>" for t, d, when in GLOSSARY if when in keys) + "</dl><p>Every number is computed on "
         "de-identified data; the report holds case pseudonyms and counts, never a patient identifier.</p></footer>"
         "</body></html>")
     return "".join(parts)

@@ -24,7 +24,7 @@ def retrieval_report(payload: Mapping[str, Any]) -> Report:
                     context={"dense model": str(payload.get("model", "-")), "cases": str(payload.get("cases", "?")),
                              "chunks": str(payload.get("chunks", "?")), "methods": ", ".join(results)})
     main = "casewise" if "casewise" in results else next(iter(results), None)
-    for method, r in results.items():
+    for method, r in sorted(results.items(), key=lambda kv: kv[0] != main):  # Casewise's own retriever first
         s = Section(key=method, title=f"{method}" + (" (Casewise's retriever)" if method == "casewise" else ""),
                     metrics={m: r.get(m) for m in RETRIEVAL_METRICS},
                     labels=dict(RETRIEVAL_LABELS),
