@@ -212,18 +212,13 @@ class Indexer:
             log.warning("%s: %d rows without a patient identifier were skipped", path.name, skipped)
         facts: dict[str, CaseFacts] = {}
         chunks: list[Chunk] = []
-        # Free-text cells de-identified in one batch (spaCy's pipe): row by row was most of a table's time.
-        noted = [r for rows in by_case.values() for r in rows if r.free_text]
-        cleaned = self.deid.deidentify_many([r.free_text or "" for r in noted],
-                                            patient_keys=[r.patient_ref for r in noted])
-        clean_text = {id(r): c.text for r, c in zip(noted, cleaned, strict=True)}
         pos = 0
         for case_id, rows in sorted(by_case.items()):
             f = CaseFacts()
             lines = []
             for rec in rows:
                 f = self._merge_row(f, rec)
-                lines.append(self._row_text(rec, clean_text.get(id(rec))))
+                lines.append(self._row_text(rec))
             facts[case_id] = f
             for text in _row_groups(lines, self.settings.chunking.max_words):  # a long history: several chunks
                 chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text,
@@ -268,7 +263,7 @@ class Indexer:
             f.language = f.language or detect_language(rec.free_text)  # type: ignore[assignment]
         return f
 
-    def _row_text(self, rec: TableRecord, free_text: str | None = None) -> str:
+    def _row_text(self, rec: TableRecord) -> str:
         """A de-identified sentence for one table row (identifier columns were never read)."""
         bits = []
         d = self._shift(rec.date, rec.patient_ref)
@@ -282,8 +277,7 @@ class Indexer:
         for (measure, months), value in sorted(rec.outcomes.items()):
             bits.append(f"{measure} {'basal' if months == 0 else f'{months:g}m'} {value:g}")
         if rec.free_text:
-            bits.append(free_text if free_text is not None else
-                        self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
+            bits.append(self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
         return "; ".join(bits)
 
     # -- writes -----------------------------------------------------------------------------------------------
