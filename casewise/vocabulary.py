@@ -4,6 +4,23 @@ Matching is on accent-folded lower-case text. Every stage maps free text and tab
 A clinic extends the built-in vocabulary with a TOML or YAML file (setting `extract.vocabulary_file`) that
 `load_vocabulary` merges over it: more synonyms for existing ids, or new diagnoses, treatments and measures.
 The module-level functions use the built-in vocabulary; a `Vocabulary` object carries a clinic's merged one.
+
+A clinic's file (TOML shown; YAML has the same shape)::
+
+    [treatments.prp]                 # an existing id: more synonyms
+    synonyms = ["plasma autólogo"]
+    [treatments.ozone]               # a new id: labels, category and synonyms
+    label_es = "ozonoterapia"
+    label_en = "ozone therapy"
+    category = "injection"           # injection, biologic, physical, surgery
+    synonyms = ["ozono", "ozone"]
+    [diagnoses.trochanteric_bursitis]
+    label_es = "bursitis trocantérea"
+    icd10 = "M70.6"
+    [measures.IKDC]                  # a new outcome measure needs its range and direction
+    synonyms = ["ikdc"]
+    higher_is_better = true
+    range = [0, 100]
 """
 
 from __future__ import annotations
