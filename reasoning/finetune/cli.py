@@ -86,6 +86,8 @@ def export_cmd(
     """Write the adapter in vLLM's --lora-modules layout and check it."""
     from reasoning.finetune.export import ExportError, export_adapter
 
+    if not adapter.is_dir():
+        raise ExportError(f"{adapter}: no such adapter folder (train writes it as <out>/adapter)")
     if base_model is None:
         result = adapter.parent / "train_result.json"
         if not result.is_file():

@@ -46,10 +46,10 @@ def one_torch_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def small_rt(indexed: Any) -> Runtime:
-    """The indexed clinic, retrieving 2 cases with 1 excerpt each (RAG prompts of ~1k tokens for a CPU)."""
+    """The indexed clinic, retrieving 1 case with 1 excerpt (RAG prompts of ~1k tokens: prefill dominates on a CPU)."""
     rt, _ = indexed
     settings = rt.settings.model_copy(update={"retrieval": rt.settings.retrieval.model_copy(
-        update={"top_cases": 2, "min_cases": 1, "max_chunks_per_case": 1})})
+        update={"top_cases": 1, "min_cases": 1, "max_chunks_per_case": 1})})
     other = Runtime(settings)
     for name in ("store", "index", "embedder", "deid"):
         other.__dict__[name] = getattr(rt, name)
