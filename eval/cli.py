@@ -37,8 +37,10 @@ def register(eval_app: typer.Typer) -> None:
         if limit:
             qset.questions = qset.questions[:limit]
         chosen = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
-        result = run_eval(rt, qset, k=k, ragas_metrics=chosen,
-                          progress=lambda done, total: err.print(f"question {done}/{total}", end="\r"))
+        def progress(done: int, total: int) -> None:
+            err.print(f"question {done}/{total}", end="\r" if done < total else "\n")
+
+        result = run_eval(rt, qset, k=k, ragas_metrics=chosen, progress=progress if err.is_terminal else None)
         folder = write_report(result, report or reports_root(rt.settings))
         if as_json:
             print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

@@ -4,7 +4,8 @@ The judge is any OpenAI-compatible server (`eval.judge`). Ragas asks it for stru
 in JSON_SCHEMA mode: vLLM honours OpenAI's `json_schema` response format natively (guided JSON); llama.cpp's server
 rejects it but constrains generation with a JSON-schema grammar given as `json_object` + `schema`, so for that
 backend the request is rewritten on its way out. Arrays in those schemas get 1 to MAX_ITEMS items: otherwise a small
-model closes every list at once (NaN) or repeats items until the JSON is cut off. Embeddings (answer relevancy) come from Casewise's own embedder.
+model closes every list at once (NaN) or repeats items until the JSON is cut off. Embeddings (answer relevancy)
+come from Casewise's own embedder.
 
 Without a judge only Ragas's non-LLM metrics run: ID-based context precision and recall over case ids.
 """
@@ -113,7 +114,8 @@ def make_judge(settings: JudgeSettings) -> Any:
     if settings.backend == "none":
         return None
     if settings.backend not in ("vllm", "llamacpp-server"):
-        raise ConfigError(f"eval.judge.backend: unknown backend {settings.backend!r}; valid: none, vllm, llamacpp-server")
+        raise ConfigError(f"eval.judge.backend: unknown backend {settings.backend!r}; "
+                          "valid: none, vllm, llamacpp-server")
     if not settings.base_url:
         raise ConfigError(f"eval.judge.backend={settings.backend} needs eval.judge.base_url")
     enforce_offline()  # Ragas's usage tracking stays off

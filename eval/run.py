@@ -153,8 +153,9 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
 
     report = Report(run_id=new_run_id(KIND), kind=KIND, title=title or "Casewise evaluation", created_at=now_iso())
     chunks = rt.index.count() if rt.index.exists() else 0
+    n = len(qset.questions)
     report.context = {
-        "question set": f"{Path(qset.source).name} ({len(qset.questions)} question{'s' if len(qset.questions) != 1 else ''})",
+        "question set": f"{Path(qset.source).name} ({n} question{'s' if n != 1 else ''})",
         "index": f"{settings.index.backend}, {chunks} chunks, {rt.store.count_cases()} cases",
         "embedding model": settings.embedding.model,
         "answer model": "none (answers written from the evidence table)" if settings.llm.backend == "none"
@@ -173,7 +174,8 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     latency = report.add(latency_section(outcomes))
     with guard():
         # Known identifiers only mean something for the clinic they were written for; otherwise re-run the detectors.
-        leak = report.add(leak_section(rt, None if foreign else qset.ground_truth, leak_sample or settings.eval.leak_sample))
+        truth = None if foreign else qset.ground_truth
+        leak = report.add(leak_section(rt, truth, leak_sample or settings.eval.leak_sample))
     report.highlights = _highlights(k, retrieval, answers_s, latency, leak, scorer)
     report.context["duration"] = f"{time.perf_counter() - started:.0f} s"
     return report
@@ -272,7 +274,8 @@ def latency_section(outcomes: Sequence[QuestionOutcome]) -> Section:
         "answer_p50_ms": answer["p50_ms"], "answer_p95_ms": answer["p95_ms"], "answer_mean_ms": answer["mean_ms"],
         "search_p50_ms": search["p50_ms"]},
         labels={"answer_p50_ms": "Answer, median", "answer_p95_ms": "Answer, 95th percentile",
-                "answer_mean_ms": "Answer, mean", "search_p50_ms": f"Similar-case search alone ({DEPTH_MIN}+ cases with explanations), median"},
+                "answer_mean_ms": "Answer, mean",
+                "search_p50_ms": f"Similar-case search alone ({DEPTH_MIN}+ cases with explanations), median"},
         lower_is_better=["answer_p50_ms", "answer_p95_ms", "answer_mean_ms", "search_p50_ms"],
         note="Wall-clock time per question on the machine that ran the evaluation; other work on it slows these down.")
     return s
@@ -399,7 +402,8 @@ def _highlights(k: int, retrieval: Section, answers: Section, latency: Section, 
     if leak.key == "leak" and "leak_rate" in leak.metrics:
         found = int(leak.metrics.get("identifiers_found") or 0)
         out.append(Highlight("Leak check", "pass" if found == 0 else f"FAIL: {found}",
-                             f"known identifiers found in the index (of {int(leak.metrics['identifiers_checked'] or 0)})",
+                             f"known identifiers found in the index "
+                             f"(of {int(leak.metrics['identifiers_checked'] or 0)})",
                              "ok" if found == 0 else "fail"))
     else:
         flagged = int(leak.metrics.get("texts_flagged") or 0)

@@ -60,8 +60,9 @@ footer dl { display:grid; grid-template-columns:max-content 1fr; gap:2px 14px; }
 footer dd { margin:0; }
 """
 # A server that sends the report can allow exactly this style block and data: images, and nothing else (no script).
-REPORT_CSP = ("default-src 'none'; style-src 'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
-              + "'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+STYLE_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+REPORT_CSP = (f"default-src 'none'; style-src 'sha256-{STYLE_HASH}'; img-src data:; base-uri 'none'; "
+              "form-action 'none'; frame-ancestors 'none'")
 STATUS_WORD = {"ok": "pass", "warn": "check", "fail": "fail", "info": "info"}
 GLOSSARY = [  # (term, meaning, shown when a metric key contains this)
     ("recall@k", "share of the past cases that should be found which are among the first k returned", "recall@"),
@@ -107,8 +108,8 @@ def render_html(report: Report, history: Sequence[Report] = ()) -> str:
     for s in report.sections:
         parts.append(_section(s, previous.section(s.key) if previous else None, trends.get(s.key)))
     keys = " ".join(m.lower() for s in report.sections for m in s.metrics)
-    parts.append("</main><footer><p><b>How to read this report</b></p><dl>" + "".join(
-        f"<dt>{_e(t)}</dt><dd>{_e(d)}</dd>" for t, d, when in GLOSSARY if when in keys) + "</dl><p>Every number is computed on "
+    terms = "".join(f"<dt>{_e(t)}</dt><dd>{_e(d)}</dd>" for t, d, when in GLOSSARY if when in keys)
+    parts.append("</main><footer><p><b>How to read this report</b></p><dl>" + terms + "</dl><p>Every number is computed on "
         "de-identified data; the report holds case pseudonyms and counts, never a patient identifier.</p></footer>"
         "</body></html>")
     return "".join(parts)

@@ -111,7 +111,8 @@ class Report:
         return cls(run_id=d["run_id"], kind=d.get("kind", "run"), title=d.get("title", d["run_id"]),
                    created_at=d["created_at"], context=dict(d.get("context") or {}), sections=sections,
                    notes=list(d.get("notes") or []),
-                   highlights=[Highlight(**h) for h in d.get("highlights") or []], schema_version=int(d.get("schema_version", SCHEMA_VERSION)))
+                   highlights=[Highlight(**h) for h in d.get("highlights") or []],
+                   schema_version=int(d.get("schema_version", SCHEMA_VERSION)))
 
 
 def new_run_id(kind: str, now: dt.datetime | None = None) -> str:
