@@ -24,6 +24,10 @@ class CaseFacts(BaseModel):
     adverse_events: list[str] = Field(default_factory=list)
 
 
+SIDES = {"left": {"es": "izquierda", "en": "left"}, "right": {"es": "derecha", "en": "right"},
+         "bilateral": {"es": "bilateral", "en": "bilateral"}}
+
+
 def age_band(age: int | str | None) -> str | None:
     if age is None:
         return None
@@ -114,7 +118,8 @@ def summarize(case: Case, language: str | None = None) -> str:
     if case.diagnoses:
         ds = []
         for d in case.diagnoses:
-            extra = " ".join(x for x in [d.side or "", d.severity or "", f"({d.icd10})" if d.icd10 else ""] if x)
+            side = SIDES.get(d.side or "", {}).get("es" if es else "en", d.side or "")
+            extra = " ".join(x for x in [side, d.severity or "", f"({d.icd10})" if d.icd10 else ""] if x)
             ds.append(f"{label(d.name, lang)} {extra}".strip())
         parts.append(("Diagnóstico: " if es else "Diagnosis: ") + "; ".join(ds) + ".")
     if case.treatments:

@@ -180,6 +180,11 @@ _KIN = (
 RULES: list[Rule] = [
     # --- names (labelled fields and titles) ---
     Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME_LISTED})"), 0.95),
+    # "Paciente Tomás Ibarra Gil, NHC ..." / "Patient John Smith, 54": a label without a colon, then a full name
+    # (two or more capitalised words) that ends where the sentence goes on.
+    Rule("name_after_patient", "PERSON", _c(rf"(?i:\b(?:paciente|patient|pte\.|pac\.))[ \t]+"
+                                            rf"(?P<phi>{_W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_W}){{1,4}})"
+                                            r"(?=[ \t]*(?:[,.;:(]|$|(?i:de|of|con|with|aged|NHC|MRN)\b))"), 0.85),
     # relatives and companions: "su hermana (María José Santana)", "Viene con Begoña Diez (hija)", "husband Gary Phillips"
     Rule("kin_before", "PERSON", _c(rf"(?i:\b(?:{_KIN}))\b[ \t]*[(,:]?[ \t]*(?P<phi>{NAME})"), 0.9),
     Rule("kin_after", "PERSON", _c(rf"(?P<phi>{NAME})[ \t]*\((?i:{_KIN})\)"), 0.9),
