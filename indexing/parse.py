@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024  # a DOCX that inflates beyond this is treated as a decompression bomb
 MAX_PDF_PAGES = 2000
+MAX_PDF_CONTENT_BYTES = 100 * 1024 * 1024  # page content inflating beyond this is treated as a decompression bomb
+MAX_LINE_CHARS = 100_000  # a "line" this long in a text file is not a note; parsing it costs minutes and gigabytes
+_INFLATE_STEP = 1 << 20
 LANGS = ["spa", "eng"]  # declared, so unstructured skips per-element language detection
 _spacy_patched = False
 
@@ -69,6 +72,60 @@ def _check_pdf(path: Path) -> None:
         raise InputFileError(str(path), "PDF has no pages")
     if pages > MAX_PDF_PAGES:
         raise InputFileError(str(path), f"PDF has {pages} pages, above the limit of {MAX_PDF_PAGES}")
+    try:
+        inflated = _content_bytes(reader)
+    except Exception as exc:  # noqa: BLE001 - any failure of a hostile file is a quarantine reason
+        raise InputFileError(str(path), f"corrupt or unreadable PDF ({type(exc).__name__})") from None
+    if inflated > MAX_PDF_CONTENT_BYTES:
+        raise InputFileError(str(path), f"PDF page content inflates beyond {MAX_PDF_CONTENT_BYTES // 2**20} MB "
+                                        "(possible decompression bomb)")
+
+
+def _content_bytes(reader: object) -> int:
+    """Inflated size of the pages' content streams (and their form XObjects), counted in bounded steps.
+
+    The PDF parser inflates a content stream whole, so a 3 MB file can take gigabytes: measure first, never holding
+    more than one step in memory, and stop as soon as the limit is passed.
+    """
+    total = 0
+    seen: set[int] = set()
+    for page in reader.pages:  # type: ignore[attr-defined]
+        streams = []
+        contents = page.get("/Contents")
+        contents = contents.get_object() if contents is not None else None
+        streams += list(contents) if isinstance(contents, list) else [contents] if contents is not None else []
+        xobjects = (page.get("/Resources") or {}).get_object().get("/XObject") if page.get("/Resources") else None
+        if xobjects is not None:
+            streams += [x for x in xobjects.get_object().values() if x.get_object().get("/Subtype") == "/Form"]
+        for ref in streams:
+            obj = ref.get_object()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            total += _inflated_size(obj, MAX_PDF_CONTENT_BYTES - total)
+            if total > MAX_PDF_CONTENT_BYTES:
+                return total
+    return total
+
+
+def _inflated_size(stream: object, budget: int) -> int:
+    """Bytes a Flate stream inflates to, up to just past `budget` (raw size for other filters)."""
+    import zlib
+
+    raw: bytes = getattr(stream, "_data", b"") or b""
+    flt = stream.get("/Filter")  # type: ignore[attr-defined]
+    first = flt[0] if isinstance(flt, list) and flt else flt
+    if first != "/FlateDecode":
+        return len(raw)
+    inflater = zlib.decompressobj()
+    size, pending = 0, raw
+    try:
+        while pending and size <= budget:
+            size += len(inflater.decompress(pending, _INFLATE_STEP))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        pass  # damaged streams are the PDF parser's business (it recovers what it can)
+    return size
 
 
 def _check_docx(path: Path) -> None:
@@ -154,6 +211,10 @@ def parse_text_document(path: Path, dtype: DocType, max_bytes: int) -> list[Sect
             elements = partition_docx(filename=str(path), languages=LANGS)
         elif dtype in ("txt", "md"):
             text = _read_text(path)
+            longest = max((len(line) for line in text.splitlines()), default=0)
+            if longest > MAX_LINE_CHARS:
+                raise InputFileError(str(path), f"a line of {longest} characters, above the limit of {MAX_LINE_CHARS} "
+                                                "(not a note: a binary or one-line export?)")
             from unstructured.partition.text import partition_text
 
             elements = partition_text(text=text, languages=LANGS)
