@@ -409,7 +409,9 @@ def compare_cmd(
     medqa: Annotated[Path | None, typer.Option(help="MedQA test.jsonl (or folder)")] = None,
     medmcqa: Annotated[Path | None, typer.Option(help="MedMCQA dev.json (or folder)")] = None,
     mcq_n: Annotated[int, typer.Option(min=1, help="MCQ items sampled per set (same for every system)")] = 100,
-    max_tokens: Annotated[int, typer.Option(min=16)] = DEFAULT_MAX_TOKENS,
+    max_tokens: Annotated[int, typer.Option(min=16, help="per held-out answer")] = DEFAULT_MAX_TOKENS,
+    mcq_max_tokens: Annotated[int, typer.Option(min=1, help="per MCQ answer (HuatuoGPT-o1 thinks first: >= 1024)")]
+    = 1024,
     timeout_s: Annotated[float, typer.Option(help="per request")] = 300.0,
 ) -> None:
     """Base, base+RAG, SFT and SFT+RAG on held-out questions (+ MedQA/MedMCQA accuracy): table, JSON, HTML report."""
@@ -430,7 +432,8 @@ def compare_cmd(
         mcq_sets.append(("medqa", sample(load_medqa(medqa), mcq_n)))
     if medmcqa:
         mcq_sets.append(("medmcqa", sample(load_medmcqa(medmcqa), mcq_n)))
-    result = compare(systems, qs, rt=rt, embedder=rt.embedder, max_tokens=max_tokens, mcq_sets=mcq_sets)
+    result = compare(systems, qs, rt=rt, embedder=rt.embedder, max_tokens=max_tokens, mcq_sets=mcq_sets,
+                     mcq_max_tokens=mcq_max_tokens)
     folder = write_outputs(result, out)
     typer.echo(table_text(result))
     typer.echo(f"report: {folder / 'report.html'}; every answer: {out / 'comparison.json'}")

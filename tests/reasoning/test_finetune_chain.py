@@ -97,7 +97,7 @@ def test_sft_rows_split_by_patient_and_free_of_identifiers(sft_data: BuildResult
 
 
 def test_loss_is_on_the_response_only(sft_data: BuildResult, tmp_path: Path, one_torch_thread: None) -> None:
-    cfg = load_config("cpu-smollm2").model_copy(update={"max_seq_length": 512})
+    cfg = load_config("cpu-smollm2").model_copy(update={"max_seq_length": 2048})  # no truncation
     trainer = build_trainer(cfg, sft_data.train[:2], tmp_path)
     row = trainer.train_dataset[0]
     labelled = [t for t, lab in zip(row["input_ids"], row["labels"]) if lab != -100]
