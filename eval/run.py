@@ -145,6 +145,13 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     scorer = RagasScorer(settings.eval.judge, rt.embedder, ragas_metrics)
     scorer.check()
     outcomes, answers = ask_questions(rt, qset.questions, depth, progress, guard)
+    stored = _stored_case_ids(rt)
+    expected_all = {c for o in outcomes for c in o.expected}
+    absent = expected_all - stored
+    foreign = bool(expected_all) and not expected_all & stored
+    if not foreign:  # a case that is not in the index cannot be found: it leaves the relevant set (a note says so)
+        for o in outcomes:
+            o.expected = [c for c in o.expected if c in stored]
     samples = [RagasSample(question=q.text, response=a.text, contexts=contexts_of(a), retrieved_ids=o.ranking[:k],
                            reference_ids=o.expected, reference=q.reference())
                for q, a, o in zip(qset.questions, answers, outcomes, strict=True)]
@@ -163,19 +170,20 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
         "Ragas": scorer.mode,
         "k": str(k),
     }
-    stored = _stored_case_ids(rt)
-    expected_all = {c for o in outcomes for c in o.expected}
-    foreign = bool(expected_all) and not expected_all & stored
     if foreign:
         report.notes.append("None of the cases this question set expects is in this index, so the retrieval scores "
                             "are zero by construction: is this the index of the clinic the questions were written for?")
+    elif absent:
+        report.notes.append(f"{len(absent)} of the {len(expected_all)} cases this question set expects are not in "
+                            f"this index (not indexed yet, or removed); the scores count only the "
+                            f"{len(expected_all) - len(absent)} that are.")
     retrieval = report.add(retrieval_section(outcomes, k, depth))
     answers_s = report.add(answer_section(outcomes, scorer))
     latency = report.add(latency_section(outcomes))
     with guard():
         # Known identifiers only mean something for the clinic they were written for; otherwise re-run the detectors.
         truth = None if foreign else qset.ground_truth
-        leak = report.add(leak_section(rt, truth, leak_sample or settings.eval.leak_sample))
+        leak = report.add(leak_section(rt, truth, leak_sample or settings.eval.leak_sample, stored))
     report.highlights = _highlights(k, retrieval, answers_s, latency, leak, scorer)
     report.context["duration"] = f"{time.perf_counter() - started:.0f} s"
     return report
@@ -281,10 +289,13 @@ def latency_section(outcomes: Sequence[QuestionOutcome]) -> Section:
     return s
 
 
-def leak_section(rt: Runtime, ground_truth: Any, sample: int) -> Section:
-    """Known identifiers (synthetic clinic's ground truth) or the detectors' residual hits (a clinic's own index)."""
+def leak_section(rt: Runtime, ground_truth: Any, sample: int, stored: set[str] | None = None) -> Section:
+    """Known identifiers (synthetic clinic's ground truth) or the detectors' residual hits (a clinic's own index).
+
+    With `stored` (the case ids in the index), only the identifiers of patients who are in it are looked for.
+    """
     if ground_truth is not None:
-        return _leak_known(rt, ground_truth, stored_texts(rt, sample))
+        return _leak_known(rt, ground_truth, stored_texts(rt, sample), stored)
     return _leak_detected(rt, stored_texts(rt, sample, text_only=True))
 
 
@@ -312,9 +323,10 @@ def stored_texts(rt: Runtime, sample: int, text_only: bool = False) -> list[tupl
     return [(o, t) for o, t in out if t.strip()]
 
 
-def _leak_known(rt: Runtime, truth: Any, texts: list[tuple[str | None, str]]) -> Section:
-    known = [KnownIdentifier(item.kind, item.text, rt.deid.pseudonym(normalize_record(p.nhc)))
-             for p in truth.patients for item in p.phi]
+def _leak_known(rt: Runtime, truth: Any, texts: list[tuple[str | None, str]], stored: set[str] | None) -> Section:
+    owners = {p.patient_id: rt.deid.pseudonym(normalize_record(p.nhc)) for p in truth.patients}
+    known = [KnownIdentifier(item.kind, item.text, owners[p.patient_id]) for p in truth.patients
+             if stored is None or owners[p.patient_id] in stored for item in p.phi]
     check = leak_check(texts, known, local_kinds=LOCAL_PHI_KINDS)
     recall = check.recall_by_kind()
     s = Section(key="leak", title="Privacy: patient identifiers in the index", metrics={

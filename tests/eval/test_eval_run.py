@@ -153,3 +153,20 @@ def test_casewise_eval_run_reports_a_missing_question_file_in_one_line(tmp_path:
     assert res.returncode == 2
     expected = f"error: {tmp_path / 'missing.csv'}: question file not found (give a ground_truth.json, .csv or .jsonl file)"
     assert res.stderr.strip().splitlines() == [expected]
+
+
+def test_expected_cases_missing_from_the_index_are_named_not_counted_as_misses(indexed) -> None:  # type: ignore[no-untyped-def]
+    from eval.questions import load_questions
+    from eval.run import run_eval
+
+    rt, _ = indexed
+    # The bundled 200-patient sample's questions against the 30-patient index: most expected patients are not in it.
+    qset = load_questions(None, rt.deid.pseudonym)
+    qset.questions = qset.questions[:2]
+    report = run_eval(rt, qset)
+    [note] = report.notes
+    assert "cases this question set expects are not in this index" in note
+    retrieval = report.section("retrieval")
+    assert retrieval is not None and retrieval.metrics["recall@10"] > 0.5  # over the expected cases that exist
+    leak = report.section("leak")
+    assert leak is not None and 0 < (leak.metrics["identifiers_checked"] or 0) < 1000  # the indexed patients' only
