@@ -21,6 +21,7 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
@@ -130,7 +131,7 @@ class CatchAll:
 
 
 class SecurityHeaders:
-    """Adds CSP, nosniff, frame and referrer policy headers to every response."""
+    """Adds CSP, nosniff, frame and referrer policy headers to every response (and HSTS over HTTPS)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -146,6 +147,8 @@ class SecurityHeaders:
                 msg["headers"] = list(msg.get("headers", [])) + [h for h in SECURITY_HEADERS if h[0] not in have]
                 if scope["path"].startswith("/v1/"):
                     msg["headers"].append((b"cache-control", b"no-store"))
+                if scope.get("scheme") == "https" and b"strict-transport-security" not in have:
+                    msg["headers"].append(HSTS)  # served over TLS: browsers must not fall back to plain HTTP
             await send(msg)
 
         await self.app(scope, receive, add_headers)
