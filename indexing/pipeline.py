@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,15 +27,15 @@ from casewise.settings import Settings
 from casewise.sparse import sparse_vector
 from casewise.store import Store
 from casewise.types import Chunk, Diagnosis, DocType, Outcome, Section, Treatment
-from casewise.vectors import VectorIndex
+from casewise.vectors import VectorIndex, next_physical
 from casewise.vocabulary import fold, load_vocabulary
+from indexing import synthea
 from indexing.assemble import CaseFacts, merge
 from indexing.chunk import split_sections
 from indexing.extraction import Extractor, make_extractor
 from indexing.extraction.interface import facts_from
 from indexing.parse import parse_text_document
 from indexing.sources import content_hash, discover, doc_id_for, doc_type
-from indexing import synthea
 from indexing.tables import TableRecord, detect_roles, read_table, records
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ class Indexer:
         self._id_pattern = re.compile(settings.ingest.patient_id_pattern)
 
     # -- public -----------------------------------------------------------------------------------------------
-    def run(self, roots: Iterable[Path], progress: Callable[[int, int], None] | None = None) -> IndexReport:
+    def run(self, roots: Iterable[Path], progress: Callable[[int, int], None] | None = None, *,
+            force: bool = False) -> IndexReport:
+        """Bring the index in step with `roots`; `force` re-processes unchanged files too (used by `rebuild`)."""
         started = time.perf_counter()
         roots = [Path(r).expanduser().resolve() for r in roots]
         for r in roots:
@@ -102,7 +105,7 @@ class Indexer:
                 report.quarantined.append((str(path), f"cannot read file ({exc.strerror})"))
                 continue
             row = known.get(str(path))
-            if row is not None and row.content_hash == chash and row.status in ("indexed", "quarantined"):
+            if not force and row is not None and row.content_hash == chash and row.status in ("indexed", "quarantined"):
                 report.unchanged += 1
                 if row.status == "quarantined" and row.error:
                     report.quarantined.append((str(path), row.error))
@@ -130,10 +133,40 @@ class Indexer:
             done += len(group)
             if progress:
                 progress(done, len(todo))
-        self._assemble()
+        self._assemble(every_case=force)
         self.index.flush()
         report.cases = self.store.count_cases()
         report.seconds = time.perf_counter() - started
+        return report
+
+    def rebuild(self, roots: Iterable[Path], progress: Callable[[int, int], None] | None = None,
+                switch_guard: Callable[[], AbstractContextManager[Any]] = nullcontext) -> IndexReport:
+        """Rebuild everything into a new physical collection, then switch the alias to it in one step.
+
+        For a new embedding model or chunking. Queries keep using the live collection until the switch (taken under
+        `switch_guard`, the API's write lock), so none ever sees a half-built index. A rebuild cut short leaves the
+        live collection untouched; its half-built collection is dropped by the next rebuild.
+        """
+        roots = [Path(r).expanduser().resolve() for r in roots]
+        outside = sorted({str(Path(r.source_path).parent) for r in self.store.documents()
+                          if not any(Path(r.source_path).is_relative_to(root) for root in roots)})
+        if outside:
+            raise InputFileError(outside[0], f"is indexed but not among the folders to rebuild ({len(outside)} "
+                                 "folder(s) in all); include every indexed folder, or a folder above them")
+        live = self.index.target()
+        for name in self.index.physical_names():
+            if name != live:
+                self.index.drop_physical(name)
+        new = next_physical(self.index.alias, self.index.physical_names())
+        self.index.create_physical(new, self.embedder.dim)
+        builder = Indexer(self.settings, self.store, self.index.bound(new), self.embedder, self.deid,
+                          extractor=self.extractor)
+        report = builder.run(roots, progress, force=True)
+        with switch_guard():
+            self.index.switch_alias(new)
+        if live is not None:
+            self.index.drop_physical(live)
+        log.info("rebuilt the index into %s (%d chunks)", new, self.index.count())
         return report
 
     def remove(self, doc_id: str) -> None:
@@ -212,13 +245,18 @@ class Indexer:
             log.warning("%s: %d rows without a patient identifier were skipped", path.name, skipped)
         facts: dict[str, CaseFacts] = {}
         chunks: list[Chunk] = []
+        # Free-text cells de-identified in one batch (spaCy's pipe): row by row was most of a table's time.
+        noted = [r for rows in by_case.values() for r in rows if r.free_text]
+        cleaned = self.deid.deidentify_many([r.free_text or "" for r in noted],
+                                            patient_keys=[r.patient_ref for r in noted])
+        clean_text = {id(r): c.text for r, c in zip(noted, cleaned, strict=True)}
         pos = 0
         for case_id, rows in sorted(by_case.items()):
             f = CaseFacts()
             lines = []
             for rec in rows:
                 f = self._merge_row(f, rec)
-                lines.append(self._row_text(rec))
+                lines.append(self._row_text(rec, clean_text.get(id(rec))))
             facts[case_id] = f
             for text in _row_groups(lines, self.settings.chunking.max_words):  # a long history: several chunks
                 chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text,
@@ -263,7 +301,7 @@ class Indexer:
             f.language = f.language or detect_language(rec.free_text)  # type: ignore[assignment]
         return f
 
-    def _row_text(self, rec: TableRecord) -> str:
+    def _row_text(self, rec: TableRecord, free_text: str | None = None) -> str:
         """A de-identified sentence for one table row (identifier columns were never read)."""
         bits = []
         d = self._shift(rec.date, rec.patient_ref)
@@ -277,7 +315,8 @@ class Indexer:
         for (measure, months), value in sorted(rec.outcomes.items()):
             bits.append(f"{measure} {'basal' if months == 0 else f'{months:g}m'} {value:g}")
         if rec.free_text:
-            bits.append(self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
+            bits.append(free_text if free_text is not None else
+                        self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
         return "; ".join(bits)
 
     # -- writes -----------------------------------------------------------------------------------------------
@@ -317,7 +356,7 @@ class Indexer:
                                    case_id=old.case_id if old else None,
                                    chunk_ids=old.chunk_ids if old else [], facts=old.facts if old else {})
 
-    def _assemble(self) -> None:
+    def _assemble(self, every_case: bool = False) -> None:
         """Re-assemble every case whose stored facts changed since it was last built (or whose build was cut short).
 
         Driven by the store, not by this run's memory, so a run killed before this step is completed by the next.
@@ -329,7 +368,7 @@ class Indexer:
             for cid, f in (row.facts or {}).items():
                 raw.setdefault(cid, []).append((row.doc_id, f))
         built = self.store.case_fingerprints()
-        stale = {cid for cid, facts in raw.items() if built.get(cid) != _fingerprint(facts)}
+        stale = {cid for cid, facts in raw.items() if every_case or built.get(cid) != _fingerprint(facts)}
         for cid in set(built) - set(raw):  # no document mentions this patient any more
             self.index.delete_doc(f"CASE:{cid}")
             self.store.delete_case(cid)
