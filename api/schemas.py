@@ -129,17 +129,6 @@ class IndexStatus(BaseModel):
 
 
 # -- eval / audit / keys / health ----------------------------------------------------------------------------------
-class EvalReport(BaseModel):
-    id: str
-    format: Literal["json", "html"]
-    bytes: int
-    modified_at: UtcDateTime
-
-
-class EvalReportList(BaseModel):
-    reports: list[EvalReport]
-
-
 class AuditVerify(BaseModel):
     ok: bool
     entries: int

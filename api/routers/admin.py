@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
 
 from api.config import max_upload_bytes
 from api.deps import AdminKey, ApiSettingsDep, IndexingDep, RuntimeDep
@@ -23,8 +20,6 @@ from api.schemas import (
     DeleteResponse,
     DocumentList,
     DocumentPublic,
-    EvalReport,
-    EvalReportList,
     IndexStatus,
     Job,
     KeyCreate,
@@ -39,7 +34,6 @@ from casewise.errors import RequestError
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 
 DocId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-ReportId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+\.(json|html)$")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "not found"}}
 
 
@@ -109,32 +103,6 @@ def index_job(job_id: Annotated[str, Path(max_length=64)], key: AdminKey, indexi
     if job is None:
         raise ApiError(404, "job_not_found", f"no job {job_id!r}")
     return job
-
-
-# -- eval reports -------------------------------------------------------------------------------------------------
-def _reports_dir(rt: RuntimeDep) -> FsPath:
-    return rt.settings.data_dir / "reports"
-
-
-@router.get("/eval/reports", response_model=EvalReportList, tags=["eval"], summary="Evaluation reports")
-def eval_reports(key: AdminKey, rt: RuntimeDep) -> EvalReportList:
-    folder = _reports_dir(rt)
-    found = sorted(folder.glob("*.json")) + sorted(folder.glob("*.html")) if folder.is_dir() else []
-    return EvalReportList(reports=[
-        EvalReport(id=p.name, format=p.suffix[1:], bytes=p.stat().st_size,  # type: ignore[arg-type]
-                   modified_at=dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC))
-        for p in found if p.is_file() and re.fullmatch(r"[A-Za-z0-9_.-]+", p.name)])
-
-
-@router.get("/eval/reports/{report_id}", response_class=FileResponse, tags=["eval"], summary="One report file",
-            responses={200: {"content": {"application/json": {"schema": {"type": "object"}},
-                                         "text/html": {"schema": {"type": "string"}}}}, **NOT_FOUND})
-def eval_report(report_id: ReportId, key: AdminKey, rt: RuntimeDep) -> FileResponse:
-    path = _reports_dir(rt) / report_id
-    if not path.is_file():
-        raise ApiError(404, "report_not_found", f"no report {report_id!r}")
-    media = "application/json" if path.suffix == ".json" else "text/html; charset=utf-8"
-    return FileResponse(path, media_type=media)
 
 
 # -- audit --------------------------------------------------------------------------------------------------------

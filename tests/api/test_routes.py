@@ -18,7 +18,7 @@ CLINICIAN_ROUTES = [("POST", "/v1/ask", {"question": QUESTION_EN}), ("POST", "/v
                     ("POST", "/v1/chat/completions", {"model": "casewise", "messages": [{"role": "user", "content": "x"}]})]
 ADMIN_ROUTES = [("GET", "/v1/documents", None), ("DELETE", "/v1/documents/nope", None),
                 ("POST", "/v1/index/reindex", {}), ("GET", "/v1/index/status", None), ("GET", "/v1/index/jobs/x", None),
-                ("GET", "/v1/eval/reports", None), ("GET", "/v1/eval/reports/x.json", None),
+                ("POST", "/v1/index/backup", {"path": "/tmp/x.tar.gz"}),
                 ("GET", "/v1/audit/verify", None), ("GET", "/v1/audit", None), ("GET", "/v1/keys", None),
                 ("POST", "/v1/keys", {"name": "x", "role": "clinician"}), ("DELETE", "/v1/keys/abc", None)]
 
@@ -185,20 +185,6 @@ def test_reindex_runs_in_the_background(http: httpx.Client, keys: Keys) -> None:
     _assert_error(http.get("/v1/index/jobs/nope", headers=bearer(keys.admin)), 404, "job_not_found")
 
 
-def test_eval_reports(http: httpx.Client, keys: Keys, clinic: Clinic) -> None:
-    folder = clinic.data_dir / "reports"
-    folder.mkdir(exist_ok=True)
-    (folder / "retrieval.json").write_text(json.dumps({"recall@5": 0.8}))
-    (folder / "retrieval.html").write_text("<html><body>report</body></html>")
-    listing = http.get("/v1/eval/reports", headers=bearer(keys.admin)).json()["reports"]
-    assert {r["id"] for r in listing} == {"retrieval.json", "retrieval.html"}
-    assert http.get("/v1/eval/reports/retrieval.json", headers=bearer(keys.admin)).json() == {"recall@5": 0.8}
-    html = http.get("/v1/eval/reports/retrieval.html", headers=bearer(keys.admin))
-    assert html.headers["content-type"].startswith("text/html") and "report" in html.text
-    _assert_error(http.get("/v1/eval/reports/missing.json", headers=bearer(keys.admin)), 404, "report_not_found")
-    assert http.get("/v1/eval/reports/..%2Fcasewise.db", headers=bearer(keys.admin)).status_code in (404, 422)
-
-
 def test_keys_create_list_revoke(http: httpx.Client, keys: Keys) -> None:
     r = http.post("/v1/keys", json={"name": "nurse", "role": "clinician"}, headers=bearer(keys.admin))
     assert r.status_code == 201
@@ -216,7 +202,7 @@ def test_keys_create_list_revoke(http: httpx.Client, keys: Keys) -> None:
 def test_openapi_declares_every_route(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     for path in ("/v1/ask", "/v1/cases/similar", "/v1/cases/{case_id}", "/v1/documents", "/v1/documents/{doc_id}",
-                 "/v1/index/reindex", "/v1/index/status", "/v1/eval/reports", "/v1/eval/reports/{report_id}",
+                 "/v1/index/reindex", "/v1/index/status", "/v1/index/backup", "/v1/reports", "/v1/reports/{run_id}",
                  "/v1/chat/completions", "/v1/models", "/v1/audit/verify", "/healthz", "/readyz", "/metrics"):
         assert path in spec["paths"], path
     ask = spec["paths"]["/v1/ask"]["post"]["responses"]
