@@ -6,12 +6,19 @@ Backends are chosen by name; an unknown name fails with the list of valid ones.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from casewise.errors import ConfigError
 
@@ -79,7 +86,12 @@ class LLMSettings(BaseModel):
     """The reasoning model. none: the answer is written from the evidence table; openai: any OpenAI-compatible server (vLLM)."""
 
     backend: Literal["none", "openai", "llamacpp"] = "none"
-    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://vllm:8000/v1; a comma-separated"
+                                 " list means several servers (see base_urls)")
+    base_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="several OpenAI-compatible servers serving the same model: requests go round-robin"
+        " and fail over to the next on connection errors, 5xx and timeouts (env: comma-separated or a JSON list)")
+    failover_cooldown_s: float = Field(30.0, ge=0, description="how long a server that failed is skipped")
     model: str = Field("FreedomIntelligence/HuatuoGPT-o1-8B", description="served model name or LoRA adapter name")
     api_key: SecretStr = SecretStr("EMPTY")
     timeout_s: float = Field(120.0, gt=0)
@@ -88,8 +100,25 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.2, ge=0.0, le=2.0)
     gguf_path: str | None = Field(None, description="llamacpp backend: path to a GGUF file")
 
+    @field_validator("base_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = json.loads(v) if v.lstrip().startswith("[") else v.split(",")
+        return [u.strip() for u in v if isinstance(u, str) and u.strip()] if isinstance(v, list) else v
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Every server, primary first, without duplicates (base_url stays the one URL other stages use)."""
+        return list(dict.fromkeys(u.rstrip("/") for u in [self.base_url or "", *self.base_urls] if u))
+
     @model_validator(mode="after")
     def _check(self) -> LLMSettings:
+        if self.base_url and "," in self.base_url:  # backward compatible: one field, several servers
+            first, *rest = [u.strip() for u in self.base_url.split(",") if u.strip()]
+            self.base_url, self.base_urls = first, [first, *rest, *self.base_urls]
+        if self.base_urls and not self.base_url:
+            self.base_url = self.base_urls[0]
         if self.backend == "openai" and not self.base_url:
             raise ValueError("llm.backend=openai needs llm.base_url (e.g. http://127.0.0.1:8000/v1)")
         if self.backend == "llamacpp" and not self.gguf_path:

@@ -107,29 +107,50 @@ def make_llm(settings: LLMSettings) -> LLM | None:
 # --------------------------------------------------------------------------- OpenAI-compatible server
 
 
+class _Endpoint:
+    """One OpenAI-compatible server and when it may be tried again after a failure."""
+
+    def __init__(self, url: str, client: Any) -> None:
+        self.url = url
+        self.client = client
+        self.failed_until = 0.0  # time.monotonic() before which the endpoint is skipped
+
+
 class OpenAICompatibleLLM:
     """Any OpenAI-compatible chat server: vLLM with HuatuoGPT-o1 in production, llama.cpp's server in tests.
 
-    Retries (exponential backoff with jitter, `llm.max_retries`) only on connection errors, HTTP 429 and 5xx.
-    A timeout is not retried: the request most likely was too long for `llm.timeout_s`, and a retry would double the wait.
+    Several servers (`llm.base_urls`, or a comma-separated `llm.base_url`) share the load round-robin. A server that
+    refuses the connection, answers 5xx or times out is skipped for `llm.failover_cooldown_s` and the request goes to the
+    next one; a stream fails over only before its first token (after that the reader has seen text).
+    Retries (exponential backoff with jitter, `llm.max_retries`) repeat the round over all servers, only after
+    connection errors, HTTP 429 and 5xx. A timeout is not retried: the request most likely was too long for
+    `llm.timeout_s`, and a retry would double the wait.
     """
 
     def __init__(self, settings: LLMSettings) -> None:
         import openai
 
-        if not settings.base_url:
+        urls = settings.endpoints
+        if not urls:
             raise ConfigError("llm.backend=openai needs llm.base_url (e.g. http://127.0.0.1:8000/v1)")
-        self.base_url = settings.base_url.rstrip("/")
+        self.base_url = urls[0]
         self.model = settings.model
         self.timeout_s = settings.timeout_s
         self.max_retries = settings.max_retries
-        # The client's own retries are off: ours distinguish timeouts and produce the messages below.
-        self._client = openai.OpenAI(
-            base_url=self.base_url,
-            api_key=settings.api_key.get_secret_value() or "EMPTY",
-            timeout=settings.timeout_s,
-            max_retries=0,
-        )
+        self.cooldown_s = settings.failover_cooldown_s
+        # The client's own retries are off: ours distinguish timeouts, fail over, and produce the messages below.
+        self._endpoints = [
+            _Endpoint(url, openai.OpenAI(base_url=url, api_key=settings.api_key.get_secret_value() or "EMPTY",
+                                         timeout=settings.timeout_s, max_retries=0))
+            for url in urls
+        ]
+        self._client = self._endpoints[0].client
+        self._lock = threading.Lock()
+        self._next = 0
+
+    @property
+    def base_urls(self) -> list[str]:
+        return [e.url for e in self._endpoints]
 
     def complete(
         self,
@@ -144,13 +165,13 @@ class OpenAICompatibleLLM:
         if response_format is not None:
             kwargs["response_format"] = response_format
         msgs: Any = list(messages)  # our TypedDict is the shape the client's message params describe
-        resp = self._call(
-            lambda: self._client.chat.completions.create(
+        resp, ep = self._call(
+            lambda client: client.chat.completions.create(
                 model=self.model, messages=msgs, max_tokens=max_tokens, temperature=temperature, **kwargs,
             )
         )
         if not resp.choices:
-            raise LLMError(f"the LLM at {self.base_url} returned no choices for model {self.model!r}")
+            raise LLMError(f"the LLM at {ep.url} returned no choices for model {self.model!r}")
         choice = resp.choices[0]
         usage = resp.usage
         return LLMReply(
@@ -162,60 +183,103 @@ class OpenAICompatibleLLM:
         )
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float) -> LLMStream:
-        """Stream text deltas; connection failures before the first byte are retried like `complete`."""
+        """Stream text deltas; failures before the first token are retried and fail over like `complete`."""
         msgs: Any = list(messages)
-        raw = self._call(
-            lambda: self._client.chat.completions.create(
+
+        def create(client: Any) -> Any:
+            return client.chat.completions.create(
                 model=self.model, messages=msgs, max_tokens=max_tokens, temperature=temperature,
                 stream=True, stream_options={"include_usage": True},
             )
-        )
+
+        raw, ep = self._call(create)
         meta: dict[str, Any] = {}
 
         def deltas() -> Iterator[str]:
+            nonlocal raw, ep
+            tried = {ep.url}
+            started = False
             try:
-                for chunk in raw:
-                    if chunk.model:
-                        meta["model"] = chunk.model
-                    if chunk.usage:
-                        meta["prompt_tokens"] = chunk.usage.prompt_tokens
-                        meta["completion_tokens"] = chunk.usage.completion_tokens
-                    for choice in chunk.choices:
-                        if choice.finish_reason:
-                            meta["finish_reason"] = choice.finish_reason
-                        if choice.delta and choice.delta.content:
-                            yield choice.delta.content
-            except LLMError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - every client failure becomes one LLMError line
-                raise self._translate(exc, attempts=1) from None
+                while True:
+                    try:
+                        for chunk in raw:
+                            if chunk.model:
+                                meta["model"] = chunk.model
+                            if chunk.usage:
+                                meta["prompt_tokens"] = chunk.usage.prompt_tokens
+                                meta["completion_tokens"] = chunk.usage.completion_tokens
+                            for choice in chunk.choices:
+                                if choice.finish_reason:
+                                    meta["finish_reason"] = choice.finish_reason
+                                if choice.delta and choice.delta.content:
+                                    started = True
+                                    yield choice.delta.content
+                        return
+                    except Exception as exc:  # noqa: BLE001 - every client failure becomes one LLMError line
+                        if started or not _fails_over(exc) or len(tried) == len(self._endpoints):
+                            raise self._translate(exc, attempts=1, where=ep.url) from None
+                        self._mark_failed(ep, exc)  # nothing shown yet: the next server may start afresh
+                        raw.close()
+                        raw, ep = self._call(create, exclude=frozenset(tried))
+                        tried.add(ep.url)
             finally:
                 raw.close()
 
         return LLMStream(deltas(), self.model, lambda: meta)
 
-    # -- errors and retries
+    # -- balancing, failover, errors and retries
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        attempts = self.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return fn()
-            except Exception as exc:  # noqa: BLE001
-                if attempt < attempts and _retryable(exc):
-                    delay = _backoff(attempt, exc)
-                    log.warning("LLM call failed (%s); retry %d/%d in %.1f s",
-                                type(exc).__name__, attempt, self.max_retries, delay)
-                    time.sleep(delay)
-                    continue
-                raise self._translate(exc, attempts=attempt) from None
+    def _order(self, exclude: frozenset[str]) -> list[_Endpoint]:
+        """Healthy endpoints round-robin, then those cooling down, soonest-recovering first (a last resort)."""
+        now = time.monotonic()
+        with self._lock:
+            start = self._next
+            self._next = (self._next + 1) % len(self._endpoints)
+        ring = self._endpoints[start:] + self._endpoints[:start]
+        ring = [e for e in ring if e.url not in exclude]
+        healthy = [e for e in ring if e.failed_until <= now]
+        cooling = sorted((e for e in ring if e.failed_until > now), key=lambda e: e.failed_until)
+        return healthy + cooling
+
+    def _mark_failed(self, ep: _Endpoint, exc: Exception) -> None:
+        if len(self._endpoints) > 1:
+            log.warning("LLM endpoint %s failed (%s); skipping it for %.0f s", ep.url, type(exc).__name__, self.cooldown_s)
+        ep.failed_until = time.monotonic() + self.cooldown_s
+
+    def _call(self, fn: Callable[[Any], Any], exclude: frozenset[str] = frozenset()) -> tuple[Any, _Endpoint]:
+        """Run `fn(client)` on one endpoint after another until one answers; whole rounds are retried with backoff."""
+        rounds = self.max_retries + 1
+        last: Exception | None = None
+        last_ep: _Endpoint | None = None
+        failed: set[str] = set()
+        for attempt in range(1, rounds + 1):
+            for ep in self._order(exclude):
+                try:
+                    return fn(ep.client), ep
+                except Exception as exc:  # noqa: BLE001
+                    last, last_ep = exc, ep
+                    if not _fails_over(exc):
+                        raise self._translate(exc, attempts=attempt, where=ep.url) from None
+                    failed.add(ep.url)
+                    if not (isinstance(exc, _status_error()) and exc.status_code == 429):  # busy is not broken
+                        self._mark_failed(ep, exc)
+            assert last is not None and last_ep is not None
+            if attempt < rounds and _retryable(last):
+                delay = _backoff(attempt, last)
+                log.warning("LLM call failed (%s); retry %d/%d in %.1f s",
+                            type(last).__name__, attempt, self.max_retries, delay)
+                time.sleep(delay)
+                continue
+            where = last_ep.url if len(failed) == 1 else "any of " + ", ".join(sorted(failed, key=self.base_urls.index))
+            raise self._translate(last, attempts=attempt, where=where) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _translate(self, exc: Exception, *, attempts: int) -> LLMError:
+    def _translate(self, exc: Exception, *, attempts: int, where: str | None = None) -> LLMError:
         """Map a client exception to one actionable line (no prompt, no server body: it may echo patient text)."""
         import openai
 
-        url = self.base_url
+        url = where or self.base_url
+        setting = "llm.base_urls" if url.startswith("any of ") else "llm.base_url"
         tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
         if isinstance(exc, openai.APITimeoutError):
             return LLMError(
@@ -223,7 +287,7 @@ class OpenAICompatibleLLM:
                 "raise llm.timeout_s or lower llm.max_tokens"
             )
         if isinstance(exc, openai.APIConnectionError):
-            return LLMError(f"cannot reach the LLM at {url}: is vLLM/llama.cpp running?{tries} (check llm.base_url)")
+            return LLMError(f"cannot reach the LLM at {url}: is vLLM/llama.cpp running?{tries} (check {setting})")
         if isinstance(exc, openai.APIStatusError):
             code = exc.status_code
             body = str(getattr(exc, "message", "")).lower()
@@ -245,6 +309,19 @@ class OpenAICompatibleLLM:
                 )
             return LLMError(f"the LLM at {url} rejected the request (HTTP {code}): check llm.model and the server's log")
         return LLMError(f"the LLM at {url} failed: {type(exc).__name__}")
+
+
+def _status_error() -> type[Exception]:
+    import openai
+
+    return openai.APIStatusError
+
+
+def _fails_over(exc: Exception) -> bool:
+    """Errors another server might not have: unreachable, timed out, busy or broken (not a refused request)."""
+    import openai
+
+    return isinstance(exc, openai.APITimeoutError | openai.APIConnectionError) or _retryable(exc)
 
 
 def _retryable(exc: Exception) -> bool:

@@ -1,0 +1,196 @@
+"""Several OpenAI-compatible servers behind one client: round-robin, failover to the survivor, cool-down, one clear error.
+
+Two real llama.cpp servers (SmolLM2-135M) on 127.0.0.1 stand in for two vLLM replicas; each server's access log
+tells which one answered.
+"""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from casewise.errors import LLMError
+from casewise.settings import LLMSettings, load_settings
+from reasoning.llm import Message, OpenAICompatibleLLM, make_llm
+from tests.reasoning.reasoning_testdata import closed_port_url, free_port
+
+START_TIMEOUT_S = 60.0
+HELLO: list[Message] = [{"role": "user", "content": "Say hi."}]
+CHAT_LINE = "POST /v1/chat/completions"
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def requests(self) -> int:
+        """Chat requests this server has answered, from its access log."""
+        return self.log.read_text(errors="replace").count(CHAT_LINE)
+
+
+def _start(gguf: Path, log: Path) -> Server:
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
+             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "512"],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
+    return Server(f"http://127.0.0.1:{port}/v1", proc, log)
+
+
+def _wait(server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if server.proc.poll() is not None:
+            pytest.fail(f"llama.cpp server exited with code {server.proc.returncode}: "
+                        f"{server.log.read_text(errors='replace')[-1500:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/models", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"llama.cpp server did not answer on {server.url} within {START_TIMEOUT_S:g} s")
+        time.sleep(0.2)
+
+
+def _stop(server: Server) -> None:
+    if server.proc.poll() is None:
+        server.proc.terminate()
+        try:
+            server.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def two_servers(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    """Two llama.cpp servers started side by side (each ~1 s to load the 98 MB model)."""
+    if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("sse_starlette") is None:
+        pytest.skip("llama-cpp-python[server] extras are not installed (sse-starlette, starlette-context, fastapi, uvicorn)")
+    folder = tmp_path_factory.mktemp("llama_logs")
+    servers = (_start(gguf_path, folder / "a.log"), _start(gguf_path, folder / "b.log"))
+    try:
+        for s in servers:
+            _wait(s)
+        yield servers
+    finally:
+        for s in servers:
+            _stop(s)
+
+
+def _llm(*urls: str, **kw: object) -> OpenAICompatibleLLM:
+    llm = make_llm(LLMSettings(backend="openai", base_urls=list(urls), model="smollm2", timeout_s=60,
+                               max_retries=0, max_tokens=16, temperature=0.0, **kw))  # type: ignore[arg-type]
+    assert isinstance(llm, OpenAICompatibleLLM)
+    return llm
+
+
+def test_one_url_and_comma_separated_urls_stay_backward_compatible() -> None:
+    one = load_settings(llm={"backend": "openai", "base_url": "http://vllm-0:8000/v1"}).llm
+    assert one.endpoints == ["http://vllm-0:8000/v1"]
+    many = load_settings(llm={"backend": "openai", "base_url": "http://vllm-0:8000/v1, http://vllm-1:8000/v1/"}).llm
+    assert many.base_url == "http://vllm-0:8000/v1"  # what single-server code (readiness, extraction) reads
+    assert many.endpoints == ["http://vllm-0:8000/v1", "http://vllm-1:8000/v1"]
+
+
+def test_base_urls_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASEWISE_LLM__BACKEND", "openai")
+    monkeypatch.setenv("CASEWISE_LLM__BASE_URLS", "http://vllm-0:8000/v1,http://vllm-1:8000/v1")
+    assert load_settings().llm.endpoints == ["http://vllm-0:8000/v1", "http://vllm-1:8000/v1"]
+    monkeypatch.setenv("CASEWISE_LLM__BASE_URLS", '["http://vllm-2:8000/v1"]')
+    assert load_settings().llm.base_url == "http://vllm-2:8000/v1"
+
+
+def test_requests_spread_over_both_then_survive_one_server_dying(two_servers: tuple[Server, Server]) -> None:
+    a, b = two_servers
+    llm = _llm(a.url, b.url)
+    before = (a.requests(), b.requests())
+    for _ in range(4):
+        assert llm.complete(HELLO, max_tokens=4, temperature=0.0).text.strip()
+    spread = (a.requests() - before[0], b.requests() - before[1])
+    assert spread == (2, 2), f"round-robin over two healthy servers should give 2 + 2, got {spread}"
+
+    _stop(b)  # one replica dies
+    before_a = a.requests()
+    for _ in range(3):
+        assert llm.complete(HELLO, max_tokens=4, temperature=0.0).text.strip()
+    stream = llm.stream(HELLO, max_tokens=4, temperature=0.0)
+    assert "".join(stream).strip() and stream.reply is not None
+    assert a.requests() - before_a == 4  # every request, streamed or not, answered by the survivor
+
+
+def test_unreachable_servers_give_one_error_naming_each() -> None:
+    urls = [closed_port_url(), closed_port_url()]
+    llm = _llm(*urls)
+    for streaming in (False, True):
+        with pytest.raises(LLMError) as err:
+            if streaming:
+                list(llm.stream(HELLO, max_tokens=4, temperature=0.0))
+            else:
+                llm.complete(HELLO, max_tokens=4, temperature=0.0)
+        msg = str(err.value)
+        assert all(u in msg for u in urls) and "llm.base_urls" in msg, msg
+        assert "\n" not in msg and "Say hi" not in msg
+
+
+class _BrokenHandler(http.server.BaseHTTPRequestHandler):
+    """A replica whose model crashed: every chat request gets HTTP 503."""
+
+    hits: ClassVar[int] = 0
+
+    def do_POST(self) -> None:
+        type(self).hits += 1
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(503)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"error": {"message": "engine dead"}}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def broken_server() -> Iterator[tuple[str, type[_BrokenHandler]]]:
+    handler = type("Handler", (_BrokenHandler,), {"hits": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_failing_server_is_skipped_during_its_cool_down(
+    two_servers: tuple[Server, Server], broken_server: tuple[str, type[_BrokenHandler]]
+) -> None:
+    a, _ = two_servers
+    if a.proc.poll() is not None:
+        pytest.fail("server a should still be running")
+    url, handler = broken_server
+    llm = _llm(url, a.url)
+    for _ in range(3):
+        assert llm.complete(HELLO, max_tokens=4, temperature=0.0).text.strip()
+    assert handler.hits == 1  # tried once, then skipped for llm.failover_cooldown_s
+
+    quick = _llm(url, a.url, failover_cooldown_s=0.0)
+    for _ in range(4):
+        assert quick.complete(HELLO, max_tokens=4, temperature=0.0).text.strip()
+    assert handler.hits == 1 + 2  # without a cool-down round-robin keeps sending it every other request
