@@ -43,6 +43,22 @@ class IndexSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = Field("casewise_chunks", description="alias queries go through")
     timeout_s: float = 10.0
+    # Server/cluster only (qdrant-client's local mode and Qdrant Edge ignore them); applied by casewise.vectors_qdrant.
+    tls_verify: bool = Field(True, description="check the server's TLS certificate (https URL)")
+    tls_ca_file: Path | None = Field(None, description="CA bundle for a private certificate authority (https URL)")
+    prefer_grpc: bool = Field(False, description="talk gRPC (port grpc_port) instead of REST: faster bulk upserts")
+    grpc_port: int = Field(6334, ge=1, le=65535)
+    shard_number: int | None = Field(None, ge=1, le=1000, description="shards of a new collection; cluster: 1-2 per node")
+    replication_factor: int | None = Field(None, ge=1, le=100, description="copies of each shard (cluster: 2 survives "
+                                           "one node down)")
+    write_consistency_factor: int | None = Field(None, ge=1, le=100, description="replicas that must acknowledge a write"
+                                                 " (<= replication_factor)")
+    on_disk: bool = Field(False, description="keep vectors on disk (memory-mapped) instead of RAM: large collections")
+    on_disk_payload: bool | None = Field(None, description="keep payloads on disk (server default: true)")
+    quantization: Literal["none", "int8"] = Field("none", description="int8: scalar quantization, 4x less RAM for "
+                                                  "vectors, originals kept for rescoring")
+    quantization_quantile: float = Field(0.99, gt=0.5, le=1.0, description="int8: share of values the int8 range covers")
+    quantization_always_ram: bool = Field(True, description="int8: keep quantized vectors in RAM even when on_disk")
 
     @model_validator(mode="after")
     def _url_selects_server(self) -> IndexSettings:
@@ -50,6 +66,9 @@ class IndexSettings(BaseModel):
             self.backend = "server"
         if self.backend == "server" and not self.url:
             raise ValueError("index.backend=server needs index.url (e.g. http://qdrant:6333)")
+        if self.write_consistency_factor and self.write_consistency_factor > (self.replication_factor or 1):
+            raise ValueError(f"index.write_consistency_factor={self.write_consistency_factor} exceeds "
+                             f"index.replication_factor={self.replication_factor or 1}")
         return self
 
 

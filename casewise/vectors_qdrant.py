@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import shutil
+import ssl
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from casewise.errors import IndexUnavailableError
-from casewise.settings import Settings
+from casewise.errors import ConfigError, IndexUnavailableError
+from casewise.settings import IndexSettings, Settings
 from casewise.types import Chunk
 from casewise.vectors import DATETIME_FIELDS, DENSE, KEYWORD_FIELDS, SPARSE, VectorIndex, chunk_payload, point_id
 
@@ -25,18 +26,60 @@ PAYLOAD_INDEXES: dict[str, models.PayloadSchemaType] = {
 }
 
 
+LAYOUT_ATTR = "_casewise_collection_kwargs"  # set by make_client on the clients it builds, read by QdrantIndex
+
+
+def client_kwargs(idx: IndexSettings) -> dict[str, Any]:
+    """QdrantClient arguments for a server or cluster: URL, API key, TLS, gRPC, timeout (pure: testable without a server)."""
+    kwargs: dict[str, Any] = {
+        "url": idx.url,
+        "api_key": idx.api_key.get_secret_value() if idx.api_key else None,
+        "timeout": max(1, round(idx.timeout_s)),
+        "prefer_grpc": idx.prefer_grpc,
+        "grpc_port": idx.grpc_port,
+    }
+    if (idx.url or "").startswith("https://"):
+        kwargs["https"] = True
+        if not idx.tls_verify:
+            kwargs["verify"] = False  # httpx, for REST; a self-signed test server only
+        elif idx.tls_ca_file:
+            if not idx.tls_ca_file.is_file():
+                raise ConfigError(f"index.tls_ca_file: no CA bundle at {idx.tls_ca_file}")
+            kwargs["verify"] = ssl.create_default_context(cafile=str(idx.tls_ca_file))
+    return kwargs
+
+
+def collection_kwargs(idx: IndexSettings, dim: int) -> dict[str, Any]:
+    """create_collection arguments: vectors, sparse vectors and the cluster layout of a new physical collection."""
+    kwargs: dict[str, Any] = {
+        "vectors_config": {DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE,
+                                                      on_disk=True if idx.on_disk else None)},
+        "sparse_vectors_config": {SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    }
+    for name in ("shard_number", "replication_factor", "write_consistency_factor", "on_disk_payload"):
+        value = getattr(idx, name)
+        if value is not None:
+            kwargs[name] = value
+    if idx.quantization == "int8":
+        kwargs["quantization_config"] = models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(
+            type=models.ScalarType.INT8, quantile=idx.quantization_quantile, always_ram=idx.quantization_always_ram))
+    return kwargs
+
+
 def make_client(settings: Settings) -> QdrantClient:
     """Build the Qdrant client from Settings: embedded folder by default, server/cluster when a URL is set."""
     idx = settings.index
     try:
         if idx.backend == "server":
-            return QdrantClient(
-                url=idx.url, api_key=idx.api_key.get_secret_value() if idx.api_key else None, timeout=int(idx.timeout_s)
-            )
+            client = QdrantClient(**client_kwargs(idx))
+            setattr(client, LAYOUT_ATTR, idx)  # new collections get the cluster layout of these settings
+            return client
         settings.qdrant_path.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return QdrantClient(path=str(settings.qdrant_path))
+    except ConfigError:
+        raise
     except RuntimeError as exc:
         if "already accessed by another instance" in str(exc):
             raise IndexUnavailableError(
@@ -44,22 +87,24 @@ def make_client(settings: Settings) -> QdrantClient:
                 "(e.g. `casewise serve`); stop it, or ask the server (`casewise reindex` does), or use a Qdrant server URL"
             ) from None
         raise IndexUnavailableError(f"cannot open the vector index: {exc}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         raise IndexUnavailableError(f"cannot reach the vector index ({type(exc).__name__}: {exc})") from None
 
 
 class QdrantIndex:
     """Chunks with dense and sparse vectors in one collection reached through `alias` (qdrant-client)."""
 
-    def __init__(self, client: QdrantClient, alias: str) -> None:
+    def __init__(self, client: QdrantClient, alias: str, layout: IndexSettings | None = None) -> None:
         self.client = client
         self.alias = alias
+        # Shards, replicas, on-disk vectors, quantization for new collections: given, or from the factory's settings.
+        self.layout: IndexSettings = layout or getattr(client, LAYOUT_ATTR, None) or IndexSettings()
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     def exists(self) -> bool:
         try:
             return self.client.collection_exists(self.alias)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             raise IndexUnavailableError(f"cannot reach the vector index ({type(exc).__name__}: {exc})") from None
 
     def ensure(self, dim: int) -> None:
@@ -75,7 +120,7 @@ class QdrantIndex:
             for a in self.client.get_aliases().aliases:
                 if a.alias_name == self.alias:
                     return str(a.collection_name)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001
             raise IndexUnavailableError(f"cannot reach the vector index ({type(exc).__name__}: {exc})") from None
         return None
 
@@ -89,7 +134,7 @@ class QdrantIndex:
 
     def bound(self, name: str) -> VectorIndex:
         """The same operations on one physical collection (a rebuild writes there before the alias switch)."""
-        return QdrantIndex(self.client, name)
+        return QdrantIndex(self.client, name, self.layout)
 
     def flush(self) -> None:
         """Writes are acknowledged with wait=True: nothing to do."""
@@ -106,11 +151,7 @@ class QdrantIndex:
         return True
 
     def create_physical(self, name: str, dim: int) -> None:
-        self.client.create_collection(
-            name,
-            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
+        self.client.create_collection(name, **collection_kwargs(self.layout, dim))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # local mode ignores payload indexes and says so
             for field, schema in PAYLOAD_INDEXES.items():
@@ -121,7 +162,7 @@ class QdrantIndex:
         ops: list[Any] = []
         try:
             current = [a for a in self.client.get_aliases().aliases if a.alias_name == self.alias]
-        except Exception:
+        except Exception:  # noqa: BLE001
             current = []
         if current:
             ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.alias)))
