@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -71,12 +71,15 @@ class AuditRow(Base):
 
 
 GENESIS = "0" * 64
+AUDIT_LOCK_KEY = 0x43415345  # PostgreSQL advisory lock serializing audit appends across processes
 
 
 def _audit_digest(prev_hash: str, at: dt.datetime, actor: str, action: str, query: str, case_ids: list[str],
                   detail: dict[str, Any]) -> str:
     body = json.dumps(
-        [prev_hash, at.replace(tzinfo=None).isoformat(), actor, action, query, case_ids, detail],
+        # UTC, naive: SQLite returns what was written, PostgreSQL returns it in the server's TimeZone.
+        [prev_hash, (at.astimezone(dt.UTC) if at.tzinfo else at).replace(tzinfo=None).isoformat(), actor, action,
+         query, case_ids, detail],
         sort_keys=True, ensure_ascii=False, default=str,
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -170,6 +173,8 @@ class Store:
         case_ids = list(case_ids or [])
         detail = dict(detail or {})
         with self._audit_lock, self.session() as s:
+            if s.get_bind().dialect.name == "postgresql":  # other processes append too: one chain, no forks
+                s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
             last = s.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
             prev = last.hash if last else GENESIS
             at = _now()

@@ -1,0 +1,121 @@
+"""PostgreSQL as the system of record, through the same SQLAlchemy layer as SQLite.
+
+A real PostgreSQL server is started on 127.0.0.1 in a temporary folder (initdb + pg_ctl; as `nobody` when the tests
+run as root, which PostgreSQL refuses). Its TimeZone is Europe/Madrid, as a clinic's server may well be: timestamps
+come back in that zone, and the audit chain must still verify. Skipped only when the PostgreSQL binaries are absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from casewise.settings import load_settings
+from casewise.store import Store
+from casewise.types import Case, Diagnosis, Treatment
+from tests.reasoning.reasoning_testdata import free_port
+
+pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    return next((str(v / name) for v in versions if (v / name).exists()), None)
+
+
+def _as_postgres_user(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    prefix = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    res = subprocess.run(prefix + cmd, check=False, capture_output=True, text=True, timeout=60, **kw)  # type: ignore[call-overload]
+    if res.returncode != 0:
+        pytest.fail(f"{Path(cmd[0]).name} failed ({res.returncode}): {(res.stderr or res.stdout)[-800:]}")
+    return res
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install -y postgresql")
+    # Not under pytest's tmp folder: as root that one is closed to the `nobody` user the server runs as.
+    root = Path(tempfile.mkdtemp(prefix="casewise-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "nobody")
+    data, port = root / "data", free_port()
+    _as_postgres_user([initdb, "-D", str(data), "-U", "casewise", "--auth=trust", "-E", "UTF8", "--no-locale", "-N"])
+    opts = f"-h 127.0.0.1 -p {port} -k {root} -c timezone=Europe/Madrid -c fsync=off"
+    _as_postgres_user([pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "-t", "60", "-o", opts, "start"])
+    try:
+        yield f"postgresql+psycopg://casewise@127.0.0.1:{port}/postgres"
+    finally:
+        _as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _case(cid: str) -> Case:
+    return Case(case_id=cid, sex="F", age_band="50-59", language="es",
+                diagnoses=[Diagnosis(name="knee_oa", label="gonartrosis")],
+                treatments=[Treatment(name="prp", label="PRP", date=dt.date(2024, 3, 1), sessions=3)],
+                summary="Gonartrosis tratada con PRP; mejoría a los 6 meses.")
+
+
+def test_settings_url_reaches_postgresql_and_manifest_and_cases_round_trip(pg_url: str, tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, database_url=pg_url)
+    store = Store.from_settings(settings)
+    assert store.engine.dialect.name == "postgresql"
+    store.upsert_document(doc_id="D1", source_path="/records/n1.txt", doc_type="txt", content_hash="h1",
+                          status="indexed", case_id="PT-1", chunk_ids=["c1", "c2"], facts={"PT-1": {"dx": ["knee_oa"]}})
+    store.upsert_document(doc_id="D1", source_path="/records/n1.txt", doc_type="txt", content_hash="h2",
+                          status="indexed", case_id="PT-1", chunk_ids=["c3"], facts={})
+    (row,) = [r for r in store.documents() if r.doc_id == "D1"]
+    assert (row.content_hash, row.chunk_ids) == ("h2", ["c3"])
+    assert store.document_by_path("/records/n1.txt") is not None
+
+    store.save_case(_case("PT-1"), fingerprint="f1")
+    store.save_case(_case("PT-2"), fingerprint="f2")
+    assert store.get_case("PT-1") == _case("PT-1")  # Spanish text and dates survive the JSON column
+    assert set(store.get_cases(["PT-1", "PT-2", "PT-9"])) == {"PT-1", "PT-2"}
+    assert store.case_fingerprints()["PT-2"] == "f2"
+    store.delete_case("PT-2")
+    store.delete_document("D1")
+    assert store.count_cases() == 1 and store.document_by_path("/records/n1.txt") is None
+
+
+def test_audit_chain_verifies_when_the_server_is_not_on_utc(pg_url: str) -> None:
+    store = Store(pg_url)
+    store.audit("key:doctor1", "ask", "rodilla, 55 F", ["PT-1"], {"k": 8})
+    store.audit("key:doctor2", "similar", "", ["PT-1", "PT-2"])
+    entries = store.audit_entries()
+    assert entries[-1].at.utcoffset() != dt.timedelta(0)  # PostgreSQL answers in Europe/Madrid
+    ok, n, bad = store.verify_audit()
+    assert ok and bad is None and n == len(entries)
+
+
+def test_two_processes_appending_keep_one_audit_chain(pg_url: str) -> None:
+    first, second = Store(pg_url), Store(pg_url)  # two engines, as two API replicas or API + CronJob would hold
+    start = len(first.audit_entries())
+
+    def append(store: Store, actor: str) -> None:
+        for i in range(25):
+            store.audit(actor, "ask", f"q{i}")
+
+    threads = [threading.Thread(target=append, args=(s, a)) for s, a in ((first, "key:a"), (second, "key:b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = first.audit_entries()
+    assert len(entries) == start + 50
+    prevs = [e.prev_hash for e in entries]
+    assert len(set(prevs)) == len(prevs), "two entries chained to the same predecessor: the chain forked"
+    assert second.verify_audit()[0]
