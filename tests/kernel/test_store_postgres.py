@@ -119,3 +119,40 @@ def test_two_processes_appending_keep_one_audit_chain(pg_url: str) -> None:
     prevs = [e.prev_hash for e in entries]
     assert len(set(prevs)) == len(prevs), "two entries chained to the same predecessor: the chain forked"
     assert second.verify_audit()[0]
+
+
+def _fresh_database(pg_url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return pg_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_indexing_a_clinic_and_api_keys_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    from api.keys import authenticate, create_key
+    from casewise.runtime import Runtime
+    from eval.synth import generate_clinic
+    from indexing.pipeline import Indexer
+
+    clinic = tmp_path / "clinic"
+    generate_clinic(clinic, patients=3, seed=11)
+    url = _fresh_database(pg_url, "clinic")
+    rt = Runtime(load_settings(data_dir=tmp_path / "data", database_url=url))
+    try:
+        indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
+        first = indexer.run([clinic])
+        assert first.added > 0 and first.cases >= 3 and not first.quarantined
+        points = rt.index.count()
+        assert rt.store.count_cases() >= 3 and points >= first.chunks_written
+        again = indexer.run([clinic])  # nightly run, nothing changed: the manifest in PostgreSQL says so
+        assert (again.added, again.changed, again.unchanged, again.chunks_written) == (0, 0, first.added, 0)
+        assert rt.index.count() == points
+
+        info, secret = create_key(rt.store, "doctor", "clinician")
+        found = authenticate(rt.store, secret)
+        assert found is not None and found.key_id == info.key_id
+    finally:
+        rt.close()
