@@ -98,7 +98,7 @@ class QdrantIndex:
         self.client = client
         self.alias = alias
         # Shards, replicas, on-disk vectors, quantization for new collections: given, or from the factory's settings.
-        self.layout: IndexSettings = layout or getattr(client, LAYOUT_ATTR, None) or IndexSettings()
+        self.layout: IndexSettings = layout or getattr(client, LAYOUT_ATTR, None) or IndexSettings.model_validate({})
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     def exists(self) -> bool:

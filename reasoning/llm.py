@@ -261,7 +261,7 @@ class OpenAICompatibleLLM:
                     if not _fails_over(exc):
                         raise self._translate(exc, attempts=attempt, where=ep.url) from None
                     failed.add(ep.url)
-                    if not (isinstance(exc, _status_error()) and exc.status_code == 429):  # busy is not broken
+                    if getattr(exc, "status_code", None) != 429:  # busy is not broken: no cool-down
                         self._mark_failed(ep, exc)
             assert last is not None and last_ep is not None
             if attempt < rounds and _retryable(last):
@@ -308,20 +308,21 @@ class OpenAICompatibleLLM:
                     "lower retrieval.top_cases or llm.max_tokens"
                 )
             return LLMError(f"the LLM at {url} rejected the request (HTTP {code}): check llm.model and the server's log")
+        import httpx
+
+        if isinstance(exc, httpx.TransportError):
+            return LLMError(f"the LLM at {url} dropped the connection mid-answer ({type(exc).__name__}): "
+                            "check the server's log")
         return LLMError(f"the LLM at {url} failed: {type(exc).__name__}")
-
-
-def _status_error() -> type[Exception]:
-    import openai
-
-    return openai.APIStatusError
 
 
 def _fails_over(exc: Exception) -> bool:
     """Errors another server might not have: unreachable, timed out, busy or broken (not a refused request)."""
+    import httpx
     import openai
 
-    return isinstance(exc, openai.APITimeoutError | openai.APIConnectionError) or _retryable(exc)
+    # httpx's own errors surface while a stream is read (the server died before sending anything)
+    return isinstance(exc, openai.APITimeoutError | openai.APIConnectionError | httpx.TransportError) or _retryable(exc)
 
 
 def _retryable(exc: Exception) -> bool:

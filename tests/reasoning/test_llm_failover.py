@@ -194,3 +194,57 @@ def test_a_failing_server_is_skipped_during_its_cool_down(
     for _ in range(4):
         assert quick.complete(HELLO, max_tokens=4, temperature=0.0).text.strip()
     assert handler.hits == 1 + 2  # without a cool-down round-robin keeps sending it every other request
+
+
+class _DroppingStreamHandler(http.server.BaseHTTPRequestHandler):
+    """A replica that starts a streamed answer and dies: before any token, or after the first one."""
+
+    protocol_version = "HTTP/1.1"
+    tokens_before_dying: ClassVar[int] = 0
+    hits: ClassVar[int] = 0
+
+    def do_POST(self) -> None:
+        type(self).hits += 1
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for _ in range(type(self).tokens_before_dying):
+            event = (b'data: {"id":"x","object":"chat.completion.chunk","created":0,"model":"stub","choices":'
+                     b'[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}\n\n')
+            self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+        self.wfile.flush()
+        self.connection.shutdown(2)  # no terminating chunk: the client sees the connection drop
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def dropping_server() -> Iterator[tuple[str, type[_DroppingStreamHandler]]]:
+    handler = type("Handler", (_DroppingStreamHandler,), {"hits": 0, "tokens_before_dying": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_stream_fails_over_only_before_its_first_token(
+    two_servers: tuple[Server, Server], dropping_server: tuple[str, type[_DroppingStreamHandler]]
+) -> None:
+    a, _ = two_servers
+    url, handler = dropping_server
+    before = a.requests()
+    stream = _llm(url, a.url).stream(HELLO, max_tokens=16, temperature=0.0)
+    text = "".join(stream)
+    assert text.strip() and handler.hits == 1 and a.requests() == before + 1  # the survivor answered
+
+    handler.tokens_before_dying = 1
+    stream = _llm(url, a.url).stream(HELLO, max_tokens=16, temperature=0.0)
+    got: list[str] = []
+    with pytest.raises(LLMError, match="dropped the connection mid-answer"):
+        got.extend(stream)  # keeps what arrived before the error
+    assert got == ["Hel"] and handler.hits == 2
+    assert a.requests() == before + 1  # no second answer spliced onto text the reader has already seen
