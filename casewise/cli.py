@@ -283,7 +283,10 @@ def main() -> None:
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except Exception as exc:  # pragma: no cover - last resort: no traceback, no data
+    except Exception as exc:  # typer vendors its own click: its usage errors have a show() and an exit code too
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         err.print(f"[red]internal error:[/red] {type(exc).__name__}; please report it (no patient data is included)")
         sys.exit(1)
 

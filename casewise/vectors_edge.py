@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,8 +187,9 @@ class EdgeIndex:
         with self._s.mutex:
             if self.exists():
                 shard = self._shard()
-                shard.optimize()
-                shard.flush()
+                with _engine("flush to disk"):
+                    shard.optimize()
+                    shard.flush()
 
     def close(self) -> None:
         self._s.close()
@@ -215,29 +216,38 @@ class EdgeIndex:
                                          SPARSE: qe.SparseVector(list(sidx), list(sval))}, chunk_payload(chunk, pid)))
         with self._s.mutex:
             shard = self._shard()
-            for start in range(0, len(points), BATCH):
-                shard.update(qe.UpdateOperation.upsert_points(points[start:start + BATCH]))
+            with _engine("write points"):
+                for start in range(0, len(points), BATCH):
+                    shard.update(qe.UpdateOperation.upsert_points(points[start:start + BATCH]))
         return ids
 
     def delete_points(self, ids: Sequence[str]) -> None:
         if ids:
             with self._s.mutex:
-                self._shard().update(qe.UpdateOperation.delete_points([_pid(i) for i in ids]))
+                shard = self._shard()
+                with _engine("delete points"):
+                    shard.update(qe.UpdateOperation.delete_points([_pid(i) for i in ids]))
 
     def delete_doc(self, doc_id: str) -> None:
         with self._s.mutex:
-            self._shard().update(qe.UpdateOperation.delete_points_by_filter(_match("doc_id", doc_id)))
+            shard = self._shard()
+            with _engine("delete a document's points"):
+                shard.update(qe.UpdateOperation.delete_points_by_filter(_match("doc_id", doc_id)))
 
     def set_case_payload_by_case(self, case_id: str, payload: dict[str, Any]) -> None:
         with self._s.mutex:
-            self._shard().update(qe.UpdateOperation.set_payload_by_filter(_match("case_id", case_id), payload))
+            shard = self._shard()
+            with _engine("update case payloads"):
+                shard.update(qe.UpdateOperation.set_payload_by_filter(_match("case_id", case_id), payload))
 
     # -- reads ------------------------------------------------------------------------------------------------
     def count(self) -> int:
         with self._s.mutex:
             if not self.exists():
                 return 0
-            return int(self._shard().count(qe.CountRequest(exact=True)))
+            shard = self._shard()
+            with _engine("count points"):
+                return int(shard.count(qe.CountRequest(exact=True)))
 
     def all_payloads(self, limit: int = 10_000_000) -> list[tuple[str, dict[str, Any]]]:
         out: list[tuple[str, dict[str, Any]]] = []
@@ -255,7 +265,9 @@ class EdgeIndex:
         if not ids:
             return {}
         with self._s.mutex:
-            records = self._shard().retrieve([_pid(i) for i in ids], with_payload=False, with_vector=[DENSE])
+            shard = self._shard()
+            with _engine("read vectors"):
+                records = shard.retrieve([_pid(i) for i in ids], with_payload=False, with_vector=[DENSE])
         out: dict[str, float] = {}
         for r in records:
             vec = r.vector[DENSE] if isinstance(r.vector, dict) else r.vector
@@ -275,7 +287,20 @@ class EdgeIndex:
         request = qe.QueryRequest(limit=limit, query=query, filter=to_edge_filter(flt), with_payload=True,
                                   params=EXACT)
         with self._s.mutex:
-            return list(self._shard().query(request))
+            shard = self._shard()
+            with _engine("search"):
+                return list(shard.query(request))
+
+
+@contextlib.contextmanager
+def _engine(what: str) -> Iterator[None]:
+    """Qdrant Edge raises bare exceptions (disk full, I/O errors): report them as one line that names the cause."""
+    try:
+        yield
+    except IndexUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the engine's errors have no narrower type
+        raise IndexUnavailableError(f"the embedded index could not {what}: {exc}") from None
 
 
 def _pid(point: str | int) -> str | int:

@@ -52,6 +52,8 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in res.stderr + res.stdout
     bad = run(["ask", "x" * 5000], tmp_path / "data")
     assert bad.returncode == 2 and "question: is 5000 characters long" in bad.stderr
+    typo = run(["index", "--data-dir", str(tmp_path)], tmp_path / "data")
+    assert typo.returncode == 2 and "No such option: --data-dir" in typo.stderr and "internal error" not in typo.stderr
 
 
 def test_invalid_configuration_names_the_setting(tmp_path: Path) -> None:

@@ -73,9 +73,6 @@ def test_disk_full_while_indexing_fails_in_one_line_and_a_rerun_converges(full_d
     assert consistency_problems(full_disk.data, files) == []
 
 
-@pytest.mark.xfail(strict=True, reason="casewise/vectors_edge.py lets Qdrant Edge's exception through unwrapped, so "
-                   "the CLI says 'internal error: Exception' instead of naming the full disk (lead: wrap engine "
-                   "errors in IndexUnavailableError with the OS message)")
 def test_disk_full_error_names_the_cause(full_disk: FullDisk) -> None:
     line = _error_lines(full_disk.stderr)[-1].lower()
     assert any(w in line for w in ("full", "too large", "space")), line
