@@ -125,6 +125,14 @@ class Store:
                 for k, v in fields.items():
                     setattr(row, k, v)
 
+    def forget_content_hashes(self) -> int:
+        """Make the next incremental run re-process every document (after a rebuild was cut short)."""
+        with self.session() as s:
+            rows = list(s.scalars(select(DocumentRow)))
+            for row in rows:
+                row.content_hash = ""
+            return len(rows)
+
     def delete_document(self, doc_id: str) -> None:
         with self.session() as s:
             row = s.get(DocumentRow, doc_id)

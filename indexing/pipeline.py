@@ -94,6 +94,8 @@ class Indexer:
             if not r.exists():
                 raise InputFileError(str(r), "no such file or folder")
         report = IndexReport()
+        if not force:
+            self._recover_from_cut_rebuild()
         self.index.ensure(self.embedder.dim)
         files = discover(roots, self.settings.ingest.include, self.settings.ingest.exclude)
         known = {row.source_path: row for row in self.store.documents()}
@@ -158,16 +160,37 @@ class Indexer:
             if name != live:
                 self.index.drop_physical(name)
         new = next_physical(self.index.alias, self.index.physical_names())
+        marker = self._rebuild_marker()
+        marker.write_text(json.dumps({"target": new}))  # the manifest may now run ahead of the live collection
         self.index.create_physical(new, self.embedder.dim)
         builder = Indexer(self.settings, self.store, self.index.bound(new), self.embedder, self.deid,
                           extractor=self.extractor)
         report = builder.run(roots, progress, force=True)
         with switch_guard():
             self.index.switch_alias(new)
+        marker.unlink(missing_ok=True)
         if live is not None:
             self.index.drop_physical(live)
         log.info("rebuilt the index into %s (%d chunks)", new, self.index.count())
         return report
+
+    def _rebuild_marker(self) -> Path:
+        return self.settings.data_dir / f"rebuild-{self.index.alias}.json"
+
+    def _recover_from_cut_rebuild(self) -> None:
+        """A rebuild killed before its switch wrote the new chunking's ids into the manifest: re-process everything
+        into the live collection, so the manifest and the index agree again."""
+        marker = self._rebuild_marker()
+        if not marker.exists():
+            return
+        try:
+            target = json.loads(marker.read_text()).get("target")
+        except (OSError, ValueError):
+            target = None
+        if target != self.index.target():
+            n = self.store.forget_content_hashes()
+            log.warning("a rebuild was cut short: all %d documents will be re-processed into the live index", n)
+        marker.unlink(missing_ok=True)
 
     def remove(self, doc_id: str) -> None:
         """Forget one document: its points, its manifest row, and its contribution to its patient's case."""
