@@ -3,7 +3,7 @@ declaring 50 million objects, 10,000 pages), an XML entity bomb inside a DOCX, a
 file, NUL bytes, mixed encodings. The indexer stays within time and memory, quarantines each with a reason naming
 the file, and indexes the rest of the folder.
 
-The indexer runs as `casewise index` in a subprocess; its peak RSS comes from the kernel (os.wait4). A memory bound is
+The indexer runs as `casewise index` in a subprocess; its peak RSS is its own VmHWM from /proc. A memory bound is
 a safety property, not a speed claim, so the bound is generous.
 """
 
