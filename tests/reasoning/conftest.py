@@ -4,12 +4,6 @@ embedder, and small hand-built evidence (de-identified, invented cases)."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +12,7 @@ import pytest
 from casewise.embedding import Embedder, get_embedder
 from casewise.settings import EmbeddingSettings, LLMSettings
 from casewise.types import Evidence
-from tests.reasoning.reasoning_testdata import free_port, make_evidence, smollm2_gguf
+from tests.reasoning.reasoning_testdata import make_evidence, running_llama_server, smollm2_gguf
 
 # One thread: on a shared 2-core box two llama.cpp threads spin against other load (measured 1.2-1.5x slower).
 SERVER_THREADS = 1
@@ -40,39 +34,9 @@ def llama_server(gguf_path: Path) -> Iterator[str]:
     """Start `python -m llama_cpp.server` on a free local port; yield its base URL (…/v1); stop it afterwards."""
     if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("sse_starlette") is None:
         pytest.skip("llama-cpp-python[server] extras are not installed (sse-starlette, starlette-context, fastapi, uvicorn)")
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="llama_server_", suffix=".log", delete=False)  # noqa: SIM115 - outlives this block
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(SERVER_THREADS), "--n_ctx", "4096"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    try:
-        while True:
-            if proc.poll() is not None:
-                tail = Path(log.name).read_text(errors="replace")[-2000:]
-                pytest.fail(f"llama.cpp server exited with code {proc.returncode}:\n{tail}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not answer on {base}/models within {SERVER_START_TIMEOUT_S:g} s")
-            time.sleep(0.2)
+    with running_llama_server(gguf_path, alias="smollm2", n_ctx=4096, threads=SERVER_THREADS,
+                              start_timeout_s=SERVER_START_TIMEOUT_S) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        os.unlink(log.name)
 
 
 @pytest.fixture(scope="session")

