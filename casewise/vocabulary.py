@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -347,22 +348,30 @@ def _str(value: Any, where: str) -> str | None:
     return value.strip()
 
 
-def _merge_terms(base: tuple[Term, ...], section: Any, kind: str, path: str) -> tuple[Term, ...]:
-    if section is None:
-        return base
+def _entries(section: dict[str, Any], kind: str, path: str, id_pattern: str, id_rule: str,
+             allowed: set[str]) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(id, spec, where) for each entry of a vocabulary-file section, with its id and fields checked."""
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: {kind} must be a table of ids")
-    terms = {t.id: t for t in base}
-    allowed = {"label_es", "label_en", "synonyms", "icd10", "category"}
-    for tid, spec in section.items():
-        where = f"{path}: {kind}.{tid}"
-        if not re.fullmatch(r"[a-z][a-z0-9_]{1,60}", str(tid)):
-            raise ConfigError(f"{where}: ids are lower-case letters, digits and '_' (e.g. 'ozone_therapy')")
+    for eid, spec in section.items():
+        where = f"{path}: {kind}.{eid}"
+        if not re.fullmatch(id_pattern, str(eid)):
+            raise ConfigError(f"{where}: {id_rule}")
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: must be a table (synonyms = [...])")
         bad = set(spec) - allowed
         if bad:
             raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(bad))}; valid: {', '.join(sorted(allowed))}")
+        yield str(eid), spec, where
+
+
+def _merge_terms(base: tuple[Term, ...], section: Any, kind: str, path: str) -> tuple[Term, ...]:
+    if section is None:
+        return base
+    terms = {t.id: t for t in base}
+    for tid, spec, where in _entries(section, kind, path, r"[a-z][a-z0-9_]{1,60}",
+                                     "ids are lower-case letters, digits and '_' (e.g. 'ozone_therapy')",
+                                     {"label_es", "label_en", "synonyms", "icd10", "category"}):
         syns = _strs(spec.get("synonyms"), f"{where}.synonyms")
         icd = _str(spec.get("icd10"), f"{where}.icd10")
         if icd and not re.fullmatch(r"[A-Z]\d{2}(?:\.\d{1,3})?", icd):
@@ -386,19 +395,10 @@ def _merge_terms(base: tuple[Term, ...], section: Any, kind: str, path: str) -> 
 def _merge_measures(base: tuple[Measure, ...], section: Any, path: str) -> tuple[Measure, ...]:
     if section is None:
         return base
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: measures must be a table of ids")
     measures = {m.id: m for m in base}
-    allowed = {"synonyms", "higher_is_better", "mcid", "range"}
-    for mid, spec in section.items():
-        where = f"{path}: measures.{mid}"
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,30}", str(mid)):
-            raise ConfigError(f"{where}: measure ids are upper-case (e.g. 'IKDC')")
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: must be a table (synonyms = [...])")
-        bad = set(spec) - allowed
-        if bad:
-            raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(bad))}; valid: {', '.join(sorted(allowed))}")
+    for mid, spec, where in _entries(section, "measures", path, r"[A-Z][A-Z0-9_]{1,30}",
+                                     "measure ids are upper-case (e.g. 'IKDC')",
+                                     {"synonyms", "higher_is_better", "mcid", "range"}):
         syns = _strs(spec.get("synonyms"), f"{where}.synonyms")
         rng = spec.get("range")
         if rng is not None and (not isinstance(rng, list) or len(rng) != 2
