@@ -80,3 +80,23 @@ def copy_clinic(clinic_dir: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "clinic"
     shutil.copytree(clinic_dir, dst)
     return dst
+
+
+# Chromium as the project runs it (apt's chromium, driven by playwright; never `playwright install`). Without the
+# background-networking flags it floods the closed network with refused connections.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--headless=new", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """A headless Chromium for the page tests (one per test module)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+

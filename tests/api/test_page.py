@@ -3,26 +3,7 @@ open a cited case, toggle the reasoning, switch language. Saves a screenshot und
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
 from tests.api.conftest import ARTIFACTS, Keys, Server
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--headless=new", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_chat_page(browser, server: Server, keys: Keys) -> None:  # type: ignore[no-untyped-def]

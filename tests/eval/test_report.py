@@ -4,7 +4,6 @@ as a clinic director sees it in headless Chromium (screenshot under test-artifac
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ import pytest
 from eval.report import Report, list_runs, load_history, load_report, section_from_metrics, write_report
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--headless=new", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def _report(run_id: str, created: str, recall: float) -> Report:
@@ -92,18 +89,6 @@ def test_public_sets_write_the_figures_they_print(indexed, tmp_path: Path,  # ty
     printed = json.loads(capsys.readouterr().out)
     runs = {r.kind: r for r in list_runs(root)}
     assert runs["codiesp-es"].headline["bm25.ndcg@10"] == pytest.approx(printed["results"]["bm25"]["ndcg@10"])
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_report_page_in_chromium(browser, indexed, clinic_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
