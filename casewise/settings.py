@@ -169,6 +169,11 @@ class IngestSettings(BaseModel):
         r"(?i)(?:NHC|N[º°o]\.?\s*(?:de\s+)?historia|MRN|historia\s+cl[ií]nica)\s*[:#]?\s*([0-9]{5,10})",
         description="regex whose first group is the patient's record number inside a document",
     )
+    ocr: bool = Field(True, description="read PDF pages that have no text layer (scans) with tesseract, when it is "
+                      "installed (tesseract-ocr, tesseract-ocr-spa, poppler-utils)")
+    ocr_languages: list[str] = Field(default_factory=lambda: ["spa", "eng"], min_length=1,
+                                     description="tesseract language codes for scanned pages")
+    ocr_max_pages: int = Field(100, ge=1, le=2000, description="scanned pages read per document; more is quarantined")
 
 
 class ExtractSettings(BaseModel):

@@ -12,6 +12,8 @@ from pathlib import Path
 from casewise.errors import InputFileError
 from casewise.offline import enforce_offline
 from casewise.types import DocType, Section
+from indexing import ocr as ocr_
+from indexing.ocr import OcrPolicy
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ def _use_bundled_spacy() -> None:
     _spacy_patched = True
 
 
-def _check_pdf(path: Path) -> None:
+def _check_pdf(path: Path) -> int:
+    """Refuse an encrypted, corrupt, empty, oversized or bomb PDF; return its page count."""
     import pypdf
 
     try:
@@ -80,6 +83,7 @@ def _check_pdf(path: Path) -> None:
     if inflated > MAX_PDF_CONTENT_BYTES:
         raise InputFileError(str(path), f"PDF page content inflates beyond {MAX_PDF_CONTENT_BYTES // 2**20} MB "
                                         "(possible decompression bomb)")
+    return pages
 
 
 def _content_bytes(reader: object) -> int:
@@ -187,8 +191,34 @@ def _sections_from_elements(elements: list[object]) -> list[Section]:
     return sections
 
 
-def parse_text_document(path: Path, dtype: DocType, max_bytes: int) -> list[Section]:
-    """Partition a text-bearing file into sections; raise InputFileError on any bad input."""
+def _partition_pdf(path: Path, policy: OcrPolicy) -> list[object]:
+    """The text layer of every page, plus OCR of the pages that have none (when tesseract is installed)."""
+    from unstructured.partition.pdf import partition_pdf
+
+    page_count = _check_pdf(path)
+    elements = list(partition_pdf(filename=str(path), strategy="fast", languages=LANGS))
+    scanned = ocr_.pages_without_text(elements, page_count)
+    if not scanned or not policy.enabled:
+        return elements
+    why_not = ocr_.missing(policy.languages)
+    if why_not:
+        if len(scanned) < page_count:
+            log.warning("%s: %d of %d pages have no text layer and were not read (OCR unavailable: %s; %s)",
+                        path.name, len(scanned), page_count, why_not, ocr_.INSTALL_HINT)
+        return elements
+    if len(scanned) > policy.max_pages:
+        raise InputFileError(str(path), f"{len(scanned)} scanned pages, above the OCR limit of {policy.max_pages} "
+                                        "(ingest.ocr_max_pages)")
+    log.info("%s: reading %d scanned page(s) with OCR", path.name, len(scanned))
+    return ocr_.merge_by_page(elements, ocr_.read_pages(path, scanned, policy.languages))
+
+
+def parse_text_document(path: Path, dtype: DocType, max_bytes: int, ocr: OcrPolicy | None = None) -> list[Section]:
+    """Partition a text-bearing file into sections; raise InputFileError on any bad input.
+
+    PDF pages without a text layer are read by OCR under `ocr` (default: on, Spanish and English, when tesseract is
+    installed; see indexing.ocr).
+    """
     enforce_offline()
     try:
         size = path.stat().st_size
@@ -201,10 +231,7 @@ def parse_text_document(path: Path, dtype: DocType, max_bytes: int) -> list[Sect
     _use_bundled_spacy()
     try:
         if dtype == "pdf":
-            _check_pdf(path)
-            from unstructured.partition.pdf import partition_pdf
-
-            elements = partition_pdf(filename=str(path), strategy="fast", languages=LANGS)
+            elements = _partition_pdf(path, ocr or OcrPolicy())
         elif dtype == "docx":
             _check_docx(path)
             from unstructured.partition.docx import partition_docx
@@ -236,6 +263,15 @@ def parse_text_document(path: Path, dtype: DocType, max_bytes: int) -> list[Sect
         raise InputFileError(str(path), f"cannot parse {dtype.upper()} ({type(exc).__name__})") from None
     sections = _sections_from_elements(list(elements))
     if not sections:
-        hint = " (scanned pages need OCR: install tesseract)" if dtype == "pdf" else ""
-        raise InputFileError(str(path), f"no text found{hint}")
+        raise InputFileError(str(path), "no text found" + (_pdf_hint(ocr or OcrPolicy()) if dtype == "pdf" else ""))
     return sections
+
+
+def _pdf_hint(policy: OcrPolicy) -> str:
+    """Why a PDF with no text stayed empty: OCR off, OCR not installed, or OCR ran and read nothing."""
+    if not policy.enabled:
+        return " (scanned pages need OCR, which ingest.ocr turns off)"
+    why_not = ocr_.missing(policy.languages)
+    if why_not:
+        return f" (scanned pages need OCR: {why_not}; {ocr_.INSTALL_HINT})"
+    return " (OCR read no text either: a blank or unreadable scan)"

@@ -34,6 +34,7 @@ from indexing.assemble import CaseFacts, merge
 from indexing.chunk import split_sections
 from indexing.extraction import Extractor, make_extractor
 from indexing.extraction.interface import facts_from
+from indexing.ocr import OcrPolicy
 from indexing.parse import parse_text_document
 from indexing.sources import content_hash, discover, doc_id_for, doc_type
 from indexing.tables import TableRecord, detect_roles, read_table, records
@@ -83,6 +84,8 @@ class Indexer:
         self.embedder = embedder
         self.deid = deid
         self._id_pattern = re.compile(settings.ingest.patient_id_pattern)
+        ing = settings.ingest
+        self._ocr = OcrPolicy(enabled=ing.ocr, languages=tuple(ing.ocr_languages), max_pages=ing.ocr_max_pages)
 
     # -- public -----------------------------------------------------------------------------------------------
     def run(self, roots: Iterable[Path], progress: Callable[[int, int], None] | None = None, *,
@@ -209,7 +212,7 @@ class Indexer:
             if path.stat().st_size > max_bytes:
                 raise InputFileError(str(path), f"table is above the limit of {self.settings.ingest.max_file_mb} MB")
             return self._process_table(path, chash, doc_id, dtype)
-        sections = parse_text_document(path, dtype, max_bytes)
+        sections = parse_text_document(path, dtype, max_bytes, self._ocr)
         raw_text = "\n".join(s.title + "\n" + s.text for s in sections)
         m = self._id_pattern.search(raw_text)
         ref = _norm_ref(m.group(1)) if m else None
