@@ -14,7 +14,6 @@ from fastapi.staticfiles import StaticFiles
 
 from api.config import ApiSettings, api_settings_for, max_upload_bytes
 from api.errors import install_error_handlers
-from api.keys import ensure_tables
 from api.middleware import BodySizeLimit, CatchAll, Metrics, MetricsMiddleware, SecurityHeaders
 from api.ratelimit import RateLimiter
 from api.routers import admin, clinical, health, openai_compat, reports
@@ -38,7 +37,7 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
     owns_runtime = runtime is None
     rt = runtime or Runtime()
     api = api_settings or api_settings_for(rt.settings)
-    ensure_tables(rt.store)  # Base.metadata.create_all for the api_keys table
+    # The store's schema (api_keys included) is migrated when the Runtime opens its Store: `casewise.migrations`.
     lock = ReadWriteLock()
     metrics = Metrics()
     indexing = IndexService(rt, api, lock)

@@ -13,11 +13,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Boolean, DateTime, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from casewise.errors import RequestError
-from casewise.store import Base, Store
+from casewise.store import ApiKeyRow, Store
 
 Role = Literal["clinician", "admin"]
 ROLES: tuple[Role, ...] = ("clinician", "admin")
@@ -29,20 +28,6 @@ NAME_MAX = 64
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class ApiKeyRow(Base):
-    """Stored API key (never the secret itself)."""
-
-    __tablename__ = "api_keys"
-    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME_MAX))
-    role: Mapped[str] = mapped_column(String(16))
-    salt: Mapped[str] = mapped_column(String(64))
-    digest: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -75,8 +60,10 @@ def _info(row: ApiKeyRow) -> KeyInfo:
 
 
 def ensure_tables(store: Store) -> None:
-    """Create the api_keys table if it is missing (idempotent)."""
-    Base.metadata.create_all(store.engine, tables=[ApiKeyRow.__table__])  # type: ignore[list-item]
+    """Bring the store's schema (the api_keys table with it) to the latest migration; cheap when it is there."""
+    from casewise.migrations import upgrade
+
+    upgrade(store.engine)
 
 
 def create_key(store: Store, name: str, role: str) -> tuple[KeyInfo, str]:
@@ -86,7 +73,6 @@ def create_key(store: Store, name: str, role: str) -> tuple[KeyInfo, str]:
         raise RequestError("name", f"must be 1-{NAME_MAX} printable characters")
     if role not in ROLES:
         raise RequestError("role", f"must be one of {', '.join(ROLES)}")
-    ensure_tables(store)
     key_id = secrets.token_hex(KEY_ID_BYTES)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     salt = secrets.token_hex(16)
@@ -98,7 +84,6 @@ def create_key(store: Store, name: str, role: str) -> tuple[KeyInfo, str]:
 
 def list_keys(store: Store, include_revoked: bool = True) -> list[KeyInfo]:
     """All keys, oldest first."""
-    ensure_tables(store)
     with store.session() as s:
         q = select(ApiKeyRow).order_by(ApiKeyRow.created_at)
         if not include_revoked:
@@ -108,7 +93,6 @@ def list_keys(store: Store, include_revoked: bool = True) -> list[KeyInfo]:
 
 def revoke_key(store: Store, key_id: str) -> bool:
     """Revoke a key by id; False when there is no such key. Revoked keys stay listed (the audit log names them)."""
-    ensure_tables(store)
     with store.session() as s:
         row = s.get(ApiKeyRow, key_id)
         if row is None:

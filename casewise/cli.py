@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Casewise: what worked for patients like this one?")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, de-identification and answers.")
 app.add_typer(eval_app, name="eval")
+db_app = typer.Typer(no_args_is_help=True, help="The system of record's schema (Alembic migrations).")
+app.add_typer(db_app, name="db")
 # Errors are one line, never wrapped; tables get room when output goes to a file or a pipe.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
@@ -230,6 +232,35 @@ def eval_deid(meddocan: Annotated[Path | None, typer.Option(help="MEDDOCAN brat 
     if report:
         argv += ["--report", str(report)]
     raise typer.Exit(deid_eval.main(argv) or 0)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Option(help="target revision")] = "head") -> None:
+    """Migrate the database to the latest schema (every start does this too; replicas take turns under a lock)."""
+    from casewise import migrations
+    from casewise.store import Store
+
+    store = Store.from_settings(load_settings(), migrate=False)
+    before = migrations.current(store.engine)
+    after = migrations.upgrade(store.engine, revision)
+    where = store.engine.url.render_as_string(hide_password=True)
+    step = "already at" if before == after else f"{before or 'empty'} ->"
+    out.print(f"{where}: {step} {after}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the latest one; exit 1 when the database is behind."""
+    from casewise import migrations
+    from casewise.store import Store
+
+    store = Store.from_settings(load_settings(), migrate=False)
+    found, latest = migrations.current(store.engine), migrations.head()
+    where = store.engine.url.render_as_string(hide_password=True)
+    state = "up to date" if found == latest else "behind: run `casewise db upgrade`"
+    out.print(f"{where}: revision {found or 'none'} (latest {latest}) {state}")
+    if found != latest:
+        sys.exit(1)  # not typer.Exit: main() runs click with standalone_mode=False, which returns its code
 
 
 def _register_stage_commands() -> None:

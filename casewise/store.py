@@ -1,7 +1,9 @@
 """The system of record (SQLAlchemy; a SQLite file by default, PostgreSQL by URL).
 
-Holds the manifest (one row per source document), the assembled de-identified cases and the audit log.
-The vector index is derived from this store and can always be rebuilt from it plus the source files.
+Holds the manifest (one row per source document), the assembled de-identified cases, the audit log, the API keys
+and which replica ran each scheduled job. The vector index is derived from this store and can always be rebuilt from
+it plus the source files. The schema is owned by the Alembic migrations in `casewise.migrations`: opening a store
+brings its database to the latest revision (`casewise db upgrade` does the same by hand).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, func, select, text
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, create_engine, event, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -70,6 +73,30 @@ class AuditRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class ApiKeyRow(Base):
+    """Stored API key (never the secret itself); `api.keys` creates and checks them."""
+
+    __tablename__ = "api_keys"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    salt: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JobRunRow(Base):
+    """One scheduled run (a job and its run key, e.g. a night's date) and the replica that claimed it."""
+
+    __tablename__ = "job_runs"
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 GENESIS = "0" * 64
 AUDIT_LOCK_KEY = 0x43415345  # PostgreSQL advisory lock serializing audit appends across processes
 
@@ -88,19 +115,22 @@ def _audit_digest(prev_hash: str, at: dt.datetime, actor: str, action: str, quer
 class Store:
     """Thin data-access layer over one SQLAlchemy engine."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.engine: Engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        if migrate:  # every replica may do this at once: the migration runs under a database-wide lock
+            from casewise.migrations import upgrade
+
+            upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # One writer at a time extends the chain; across processes the database's own locking serializes.
         self._audit_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Store:
+    def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Store:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return cls(settings.db_url)
+        return cls(settings.db_url, migrate=migrate)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -173,6 +203,22 @@ class Store:
     def count_cases(self) -> int:
         with self.session() as s:
             return int(s.scalar(select(func.count()).select_from(CaseRow)) or 0)
+
+    # -- scheduled jobs ---------------------------------------------------------------------------------------
+    def claim_run(self, job: str, run_key: str, owner: str) -> str | None:
+        """Claim one run of a scheduled job for `owner`; None when claimed, else the owner that claimed it first.
+
+        The (job, run_key) primary key makes the claim atomic on SQLite and PostgreSQL alike: of several replicas
+        sharing the database exactly one inserts the row.
+        """
+        try:
+            with self.session() as s:
+                s.add(JobRunRow(job=job, run_key=run_key, owner=owner[:128], claimed_at=_now()))
+        except IntegrityError:
+            with self.session() as s:
+                row = s.get(JobRunRow, (job, run_key))
+                return row.owner if row else "unknown"
+        return None
 
     # -- audit ------------------------------------------------------------------------------------------------
     def audit(self, actor: str, action: str, query: str = "", case_ids: list[str] | None = None,
