@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,14 @@ def missing(languages: tuple[str, ...]) -> str | None:
     return f"tesseract has no language data for {', '.join(absent)}" if absent else None
 
 
-def pages_without_text(elements: list[object], page_count: int) -> list[int]:
+def pages_without_text(elements: list[Any], page_count: int) -> list[int]:
     """1-based numbers of the pages on which the text layer gave nothing."""
     with_text = {getattr(getattr(el, "metadata", None), "page_number", None)
                  for el in elements if str(getattr(el, "text", "") or "").strip()}
     return [n for n in range(1, page_count + 1) if n not in with_text]
 
 
-def read_pages(path: Path, pages: list[int], languages: tuple[str, ...]) -> list[object]:
+def read_pages(path: Path, pages: list[int], languages: tuple[str, ...]) -> list[Any]:
     """OCR the given pages of a PDF; the elements come back carrying their page numbers in the original file."""
     import pypdf
     from unstructured.partition.pdf import partition_pdf
@@ -77,17 +78,17 @@ def read_pages(path: Path, pages: list[int], languages: tuple[str, ...]) -> list
         subset = Path(tmp) / "pages.pdf"
         with subset.open("wb") as fh:
             writer.write(fh)
-        elements = list(partition_pdf(filename=str(subset), strategy="ocr_only", languages=list(languages)))
+        elements: list[Any] = list(partition_pdf(filename=str(subset), strategy="ocr_only", languages=list(languages)))
     for el in elements:
         meta = getattr(el, "metadata", None)
         local = getattr(meta, "page_number", None)
         if meta is not None and isinstance(local, int) and 1 <= local <= len(pages):
             meta.page_number = pages[local - 1]
-        el.text = str(el.text)  # type: ignore[attr-defined]  # tesseract's output arrives as numpy strings
+        el.text = str(el.text)  # tesseract's output arrives as numpy strings
     return elements
 
 
-def merge_by_page(text_layer: list[object], ocr: list[object]) -> list[object]:
+def merge_by_page(text_layer: list[Any], ocr: list[Any]) -> list[Any]:
     """Text-layer and OCR elements in reading order: by page, each page's own elements in their order."""
     def page(el: object) -> int:
         number = getattr(getattr(el, "metadata", None), "page_number", None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from casewise.errors import InputFileError
 from casewise.offline import enforce_offline
@@ -191,12 +192,12 @@ def _sections_from_elements(elements: list[object]) -> list[Section]:
     return sections
 
 
-def _partition_pdf(path: Path, policy: OcrPolicy) -> list[object]:
+def _partition_pdf(path: Path, policy: OcrPolicy) -> list[Any]:
     """The text layer of every page, plus OCR of the pages that have none (when tesseract is installed)."""
     from unstructured.partition.pdf import partition_pdf
 
     page_count = _check_pdf(path)
-    elements = list(partition_pdf(filename=str(path), strategy="fast", languages=LANGS))
+    elements: list[Any] = list(partition_pdf(filename=str(path), strategy="fast", languages=LANGS))
     scanned = ocr_.pages_without_text(elements, page_count)
     if not scanned or not policy.enabled:
         return elements
