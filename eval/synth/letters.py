@@ -64,13 +64,14 @@ def render_letter(w: NoteWriter) -> bytes:
 
     if es:
         doc.add_paragraph("Estimado/a compañero/a:" if referral else "A quien corresponda:")
-        opening = (
-            "Le remito a la paciente arriba indicada para valoración quirúrgica."
-            if p.sex == "F"
-            else "Le remito al paciente arriba indicado para valoración quirúrgica."
-            if referral
-            else "Se emite el presente informe de alta de nuestra unidad."
-        )
+        if referral:
+            opening = (
+                "Le remito a la paciente arriba indicada para valoración quirúrgica."
+                if p.sex == "F"
+                else "Le remito al paciente arriba indicado para valoración quirúrgica."
+            )
+        else:
+            opening = "Se emite el presente informe de alta de nuestra unidad."
     else:
         doc.add_paragraph("Dear colleague," if referral else "To whom it may concern,")
         opening = (

@@ -318,3 +318,16 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_generated_clinic(tmp_path: 
     with pytest.raises(NotAClinicFolderError):
         generate_clinic(tmp_path, patients=2)
     assert (tmp_path / "notes" / "mine.txt").exists()
+
+
+def test_only_surgical_referral_letters_ask_for_a_surgical_assessment(sample: GroundTruth) -> None:
+    """A discharge letter must not read as a surgical referral (that would plant a treatment no one was given)."""
+    seen = {"referral": 0, "discharge": 0}
+    for p in sample.patients:
+        referred = any(t.treatment_id == "surgery_referral" for t in p.treatments)
+        for d in (d for d in p.documents if d.endswith(".docx")):
+            text = "\n".join(par.text for par in docx.Document(str(SAMPLE_DIR / d)).paragraphs).lower()
+            asks_surgery = "valoración quirúrgica" in text or "assess this patient for surgery" in text
+            assert asks_surgery == referred, f"{d}: referral={referred}"
+            seen["referral" if referred else "discharge"] += 1
+    assert seen["referral"] and seen["discharge"]
