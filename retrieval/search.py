@@ -14,6 +14,7 @@ from casewise.sparse import sparse_vector, terms
 from casewise.store import Store
 from casewise.types import Case, Filters, MatchedChunk, SimilarCase
 from casewise.vectors import VectorIndex
+from casewise.vocabulary import BUILTIN, Vocabulary, load_vocabulary
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
@@ -32,11 +33,14 @@ class Profile:
     sex: str | None
 
 
-def profile_of(text: str) -> Profile:
+def profile_of(text: str, vocab: Vocabulary = BUILTIN) -> Profile:
     diags = extract.diagnoses(text)
     age = extract.age(text)
+    names = [d.name for d in diags]
+    if vocab is not BUILTIN:  # the clinic's own terms and diagnoses, as extraction read its notes
+        names += [d for d in vocab.find_diagnoses(text) if d not in names]
     return Profile(
-        diagnoses=[d.name for d in diags], side=diags[0].side if diags else None,
+        diagnoses=names, side=diags[0].side if diags else None,
         severity=diags[0].severity if diags else None, age=age if isinstance(age, int) else (95 if age else None),
         sex=extract.sex(text),
     )
@@ -83,6 +87,7 @@ class CaseRetriever:
         self.store = store
         self.index = index
         self.embedder = embedder
+        self.vocab = load_vocabulary(settings.extract.vocabulary_file)  # the one extraction used on the notes
 
     def similar(self, query: str, *, filters: Filters | None = None, k: int | None = None,
                 exclude_case: str | None = None) -> list[SimilarCase]:
@@ -97,7 +102,7 @@ class CaseRetriever:
             raise RequestError("k", "must be between 1 and 100")
         if not self.index.exists():
             return []
-        flt = to_qdrant(filters)
+        flt = to_qdrant(filters, self.vocab)
         qvec = self.embedder.embed_queries([query])[0]
         qsparse = sparse_vector(query, query=True)
         # Case-level fusion: rank cases by their best chunk in the dense list and in the sparse list separately,
@@ -126,7 +131,7 @@ class CaseRetriever:
         missing = [str(p.id) for ps in members.values() for p in ps if str(p.id) not in cosines]
         cosines.update(self.index.dense_scores(qvec, missing))
         cases = self.store.get_cases([c for c in members if not c.startswith("DOC:")])
-        prof = profile_of(query)
+        prof = profile_of(query, self.vocab)
         qterms = set(terms(query))
         results: list[SimilarCase] = []
         for key, pts in members.items():
