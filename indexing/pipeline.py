@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from casewise.store import Store
 from casewise.types import Chunk, Diagnosis, DocType, Outcome, Section, Treatment
 from casewise.vectors import VectorIndex, next_physical
 from casewise.vocabulary import fold, load_vocabulary
-from indexing import synthea
+from indexing import parallel, synthea
 from indexing.assemble import CaseFacts, merge
 from indexing.chunk import split_sections
 from indexing.extraction import Extractor, make_extractor
@@ -100,7 +100,9 @@ class Indexer:
         if not force:
             self._recover_from_cut_rebuild()
         self.index.ensure(self.embedder.dim)
-        files = discover(roots, self.settings.ingest.include, self.settings.ingest.exclude)
+        refused: list[tuple[str, str]] = []  # links that point outside the source folders: never read
+        files = discover(roots, self.settings.ingest.include, self.settings.ingest.exclude, refused)
+        report.quarantined.extend(refused)
         known = {row.source_path: row for row in self.store.documents()}
         todo: list[tuple[Path, str, str, bool]] = []
         for path in files:
@@ -124,16 +126,18 @@ class Indexer:
                 self.store.delete_document(row.doc_id)
                 report.deleted += 1
         done = 0
+        outcomes = self._outcomes([(path, chash, doc_id) for path, chash, doc_id, _ in todo])
         for start in range(0, len(todo), GROUP):
             group = todo[start:start + GROUP]
             processed: list[Processed] = []
-            for path, chash, doc_id, existed in group:
-                try:
-                    processed.append(self._process(path, chash, doc_id))
-                except InputFileError as exc:
-                    self._quarantine(path, chash, doc_id, exc.reason, known.get(str(path)))
-                    report.quarantined.append((str(path), exc.reason))
-                    log.warning("quarantined %s: %s", path.name, exc.reason)
+            for path, chash, doc_id, _existed in group:
+                outcome = next(outcomes)
+                if isinstance(outcome, InputFileError):
+                    self._quarantine(path, chash, doc_id, outcome.reason, known.get(str(path)))
+                    report.quarantined.append((str(path), outcome.reason))
+                    log.warning("quarantined %s: %s", path.name, outcome.reason)
+                else:
+                    processed.append(outcome)
             self._write(processed, known, report)
             done += len(group)
             if progress:
@@ -203,6 +207,20 @@ class Indexer:
         self.index.flush()
 
     # -- per document -----------------------------------------------------------------------------------------
+    def _outcomes(self, jobs: list[parallel.Job]) -> Iterator[Processed | InputFileError]:
+        """Each document parsed, de-identified and chunked, in order: in worker processes for a large batch
+        (ingest.workers), so they work ahead while this process embeds and writes."""
+        workers = parallel.worker_count(self.settings.ingest.workers, len(jobs))
+        if workers:
+            log.info("parsing %d documents in %d worker process(es)", len(jobs), workers)
+            yield from parallel.processed(self.settings, jobs, workers)
+            return
+        for path, chash, doc_id in jobs:
+            try:
+                yield self._process(path, chash, doc_id)
+            except InputFileError as exc:
+                yield exc
+
     def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
         dtype = doc_type(path)
         if dtype is None:

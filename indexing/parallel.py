@@ -1,0 +1,71 @@
+"""Parse, de-identify and chunk documents in worker processes while the indexer embeds and writes.
+
+Parsing (Unstructured, spaCy) and de-identification (Presidio) are single-threaded Python and take most of an index
+run's time; embedding is the floor. Worker processes work ahead through the list of documents while the parent
+embeds and writes the ones already done, so a run approaches the slower of the two stages instead of their sum.
+
+Only the stages that have no side effects run in workers: every write (index, then manifest) stays in the parent,
+in the same order as a run without workers, so the result is identical and kill -9 at any moment is as safe. The
+workers are spawned (not forked: the parent holds the embedding runtime's threads) and end with the run; a worker
+whose parent dies reads end-of-file on its task pipe and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from casewise.errors import InputFileError
+
+if TYPE_CHECKING:
+    from casewise.settings import Settings
+    from indexing.pipeline import Indexer, Processed
+
+MIN_DOCUMENTS = 40  # below this, starting workers (imports, spaCy models: ~10 s each) costs more than it saves
+MAX_AUTO_WORKERS = 8
+
+Job = tuple[Path, str, str]  # path, content hash, document id
+
+_worker: Indexer | None = None
+
+
+def worker_count(setting: int, documents: int) -> int:
+    """Processes to use for `documents` (0: parse in the indexing process itself)."""
+    if documents < MIN_DOCUMENTS and setting == 0:
+        return 0
+    if setting > 0:
+        return min(setting, documents)
+    return min(MAX_AUTO_WORKERS, max(1, (os.cpu_count() or 2) - 1), documents)
+
+
+def _start(settings: Settings, log_level: int) -> None:
+    global _worker
+    from casewise.offline import enforce_offline
+    from indexing.deid import Deidentifier
+    from indexing.pipeline import Indexer
+
+    enforce_offline()
+    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    # Store, index and embedder stay None: a worker only reads files and returns de-identified chunks.
+    _worker = Indexer(settings, None, None, None, Deidentifier(settings.deid))  # type: ignore[arg-type]
+
+
+def _process(job: Job) -> Processed | tuple[str, str]:
+    path, chash, doc_id = job
+    assert _worker is not None
+    try:
+        return _worker._process(path, chash, doc_id)
+    except InputFileError as exc:  # sent back as plain data: exception pickling loses custom arguments
+        return exc.path, exc.reason
+
+
+def processed(settings: Settings, jobs: list[Job], workers: int) -> Iterator[Processed | InputFileError]:
+    """Each job's result, in the jobs' order; the workers run ahead of the consumer."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers, initializer=_start, initargs=(settings, logging.getLogger().getEffectiveLevel())) as pool:
+        for result in pool.imap(_process, jobs, chunksize=1):
+            yield InputFileError(*result) if isinstance(result, tuple) else result
