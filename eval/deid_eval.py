@@ -4,6 +4,10 @@ MEDDOCAN's 22 types include things Casewise keeps on purpose (sex, country, prof
 such as "madre", bare years) and institutions (removed only when deid.remove_institutions is set). Each gold span is
 therefore marked in scope or not by the policy of the Deidentifier under test; headline figures use in-scope spans, and
 tokens inside out-of-scope spans count neither for nor against precision. Figures over all gold spans are reported too.
+MEDDOCAN's gold also labels descriptors such as "lactante", "raza negra" or "homosexual" as ID_SUJETO_ASISTENCIA (its
+guidelines put them under OTROS_SUJETO_ASISTENCIA, which the policy keeps); an identifier span without a digit is
+therefore out of scope. Per type, `token_recall` counts every gold token and `in_scope_token_recall` only in-scope
+ones; `per_entity` groups in-scope tokens by Casewise type (PERSON = all name types, ID = all identifier types).
 
 Span metrics are type-agnostic (a name removed as an address is still removed): exact = same offsets,
 overlap = any shared character. Token metrics use word tokens (\\w+). Leak rate = share of in-scope gold PHI
@@ -116,6 +120,7 @@ class DeidReport:
     span_overlap: Scores = field(default_factory=Scores)
     token_all_gold: Scores = field(default_factory=Scores)
     per_type: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_entity: dict[str, dict[str, Any]] = field(default_factory=dict)
     per_pred_type_precision: dict[str, float | None] = field(default_factory=dict)
     leak_rate: float | None = None
     leaked_chars: int = 0
@@ -142,10 +147,14 @@ class DeidReport:
         for name, s in (("token (in scope)", self.token), ("span exact", self.span_exact),
                         ("span overlap", self.span_overlap), ("token (all gold)", self.token_all_gold)):
             lines.append(f"{name:<22}{f(s.recall):>8}{f(s.precision):>8}{f(s.f1):>8}{s.gold:>8}")
-        lines.append(f"{'type':<36}{'scope':>6}{'tok_R':>8}{'exact_R':>8}{'ovl_R':>8}{'spans':>7}")
+        lines.append(f"{'type':<36}{'scope':>6}{'tok_R':>8}{'inscR':>8}{'exact_R':>8}{'ovl_R':>8}{'spans':>7}")
         for t, row in sorted(self.per_type.items(), key=lambda kv: -kv[1]["spans"]):
             lines.append(f"{t:<36}{'yes' if row['in_scope'] else 'no':>6}{f(row['token_recall']):>8}"
+                         f"{f(row['in_scope_token_recall']):>8}"
                          f"{f(row['exact_recall']):>8}{f(row['overlap_recall']):>8}{row['spans']:>7}")
+        if self.per_entity:
+            lines.append("in-scope token recall by Casewise type: " + ", ".join(
+                f"{t} {f(row['token_recall']).strip()} ({row['tokens']})" for t, row in sorted(self.per_entity.items())))
         if self.per_pred_type_precision:
             lines.append("token precision by predicted type: " + ", ".join(
                 f"{t} {f(p).strip()}" for t, p in sorted(self.per_pred_type_precision.items())))
@@ -163,8 +172,8 @@ def _meddocan_in_scope(gtype: str, text: str, entities: frozenset[str]) -> bool:
         return any(w[0].isupper() and fold(w) not in KINSHIP for w in _TOKEN.findall(text))
     if gtype == "FECHAS":
         return not re.fullmatch(r"(?i)(?:(?:el\s+)?año\s+|en\s+)?(?:19|20)\d\d", text.strip())
-    if gtype == "NOMBRE_PERSONAL_SANITARIO":
-        return True
+    if entity == "ID":
+        return any(ch.isdigit() for ch in text)
     return True
 
 
@@ -197,6 +206,8 @@ class _Accumulator:
         self.type_overlap: Counter[str] = Counter()
         self.type_tokens: Counter[str] = Counter()
         self.type_tokens_hit: Counter[str] = Counter()
+        self.type_tokens_in: Counter[str] = Counter()
+        self.type_tokens_in_hit: Counter[str] = Counter()
         self.type_scope: dict[str, bool] = {}
         self.pred_type_tokens: Counter[str] = Counter()
         self.pred_type_tokens_ok: Counter[str] = Counter()
@@ -244,6 +255,9 @@ class _Accumulator:
             for g in {g.type: g for g in g_any}.values():
                 self.type_tokens[g.type] += 1
                 self.type_tokens_hit[g.type] += predicted
+            for t in {g.type for g in g_in}:
+                self.type_tokens_in[t] += 1
+                self.type_tokens_in_hit[t] += predicted
             if g_any:
                 self.token_all.gold += 1
                 self.token_all.tp += predicted
@@ -264,19 +278,29 @@ class _Accumulator:
                         self.pred_type_tokens_ok[p.type] += bool(g_in)
                         break
 
-    def report(self, dataset: str, documents: int, seconds: float) -> DeidReport:
+    def report(self, dataset: str, documents: int, seconds: float,
+               entity_of: dict[str, str | None] | None = None) -> DeidReport:
         def ratio(a: int, b: int) -> float | None:
             return a / b if b else None
 
+        by_entity: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for t, n in self.type_tokens_in.items():
+            entity = (entity_of or {}).get(t)
+            if entity:
+                by_entity[entity][0] += n
+                by_entity[entity][1] += self.type_tokens_in_hit[t]
         per_type = {
             t: {"in_scope": self.type_scope[t], "spans": n, "tokens": self.type_tokens[t],
                 "token_recall": ratio(self.type_tokens_hit[t], self.type_tokens[t]),
+                "in_scope_tokens": self.type_tokens_in[t],
+                "in_scope_token_recall": ratio(self.type_tokens_in_hit[t], self.type_tokens_in[t]),
                 "exact_recall": ratio(self.type_exact[t], n), "overlap_recall": ratio(self.type_overlap[t], n)}
             for t, n in self.type_spans.items()
         }
         return DeidReport(
             dataset=dataset, documents=documents, token=self.token, span_exact=self.exact,
             span_overlap=self.overlap, token_all_gold=self.token_all, per_type=per_type,
+            per_entity={e: {"tokens": n, "token_recall": ratio(hit, n)} for e, (n, hit) in sorted(by_entity.items())},
             per_pred_type_precision={t: ratio(self.pred_type_tokens_ok[t], n) for t, n in self.pred_type_tokens.items()},
             leak_rate=ratio(self.leaked, self.gold_chars), leaked_chars=self.leaked, gold_chars=self.gold_chars,
             out_of_scope_types=sorted(t for t, s in self.type_scope.items() if not s), seconds=seconds,
@@ -297,7 +321,7 @@ def evaluate_meddocan(dir: Path, deid: Deidentifier, *, limit: int | None = None
     for (_, text, spans), result in zip(docs, results):
         gold = [GoldSpan(t, s, e, _meddocan_in_scope(t, text[s:e], deid.entities)) for t, s, e in spans]
         acc.add(text, gold, result.spans)
-    return acc.report(f"meddocan:{folder}", len(docs), seconds)
+    return acc.report(f"meddocan:{folder}", len(docs), seconds, MEDDOCAN_TO_ENTITY)
 
 
 def _load_presidio_records(file: Path) -> list[dict[str, Any]]:
@@ -327,7 +351,7 @@ def evaluate_presidio_synth(file: Path, deid: Deidentifier, *, limit: int | None
                 in_scope = bool(m) and int(m.group()) > 89
             gold.append(GoldSpan(s["entity_type"], int(s["start_position"]), int(s["end_position"]), in_scope))
         acc.add(rec["full_text"], gold, result.spans)
-    return acc.report(f"presidio_synth:{Path(file).name}", len(records), seconds)
+    return acc.report(f"presidio_synth:{Path(file).name}", len(records), seconds, PRESIDIO_TO_ENTITY)
 
 
 def _default_deidentifier() -> Deidentifier:

@@ -27,6 +27,7 @@ from casewise.lang import detect_language
 from indexing.deid import keys
 from indexing.deid.dates import find_dates, shift_date_text
 from indexing.deid.lexicon import COUNTRIES, GIVEN_NAMES, KINSHIP, PLACES, fold, is_not_name_word
+from indexing.deid.patterns import address_block_tail
 from indexing.deid.types import DeidResult, PhiSpan
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ _CUE_BEFORE = re.compile(
     + "|".join(sorted(KINSHIP)) + r"))\.?,?[ \t]+(?:\w+[ \t]+)?$"
 )
 _TRIM = " \t\r\n.,;:-–[]\"'"
+_NAME_GAP = re.compile(r"\n|\r|\t|  ")
+# Rules where a label or a title says the value is a name (a weaker filter applies to their words).
+_STRONG_NAME_RULES = frozenset({"casewise_name_label", "casewise_pro_label", "casewise_pro_title"})
 
 
 class DeidError(CasewiseError):
@@ -171,14 +175,17 @@ class Deidentifier:
                 continue
             etype = r.entity_type
             source = (r.recognition_metadata or {}).get("recognizer_name", "")
-            value = text[start:end]
             if etype in ("PERSON", "PROFESSIONAL"):
+                start, end = _trim(text, start, _name_end(text, start, end))
+                if end <= start:
+                    continue
                 if source == _SPACY:
                     if not self._spacy_name_ok(text, start, end, lang):
                         continue
-                elif not self._rule_name_ok(value):
+                elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES):
                     continue
-            elif source == _SPACY and not self._spacy_other_ok(text, start, end, etype) or etype in ("LOCATION", "ADDRESS") and fold(value) in COUNTRIES:
+            elif source == _SPACY and not self._spacy_other_ok(text, start, end, etype) \
+                    or etype in ("LOCATION", "ADDRESS") and fold(text[start:end]) in COUNTRIES:
                 continue
             if etype == "PROFESSIONAL":
                 if not self._remove_professionals:
@@ -197,6 +204,9 @@ class Deidentifier:
             value = text[loc[0]:loc[1]]
             if fold(value) in PLACES or any(abs(c[0] - loc[1]) < 60 or abs(loc[0] - c[1]) < 60 for c in contact):
                 cands.append(loc)
+        for c in [c for c in cands if c[2] == "ADDRESS"]:
+            cands.extend((s, e, "ADDRESS", 0.6) for s, e in address_block_tail(text, c[1])
+                         if not all(is_not_name_word(w) for w in re.findall(r"[^\W\d_]+", text[s:e])))
         if professionals:
             cands = [c for c in cands if not (c[2] == "PERSON" and any(c[0] < e and s < c[1] for s, e in professionals))]
         if "PERSON" in self.entities:
@@ -206,15 +216,21 @@ class Deidentifier:
     def _allowed(self, value: str) -> bool:
         return any(fold(w) in self._allow for w in re.findall(r"[\w'´]+", value))
 
-    def _rule_name_ok(self, value: str) -> bool:
+    def _rule_name_ok(self, value: str, *, strong: bool = False) -> bool:
+        """A name found by a rule. After a label or a title ("Apellidos:", "Dra.") a surname that is also a word
+        ("Domingo", "Días", "Eva") is still a name: only a value made of clinical or allowed words alone is not."""
         words = [w for w in re.findall(r"[\w'´]+", value) if fold(w) not in _PARTICLES]
+        if strong:
+            words = [w for w in words if len(w) > 1]  # initials: "Dr. A. Parente"
+            return bool(words) and not all(is_not_name_word(w) or fold(w) in self._allow for w in words)
         if not words or self._allowed(value):
             return False
         return not is_not_name_word(words[0]) and not all(is_not_name_word(w) for w in words)
 
     def _spacy_name_ok(self, text: str, start: int, end: int, lang: str) -> bool:
         value = text[start:end]
-        if any(ch.isdigit() for ch in value) or self._allowed(value) or _followed_by_colon(text, end):
+        if any(ch.isdigit() for ch in value) or self._allowed(value) or _followed_by_colon(text, end) \
+                or text[start - 1:start] == "/":  # "133 mmol/L. Recibía": a unit, not an initial
             return False
         words = re.findall(r"[\w'´]+", value)
         names = [w for w in words if fold(w) not in _PARTICLES]
@@ -351,6 +367,12 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
             break
         end -= 1
     return start, end
+
+
+def _name_end(text: str, start: int, end: int) -> int:
+    """A name ends at a line break or a column gap (a tab, two spaces): what follows is the next field."""
+    gap = _NAME_GAP.search(text, start, end)
+    return gap.start() if gap else end
 
 
 def _followed_by_colon(text: str, end: int) -> bool:

@@ -54,6 +54,9 @@ january february march april may june july august september october november dec
 dr dra sr sra drs dres anatomia patologica plastica carcinoma embrionario antigeno especifico prostatico
 descenso quirurgica tecnica enfermedad sindrome signo test prueba
 tel telf tfno telefono movil fax email correo web e-mail
+trastorno personalidad hepatitis colitis ulcerosa herpes simple virus perfil nutricion patologia forense
+anestesiologia gleason escherichia coli neisseria pylori jefe seccion terapia intensiva acetato secrecion
+inadecuada presentamos macroscopia masa hospital microbiologia bacteria cultivo serologia
 the a an of in on at to for with without by from and or but no yes
 """.split()
 NOT_NAMES: frozenset[str] = frozenset(_NOT_NAMES)
@@ -66,7 +69,7 @@ father mother parents son daughter children child brother sister siblings grandf
 granddaughter uncle aunt cousin husband wife partner spouse family relative guardian
 """.split())
 
-COUNTRIES = frozenset(fold(w) for w in [
+COUNTRY_NAMES: tuple[str, ...] = (
     "España", "Espana", "Spain", "Francia", "France", "Portugal", "Italia", "Italy", "Alemania", "Germany",
     "Reino Unido", "United Kingdom", "UK", "Inglaterra", "England", "Irlanda", "Ireland", "Marruecos", "Morocco",
     "Argelia", "Algeria", "Rumanía", "Rumania", "Romania", "Bulgaria", "Polonia", "Poland", "Ucrania", "Ukraine",
@@ -81,7 +84,14 @@ COUNTRIES = frozenset(fold(w) for w in [
     "Filipinas", "Philippines", "Australia", "Sudáfrica", "South Africa", "Europa", "Europe", "África", "Africa",
     "América", "America", "Asia", "Latinoamérica", "Sudamérica", "Austria", "Hungría", "Hungary", "Georgia",
     "Armenia", "Nepal", "Bangladesh", "Vietnam", "Tailandia", "Thailand", "Corea", "Korea", "Indonesia",
-])
+    "Estonia", "Letonia", "Latvia", "Lituania", "Lithuania", "Eslovaquia", "Slovakia", "Eslovenia", "Slovenia",
+    "Croacia", "Croatia", "Serbia", "República Checa", "Czech Republic", "Czechia", "Chequia", "Islandia", "Iceland",
+    "Luxemburgo", "Luxembourg", "Liechtenstein", "Mónaco", "Monaco", "Andorra", "Malta", "Chipre", "Cyprus",
+    "Nueva Zelanda", "New Zealand", "Singapur", "Singapore", "Malasia", "Malaysia", "Kenia", "Kenya", "Etiopía",
+    "Ethiopia", "Bielorrusia", "Belarus", "Moldavia", "Moldova", "Albania", "Bosnia", "Montenegro", "Macedonia",
+    "Kosovo", "Escocia", "Scotland", "Gales", "Wales", "Camerún", "Cameroon", "Angola", "Mozambique",
+)
+COUNTRIES = frozenset(fold(w) for w in COUNTRY_NAMES)
 
 # Frequent given names in Spain and English-speaking countries: a lone capitalised word on this list is a name.
 GIVEN_NAMES = frozenset(fold(w) for w in """

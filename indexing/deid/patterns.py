@@ -11,13 +11,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from indexing.deid.lexicon import COUNTRY_NAMES
+
 UP = "A-ZÁÉÍÓÚÑÜÀÈÌÒÙÇÏ"
 LOW = "a-záéíóúñüàèìòùçï"
-_NOT_NAME = (r"(?!(?:Fecha|FECHA|Date|DATE|Visit|Visita|DNI|NIE|NIF|NHC|MRN|DOB|Sexo|Sex|Edad|Age|Tel|Tfno|Móvil|Movil|"
-             r"Domicilio|Dirección|Direccion|Address|Phone|Email|Correo|Consulta|CONSULTA|Motivo|Diagn[oó]stico|Dx)\b)")
-_W = _NOT_NAME + rf"(?:M[ªº]|M\.ª|M\.a|[{UP}][{LOW}'´]+(?:-[{UP}][{LOW}'´]+)?|[{UP}]{{2,}}(?:-[{UP}]{{2,}})?|[{UP}]\.)"
+_NOT_NAME = (r"(?!(?:Fecha|FECHA|Date|DATE|Visit|Visita|DNI|NIE|NIF|NHC|MRN|DOB|Sexo|Sex|Edad|Age|Tel|Tfno|Móvil|Movil|Fax|FAX|"
+             r"E-mail|Domicilio|Dirección|Direccion|Address|Phone|Email|Correo|Consulta|CONSULTA|Motivo|Diagn[oó]stico|Dx)\b)")
 _PARTICLE = r"(?:de|del|la|las|los|y|i|van|von|da|di|do|dos|das|le|el|du|den|der|mc|mac)"
-NAME = rf"{_W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_W}){{0,5}}"
+# A name word: "Gil", "LLoret" (a typed double capital), "Torregrosa-de" (a compound that goes on after a space:
+# "Torregrosa-de Juan"), "GIL", an initial "J." or "Mª".
+_W = _NOT_NAME + (rf"(?:M[ªº]|M\.ª|M\.a|[{UP}]{{1,2}}[{LOW}'´]+(?:-(?:[{UP}][{LOW}'´]+|{_PARTICLE}(?=[ \t][{UP}])))?|"
+                  rf"[{UP}]{{2,}}(?:-[{UP}]{{2,}})?|[{UP}]\.)")
+# Name words are separated by ONE space or tab: two or more are a column gap in a form ("Ana Gil    F. nac.: ..."),
+# and the next column's label must not become part of the name.
+_SP = r"[ \t](?![ \t])"
+NAME = rf"{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{0,5}}"
 _LABEL_END = r"\s*:[ \t]*"
 
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
@@ -104,7 +112,7 @@ _TITLES_PERSON = r"Sr|Sra|Srta|Dña|Dª|D|Mr|Mrs|Ms|Miss|Mx|Don|Doña"
 
 _ID_LABELS = (
     r"NHC|N\.H\.C\.|MRN|HC|H\.C\.|N[º°o]\.?\s*(?:de\s+)?(?:historia|HC|H\.C\.)(?:\s+cl[ií]nica)?|"
-    r"(?:n[úu]mero\s+de\s+)?historia\s+cl[ií]nica|NASS|NUSS|N[º°o]\.?\s*(?:de\s+)?(?:afiliaci[oó]n|SS|"
+    r"(?:n[úu]mero\s+de\s+)?historia\s+cl[ií]nica|NASS|NUSS|NSS|N[º°o]\.?\s*(?:de\s+)?(?:afiliaci[oó]n|SS|"
     r"seguridad\s+social)|CIPA|CIP|TSI|CIP-?SNS|tarjeta\s+sanitaria|Episodio|N[º°o]\.?\s*(?:de\s+)?episodio|"
     r"N[º°o]\.?\s*(?:de\s+)?Col(?:egiad[oa])?\.?|Colegiad[oa]|N[º°o]\.?\s*(?:de\s+)?colegiad[oa]|"
     r"DNI|D\.N\.I\.?|NIF|N\.I\.F\.?|NIE|N\.I\.E\.?|CIF|Pasaporte|Passport(?:\s+(?:no\.?|number|#))?|SSN|"
@@ -114,7 +122,8 @@ _ID_LABELS = (
     r"Account(?:\s+(?:No\.?|number|#))?|License(?:\s+(?:No\.?|number|#))?|Licencia|Driver'?s\s+license(?:\s+#)?|"
     r"nhc-|N[º°o]\.?\s*(?:de\s+)?(?:petici[oó]n|muestra|informe|ingreso|registro)|Petici[oó]n|Muestra|Biopsia\s+n[º°o]\.?"
 )
-_ID_VALUE = r"(?:[A-Z]{1,3}[ -]?)?\d(?:\d|[ \-/.](?=\d))*[A-Z]?\b"
+# "1234567", "AB-123456", "nhc/976421" (a lower-case prefix only before a slash or hyphen), "92-91-90-8443-1"
+_ID_VALUE = r"(?:[A-Z]{1,3}[ -]?|[A-Za-z]{1,4}[/-])?\d(?:\d|[ \-/.](?=\d))*[A-Z]?\b"
 
 _STREET_ES = (
     r"C/|c/|C\.|Calle|calle|CALLE|Avda\.?|AVDA\.?|avda\.?|Avd\.?|Av\.|Avenida|avenida|AVENIDA|Avenido|Plaza|plaza|"
@@ -153,6 +162,20 @@ ADDRESS_EN = (
     rf"\b\d{{1,6}}[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[{UP}][\w'\-]*\.?[ \t]+){{1,4}}(?:{_STREET_EN})\b\.?"
     r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|#|Floor|Fl|Room|Rm)\.?[ \t]*#?[\w-]+)?"
 )
+# Postal codes of many countries: 4-5 digits, "NNN NN" (Sweden), "NNNNN-NNN" (Brazil), "NN-NNN" (Poland),
+# "A1A 1A1" (Canada), "SW1A 1AA" (UK).
+_POSTCODE = (r"(?:\d{4,5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|"
+             r"[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})")
+_COUNTRY = "|".join(re.escape(c) for c in sorted(COUNTRY_NAMES, key=len, reverse=True) if len(c) > 3)
+# "lives on Rua Mina 50", "address is 9721 Dalmatinova 43": after a phrase that announces an address, a name and a
+# house number in either order (most of the world writes the number after the street).
+_ADDRESS_CUE = (r"(?i:\b(?:lives?|living|resides?|residing|moved|moving)[ \t]+(?:on|at|in|to)|address(?:[ \t]+is|[ \t]+to)?"
+                r"|located[ \t]+at|meet[ \t]+me[ \t]+at|(?:drops?|picks?)[ \t]+you[ \t]+(?:off|up)[ \t]+at|"
+                r"vive[ \t]+en|reside[ \t]+en|domiciliad[oa][ \t]+en)[ \t:]+")
+ADDRESS_INTL = (rf"(?:\d{{1,6}}[ \t]+)?(?:[{UP}][\w'´.\-]*[ \t]+(?:(?:de|da|do|del|la|di|van|von)[ \t]+)?){{1,4}}"
+                r"\d{1,5}[A-Za-z]?\b\.?")
+# A street line with a unit on it or on the next line: "Dalmatinova 43 Apt. 678", "864 Piazzetta Rubiani 104\n Apt. 905"
+ADDRESS_WITH_UNIT = (rf"{ADDRESS_INTL}(?=,?[ \t]*(?:\n[ \t>?]*)?(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?\d)")
 _LOCATION_LABELS = (
     r"Localidad(?:[ \t]*/[ \t]*Provincia)?|Provincia|Municipio|Ciudad|Poblaci[oó]n|Lugar de nacimiento|"
     r"Lugar de residencia|Residencia|City|Town|County|Place of birth|Birthplace"
@@ -191,13 +214,20 @@ RULES: list[Rule] = [
     Rule("companion", "PERSON", _c(rf"(?i:\b(?:viene con|acude con|acompañad[oa] (?:de|por)|accompanied by|comes with|"
                                    rf"attends with))[ \t]+(?:(?i:su|his|her|el|la)[ \t]+)?(?:(?i:{_KIN})[ \t]+)?(?P<phi>{NAME})"),
          0.9),
+    # a name that a phrase introduces: "my name is Ana Gil", "I'm Naomi Ryan", "se llama Luis", "a son named Max"
+    Rule("name_cue", "PERSON", _c(rf"(?i:\b(?:my[ \t]+name[ \t]+is|name[ \t]+is|name's|call[ \t]+me|named|me[ \t]+llamo|"
+                                  rf"se[ \t]+llama|mi[ \t]+nombre[ \t]+es))[ \t]+(?P<phi>{NAME})"), 0.85),
+    # "I'm Naomi Ryan" (a full name: "I'm Better today" is not one)
+    Rule("name_i_am", "PERSON", _c(rf"(?i:\b(?:i'm|i[ \t]+am))[ \t]+(?P<phi>{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{1,4}})"),
+         0.8),
     Rule("pro_label", "PROFESSIONAL", _c(rf"(?i:\b(?:{_PRO_NAME_LABELS})\.?){_LABEL_END}(?:(?i:{_TITLES_PRO})(?:\.[ \t]*|:[ \t]*|[ \t]+))?"
                                          rf"(?P<phi>{NAME})"), 0.95),
     Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)(?P<phi>{NAME})"),
          0.95),
     Rule("person_title", "PERSON", _c(rf"\b(?:{_TITLES_PERSON})\.?[ \t]+(?P<phi>{NAME})"), 0.7),
     # --- identifiers ---
-    Rule("id_label", "ID", _c(rf"(?i:\b(?:{_ID_LABELS}))\b\.?[ \t]*(?:[:#]|n[º°o]\.?|number)?[ \t]*"
+    # "MartínezNºCol: ..." (a label glued to the name before it, as text extracted from forms often is)
+    Rule("id_label", "ID", _c(rf"(?i:(?:\b|(?<=[a-záéíóúñ])(?=N[º°]))(?:{_ID_LABELS}))\b\.?[ \t]*(?:[:#]|n[º°o]\.?|number)?[ \t]*"
                               rf"(?P<phi>{_ID_VALUE})"), 0.95, _digits_between(3, 30)),
     Rule("dni", "ID", _c(r"\b(?P<phi>\d{8}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
     Rule("nie", "ID", _c(r"\b(?P<phi>[XYZxyz][ -]?\d{7}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
@@ -224,8 +254,17 @@ RULES: list[Rule] = [
     Rule("phone_intl", "PHONE", _c(r"(?<![\w+])(?P<phi>(?:\+|00)\d{1,3}(?:[ \t.\-]?\(?\d{1,4}\)?){2,5})(?!\w)"), 0.8,
          _digits_between(8, 15)),
     Rule("phone_label", "PHONE", _c(r"(?i:\b(?:Tel[ée]fono|Tel[ée]f|Tfno|Tlf|Tlfno|Tel|Móvil|Movil|Fax|Phone|Cell|"
-                                    r"Mobile|Tel\.?\s*/\s*Fax)s?\.?)[ \t]*(?:[:#]|n[º°o]\.?)?[ \t]*"
-                                    r"(?P<phi>\+?\(?\d[\d \t().\-]{5,18}\d)"), 0.95, _digits_between(6, 15)),
+                                    r"Mobile|Desk|Office|Tel\.?\s*/\s*Fax)s?\.?)[ \t]*(?:[:#]|n[º°o]\.?)?[ \t]*\n?[ \t]*"
+                                    r"(?P<phi>\+?[ \t]?\(?\d[\d \t().\-]{5,18}\d(?:[ \t]*(?:x|ext\.?)[ \t]*\d{1,5})?)"), 0.95,
+         _digits_between(6, 20)),
+    # a number that a phrase says is a phone: "call me at 0699 868 88 55", "not answering at 78 651 450"
+    Rule("phone_cue", "PHONE", _c(r"(?i:\b(?:call(?:[ \t]+(?:me|us|him|her))?[ \t]+(?:at|on)|answering[ \t]+at|"
+                                  r"reach(?:ed)?[ \t]+(?:me|us|him|her)?[ \t]*(?:at|on)|messages[ \t]+to|text[ \t]+me[ \t]+at|"
+                                  r"llamar[ \t]+al|llame[ \t]+al))[ \t]+(?P<phi>\+?\(?\d[\d \t().\-]{5,18}\d)"), 0.9,
+         _digits_between(7, 15)),
+    # national numbers with a trunk 0, grouped: "0487 98 11 92", "01.84.17.61.18", "07700 063 966"
+    Rule("phone_trunk", "PHONE", _c(r"(?<![\w+/.\-])(?P<phi>\(?0\d{1,4}\)?(?:[ .\-]\d{2,4}){2,4})(?![\w/]|[.,:]\d)"), 0.75,
+         _digits_between(9, 12)),
     # --- places ---
     Rule("address_es", "ADDRESS", _c(rf"(?<![\w/])(?P<phi>{ADDRESS_ES})"), 0.85),
     Rule("address_lc", "ADDRESS", _c(r"(?i:\b(?:calle|c/|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
@@ -235,6 +274,8 @@ RULES: list[Rule] = [
                                             r"(?:[ \t,\-]+(?:\d{1,2}[ºª]?[ \t]?[A-Za-z]?|[A-Z]\d|esc\.[ \t]*\d+))*)"
                                             r"[ \t]*[.,\-]?[ \t]*(?:E-)?(?:0[1-9]|[1-4]\d|5[0-2])\d{3}\b"), 0.8),
     Rule("address_en", "ADDRESS", _c(rf"(?P<phi>{ADDRESS_EN})"), 0.85),
+    Rule("address_after_cue", "ADDRESS", _c(rf"{_ADDRESS_CUE}(?P<phi>{ADDRESS_INTL})"), 0.8),
+    Rule("address_with_unit", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_WITH_UNIT})"), 0.8),
     Rule("unit_designator", "ADDRESS", _c(r"(?P<phi>\b(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?[ \t]*\d{1,5}[A-Z]?)\b"), 0.8),
     Rule("military_address", "ADDRESS", _c(r"(?P<phi>\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}"
                                            r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5})\b"), 0.9),
@@ -243,12 +284,16 @@ RULES: list[Rule] = [
                                         r"[ \t]*:[ \t]*(?P<phi>[^\n]*?[^\s.])"
                                         r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.?[ \t]*$)"),
          0.9),
-    Rule("cp_label", "POSTAL_CODE", _c(r"(?i:\b(?:C\.\s?P\.|CP|C[óo]digo\s+postal|Postal\s+code|Zip(?:\s+code)?|"
-                                       r"Zipcode))[ \t]*[:.]?[ \t]*(?P<phi>\d{5}(?:-\d{4})?)\b"), 0.95),
+    # a labelled postal code in any country's format: "ZIP: 4943", "zip code is 75534-030", "394 13", "B0J 2H0"
+    Rule("cp_label", "POSTAL_CODE", _c(r"(?i:\b(?:C\.\s?P\.|CP|C[óo]digo\s+postal|Postal\s+code|Post\s?code|"
+                                       r"Zip(?:\s+code)?|Zipcode))(?:[ \t]+is|[ \t]*[:.#])?[ \t]*"
+                                       rf"(?P<phi>{_POSTCODE})(?![\w-])"), 0.95),
+    # "Estonia 62488", "Sweden 567 26": the postal code that follows a country at the end of an address
+    Rule("cp_after_country", "POSTAL_CODE", _c(rf"\b(?:{_COUNTRY})[ \t,]+(?P<phi>{_POSTCODE})(?![\w-])"), 0.8),
     Rule("cp_town", "POSTAL_CODE", _c(rf"(?<![\d.,/])(?P<phi>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})(?=[ \t,\-]+[{UP}][{LOW}]+)"),
          0.75),
     Rule("cp_after_town", "POSTAL_CODE", _c(rf"(?<=[{LOW}])[ \t]*[,(]?[ \t]*(?P<phi>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})"
-                                            r"(?=\)|[ \t]*[,.]|[ \t]*$)"), 0.6),
+                                            r"(?=\)|[ \t]*[,.]|[ \t]*$|[ \t]+(?i:tel|tfno|fax|e-?mail|correo)\b)"), 0.6),
     Rule("zip_us", "POSTAL_CODE", _c(r"\b[A-Z]{2}[ \t]+(?P<phi>\d{5}(?:-\d{4})?)\b"), 0.8),
     Rule("town_after_cp", "LOCATION", _c(rf"\b(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}[ \t,\-]+(?P<phi>{NAME})"), 0.75),
     Rule("location_label", "LOCATION", _c(rf"(?i:\b(?:{_LOCATION_LABELS})){_LABEL_END}(?P<phi>[^\n]*?[^\s.])"
@@ -261,6 +306,34 @@ RULES: list[Rule] = [
     # --- institutions (only when the policy removes them) ---
     Rule("institution", "INSTITUTION", _c(rf"(?P<phi>\b{INSTITUTION})"), 0.8),
 ]
+
+
+_BLOCK_LINE = re.compile(
+    rf"[ \t>?]*(?P<line>(?:Apt|Apartment|Suite|Ste|Unit)\.?[ \t]*#?\d+\w*"
+    rf"|(?:(?:{_COUNTRY}),?[ \t]+)?{_POSTCODE}(?:[ \t]+[{UP}][\w'´.\-]*){{0,3}}"
+    rf"|[{UP}][\w'´.\-]*(?:,?[ \t]+[{UP}\d][\w'´.\-]*){{0,3}}(?:,?[ \t]+{_POSTCODE})?)[ \t.,]*(?=\n|$)"
+)
+BLOCK_MAX_LINES = 4
+
+
+def address_block_tail(text: str, end: int) -> list[tuple[int, int]]:
+    """The lines that go on an address which ends a line: unit, town, region, "Country 12345" (at most four short
+    lines, each only capitalised words and codes, no label). A multi-line postal address leaks its town otherwise."""
+    out: list[tuple[int, int]] = []
+    pos = end
+    rest = text[pos:pos + 2]
+    if not rest.lstrip(" \t.,").startswith("\n") and rest.strip(" \t.,"):
+        return out
+    pos = text.find("\n", pos)
+    for _ in range(BLOCK_MAX_LINES):
+        if pos < 0:
+            break
+        m = _BLOCK_LINE.match(text, pos + 1)
+        if not m or len(m.group("line")) > 40:
+            break
+        out.append(m.span("line"))
+        pos = m.end()
+    return out
 
 
 def rule_spans(text: str, rule: Rule) -> list[tuple[int, int]]:
