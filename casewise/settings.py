@@ -175,7 +175,8 @@ class IngestSettings(BaseModel):
                                      description="tesseract language codes for scanned pages")
     ocr_max_pages: int = Field(100, ge=1, le=2000, description="scanned pages read per document; more is quarantined")
     workers: int = Field(0, ge=0, le=64, description="processes that parse and de-identify documents while the "
-                         "indexer embeds: 0 = automatic (one per spare core, at most 8, for 40 documents or more)")
+                         "indexer embeds. 0 = automatic: with 4 cores or more, one per core but one (at most 8) "
+                         "for 40 documents or more")
 
 
 class ExtractSettings(BaseModel):

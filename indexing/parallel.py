@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 MIN_DOCUMENTS = 40  # below this, starting workers (imports, spaCy models: ~10 s each) costs more than it saves
 MAX_AUTO_WORKERS = 8
+MIN_CORES_AUTO = 4  # automatic workers only where there are cores to spare beside embedding
 
 Job = tuple[Path, str, str]  # path, content hash, document id
 
@@ -39,7 +40,10 @@ def worker_count(setting: int, documents: int) -> int:
         return 0
     if setting > 0:
         return min(setting, documents)
-    return min(MAX_AUTO_WORKERS, max(1, (os.cpu_count() or 2) - 1), documents)
+    cores = os.cpu_count() or 1
+    if cores < MIN_CORES_AUTO:  # the embedding runtime's threads already keep a small machine's cores busy
+        return 0
+    return min(MAX_AUTO_WORKERS, cores - 1, documents)
 
 
 def _start(settings: Settings, log_level: int) -> None:
