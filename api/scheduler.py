@@ -2,12 +2,19 @@
 
 The embedded index can be opened by one process only, so the server runs the job itself; cron or a systemd
 timer calling `casewise index` is the alternative when Qdrant runs as a server.
+
+With several API replicas sharing one store (PostgreSQL), every replica's timer fires, and each first claims the
+night's run in the store (`Store.claim_run`: one row per job and date, its primary key makes the claim atomic).
+Exactly one replica wins and starts the job; the others log which replica runs it. A replica that dies after its
+claim leaves that night without a re-index; the next night runs as usual.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -20,9 +27,16 @@ if TYPE_CHECKING:
     from api.services.indexing import IndexService
     from api.services.locks import ReadWriteLock
     from casewise.runtime import Runtime
+    from casewise.store import Store
 
 log = logging.getLogger(__name__)
 EVAL_POLL_S = 5.0
+NIGHTLY_JOB = "nightly-reindex"
+
+
+def replica_name() -> str:
+    """This process as other replicas see it in the log: host (the pod's name on Kubernetes) and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def seconds_until(hhmm: str, now: dt.datetime) -> float:
@@ -53,14 +67,38 @@ class DailyJob:
     def _loop(self) -> None:
         while not self._stop.wait(seconds_until(self.hhmm, self.clock())):
             try:
-                self.job()
-                log.info("nightly re-index started")
+                if self.job() is not None:
+                    log.info("nightly re-index started")
             except Exception as exc:  # noqa: BLE001 - the server must keep serving
                 log.error("nightly re-index could not start: %s", type(exc).__name__)
 
 
-def nightly_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock) -> object:
-    """Start the nightly re-index; with `eval.after_reindex` on, evaluate in another thread once it has finished."""
+def once_per_day(store: Store, job_name: str, fn: Callable[[], object], *, owner: str | None = None,
+                 clock: Callable[[], dt.datetime] = dt.datetime.now) -> Callable[[], object | None]:
+    """`fn` wrapped so that, of all the replicas sharing `store`, exactly one runs it per (local) day.
+
+    The wrapper returns `fn()`'s result where it ran and None where another replica had claimed the day.
+    """
+    me = owner or replica_name()
+
+    def run() -> object | None:
+        day = clock().date().isoformat()
+        other = store.claim_run(job_name, day, me)
+        if other is not None:
+            log.info("%s of %s runs on replica %s, not here", job_name, day, other)
+            return None
+        return fn()
+
+    return run
+
+
+def nightly_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock, *,
+                    clock: Callable[[], dt.datetime] = dt.datetime.now) -> object | None:
+    """Start tonight's re-index unless another replica has; with `eval.after_reindex` on, evaluate afterwards."""
+    return once_per_day(rt.store, NIGHTLY_JOB, lambda: _start_reindex(indexing, rt, lock), clock=clock)()
+
+
+def _start_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock) -> object:
     job = indexing.start_reindex(indexing.default_roots())
     if rt.settings.eval.after_reindex:
         threading.Thread(target=evaluate_after, args=(indexing, rt, lock, job.job_id), daemon=True,

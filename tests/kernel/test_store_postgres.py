@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,9 @@ def _as_postgres_user(cmd: list[str], **kw: object) -> subprocess.CompletedProce
     return res
 
 
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """A real PostgreSQL server in a temporary folder for the block; yields its SQLAlchemy URL (database postgres)."""
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install -y postgresql")
@@ -60,6 +62,12 @@ def pg_url() -> Iterator[str]:
     finally:
         _as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    with running_postgres() as url:
+        yield url
 
 
 def _case(cid: str) -> Case:
@@ -121,7 +129,7 @@ def test_two_processes_appending_keep_one_audit_chain(pg_url: str) -> None:
     assert second.verify_audit()[0]
 
 
-def _fresh_database(pg_url: str, name: str) -> str:
+def fresh_database(pg_url: str, name: str) -> str:
     from sqlalchemy import create_engine, text
 
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
@@ -139,7 +147,7 @@ def test_indexing_a_clinic_and_api_keys_on_postgresql(pg_url: str, tmp_path: Pat
 
     clinic = tmp_path / "clinic"
     generate_clinic(clinic, patients=3, seed=11)
-    url = _fresh_database(pg_url, "clinic")
+    url = fresh_database(pg_url, "clinic")
     rt = Runtime(load_settings(data_dir=tmp_path / "data", database_url=url))
     try:
         indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
@@ -156,3 +164,49 @@ def test_indexing_a_clinic_and_api_keys_on_postgresql(pg_url: str, tmp_path: Pat
         assert found is not None and found.key_id == info.key_id
     finally:
         rt.close()
+
+
+# -- migrations (Alembic) on PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_fresh_postgresql_database_is_migrated_to_head_and_matches_the_models(pg_url: str) -> None:
+    from casewise import migrations
+    from tests.kernel.test_migrations import TABLES, schema_diff
+
+    store = Store(fresh_database(pg_url, "fresh"))
+    assert migrations.current(store.engine) == migrations.head()
+    from sqlalchemy import inspect
+
+    assert set(inspect(store.engine).get_table_names()) == TABLES
+    assert schema_diff(store.engine) == []
+
+
+def test_postgresql_database_made_by_create_all_is_adopted_with_its_rows(pg_url: str) -> None:
+    from casewise import migrations
+    from tests.kernel.test_migrations import assert_rows_kept, old_create_all_database, schema_diff
+
+    url = fresh_database(pg_url, "legacy")
+    old_create_all_database(url)
+    store = Store(url)
+    assert migrations.current(store.engine) == migrations.head()
+    assert_rows_kept(store)
+    assert schema_diff(store.engine) == []
+    assert store.claim_run("nightly-reindex", "2026-11-29", "replica-a") is None
+    assert store.claim_run("nightly-reindex", "2026-11-29", "replica-b") == "replica-a"
+
+
+def test_replicas_starting_at_once_migrate_one_postgresql_database_once(pg_url: str) -> None:
+    """Six processes (as six replicas) open the same fresh database at once: all start, the schema is made once."""
+    import multiprocessing
+
+    from sqlalchemy import text
+
+    from casewise import migrations
+    from tests.kernel.test_migrations import open_store_at
+
+    url = fresh_database(pg_url, "replicas")
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        revisions = pool.map_async(open_store_at, [url] * 6).get(timeout=120)
+    assert revisions == [migrations.head()] * 6
+    with Store(url).engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
