@@ -10,24 +10,40 @@ from casewise.types import Case, Evidence, EvidenceRow, OutcomeSummary, SimilarC
 from casewise.vocabulary import MEASURES
 
 PREFERRED_MEASURES = ("VAS", "WOMAC", "KOOS", "LEQUESNE")
+# Ranking shrinks each treatment's mean gain towards the mean of every similar case, as if this many more cases had
+# the average outcome: one lucky (or mis-read) case cannot put a treatment above one that helped five.
+PRIOR_CASES = 2.0
 
 
 _ASKED_MONTHS = re.compile(
-    r"(?:a los|at|after|tras|al cabo de)\s+(\d{1,2})\s*(?:meses|mes|months?|m\b)|(\d{1,2})[- ]month", re.IGNORECASE)
+    r"(?:a los|at|after|tras|al cabo de)\s+(\d{1,2})\s*(?:meses|mes|months?|m\b)"
+    r"|\b(\d{1,2})-month|\((\d{1,2})\s*(?:meses|months?)\)", re.IGNORECASE)  # not 'pain for 8 months'
+_ASKED_YEARS = re.compile(
+    r"\b(?:al|a un|tras un|al cabo de un|at one|at 1|after one|after a|after 1|at a|(?:a los|at|after|tras)\s+(\d))"
+    r"\s+(?:años?|anos?|years?)\b(?![- ]old)|\b(?:one|1)-year\b(?!-old)", re.IGNORECASE)
 
 
 def asked_months(question: str) -> float | None:
-    """The follow-up time point a question asks about ('a los 3 meses', 'at 6 months'), if any."""
+    """The follow-up time point a question asks about ('a los 3 meses', 'at 6 months', 'al año'), if any."""
     m = _ASKED_MONTHS.search(question)
-    if not m:
+    if m:
+        months = float(m.group(1) or m.group(2) or m.group(3))
+    elif y := _ASKED_YEARS.search(question):
+        months = 12.0 * int(y.group(1) or 1)
+    else:
         return None
-    months = float(m.group(1) or m.group(2))
     return months if 0 < months <= 60 else None
 
 
 def _change(case: Case, treatment: str, measure: str, months: float | None = None) -> tuple[float, float] | None:
-    """(follow-up minus baseline, months) at the asked time point when recorded, else at the latest follow-up."""
-    points = [o for o in case.outcomes if o.measure == measure and o.treatment in (treatment, None)]
+    """(follow-up minus baseline, months) at the asked time point when recorded, else at the latest follow-up.
+
+    Scores attributed to the treatment come first; unattributed ones count only for a case with a single treatment
+    (with two, an unattributed baseline may be the other treatment's).
+    """
+    points = [o for o in case.outcomes if o.measure == measure and o.treatment == treatment]
+    if not points and len({t.name for t in case.treatments}) == 1:
+        points = [o for o in case.outcomes if o.measure == measure and o.treatment is None]
     base = [o for o in points if o.months == 0]
     later = [o for o in points if o.months > 0]
     if not base or not later:
@@ -45,7 +61,12 @@ def _quartiles(values: list[float]) -> tuple[float, float] | None:
 
 
 def evidence_table(cases: list[SimilarCase], months: float | None = None) -> list[EvidenceRow]:
-    """Aggregate outcomes per treatment over the similar cases, best-performing treatments first."""
+    """Aggregate outcomes per treatment over the similar cases, best-performing treatments first.
+
+    Order: treatments with outcomes; among them, those measured at the asked time point first (when one is asked);
+    then by mean gain on the primary measure in MCID units, shrunk towards the mean of all similar cases
+    (PRIOR_CASES); then by number of cases.
+    """
     by_treatment: dict[str, list[Case]] = {}
     for sc in cases:
         if sc.case is None:
@@ -53,6 +74,7 @@ def evidence_table(cases: list[SimilarCase], months: float | None = None) -> lis
         for name in dict.fromkeys(t.name for t in sc.case.treatments):
             by_treatment.setdefault(name, []).append(sc.case)
     rows: list[EvidenceRow] = []
+    gains: dict[str, tuple[str, list[float]]] = {}  # treatment -> (primary measure, per-case gain in MCID units)
     for name, group in by_treatment.items():
         row = EvidenceRow(treatment=name, n_cases=len(group), case_ids=[c.case_id for c in group])
         follow: list[float] = []
@@ -65,22 +87,28 @@ def evidence_table(cases: list[SimilarCase], months: float | None = None) -> lis
             deltas = [d for d, _ in changes]
             _syns, higher_better, mcid = MEASURES[measure]
             improved = [(d >= mcid) if higher_better else (d <= -mcid) for d in deltas]
-            months = statistics.median(m for _, m in changes)
+            if name not in gains:
+                gains[name] = (measure, [(-d if not higher_better else d) / (mcid or 1.0) for d in deltas])
+            at = statistics.median(m for _, m in changes)
             follow.extend(m for _, m in changes)
             row.outcomes.append(OutcomeSummary(
                 measure=measure, n=len(deltas), median_change=round(statistics.median(deltas), 2),
-                iqr=_quartiles(deltas), improved_share=round(sum(improved) / len(improved), 2), months=months))
+                iqr=_quartiles(deltas), improved_share=round(sum(improved) / len(improved), 2), months=at))
         row.follow_up_months = max(follow) if follow else None
         row.adverse_events = sum(1 for c in group if c.adverse_events)
         rows.append(row)
 
-    def rank(r: EvidenceRow) -> tuple[float, float, int]:
-        primary = r.outcomes[0] if r.outcomes else None
-        if primary is None:
-            return (-1.0, 0.0, r.n_cases)
-        _s, higher_better, _m = MEASURES[primary.measure]
-        gain = primary.median_change if higher_better else -primary.median_change
-        return (primary.improved_share or 0.0, gain, r.n_cases)
+    pooled: dict[str, list[float]] = {}
+    for measure, g in gains.values():
+        pooled.setdefault(measure, []).extend(g)
+
+    def rank(r: EvidenceRow) -> tuple[int, int, float, int]:
+        if r.treatment not in gains:
+            return (0, 0, 0.0, r.n_cases)
+        measure, g = gains[r.treatment]
+        prior = statistics.fmean(pooled[measure])
+        at_asked = int(months is None or r.outcomes[0].months == months)
+        return (1, at_asked, (sum(g) + PRIOR_CASES * prior) / (len(g) + PRIOR_CASES), r.n_cases)
 
     rows.sort(key=rank, reverse=True)
     return rows

@@ -37,6 +37,44 @@ def test_asked_time_point_is_used_when_recorded() -> None:
     assert evidence_table([early])[0].outcomes[0].months == 12
     assert asked_months("¿Qué funcionó a los 6 meses?") == 6
     assert asked_months("dolor de 3 m de evolución") is None
+    assert asked_months("¿Qué infiltración funcionó mejor al año?") == 12
+    assert asked_months("Which treatment had the best outcome at one year?") == 12
+    assert asked_months("quickest relief (3 months)") == 3
+    assert asked_months("tennis elbow for 8 months, VAS 7. What worked at one year?") == 12, "duration is not the time point"
+    assert asked_months("Paciente de 58 años con dolor desde hace un año") is None
+
+
+def test_asked_time_point_holds_for_every_treatment_row() -> None:
+    only_late = _case("PT-A", "prp", 7, 4, months=12)  # PRP's case was seen at 12 months only
+    both = _case("PT-B", "corticosteroid", 7, 3, months=3)
+    both.case.outcomes.append(both.case.outcomes[0].model_copy(update={"value": 6.5, "months": 12}))
+    table = evidence_table([only_late, both], months=3)
+    months = {r.treatment: r.outcomes[0].months for r in table}
+    assert months == {"prp": 12, "corticosteroid": 3}, "a row must not take the time point of the row before it"
+
+
+def test_one_lucky_case_does_not_outrank_a_treatment_that_helped_many() -> None:
+    cases = [_case(f"PT-P{i}", "prp", 7, 3.5 + i * 0.25) for i in range(5)]  # -3.5 .. -2.5, all reach the MCID
+    cases.append(_case("PT-S", "corticosteroid", 7, 3.5))  # one case, -3.5: a little better than PRP's mean
+    cases += [_case(f"PT-H{i}", "physiotherapy", 7, 6.5) for i in range(3)]
+    assert [r.treatment for r in evidence_table(cases)] == ["prp", "corticosteroid", "physiotherapy"]
+    many = cases + [_case(f"PT-S{i}", "corticosteroid", 7, 3.5) for i in range(4)]
+    assert evidence_table(many)[0].treatment == "corticosteroid", "with as many cases, the larger effect leads"
+
+
+def test_unattributed_baseline_of_a_two_treatment_case_is_not_used() -> None:
+    sc = _case("PT-A", "corticosteroid", 7, 6.5, months=6)
+    sc.case.treatments.append(Treatment(name="physiotherapy"))
+    sc.case.outcomes.insert(0, Outcome(measure="VAS", value=9.5, months=0, treatment=None))  # whose baseline?
+    row = evidence_table([sc])[0]
+    assert row.treatment == "corticosteroid" and row.outcomes[0].median_change == -0.5
+
+
+def test_treatment_measured_at_the_asked_time_point_ranks_above_one_measured_only_earlier() -> None:
+    late = [_case(f"PT-L{i}", "hyaluronic_acid", 7, 5.5, months=12) for i in range(2)]
+    early = [_case(f"PT-E{i}", "corticosteroid", 7, 4.5, months=3) for i in range(2)]
+    assert [r.treatment for r in evidence_table(late + early, months=12)] == ["hyaluronic_acid", "corticosteroid"]
+    assert [r.treatment for r in evidence_table(late + early)] == ["corticosteroid", "hyaluronic_acid"]
 
 
 def test_too_little_evidence_below_the_similarity_floor() -> None:
