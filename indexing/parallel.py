@@ -6,8 +6,8 @@ embeds and writes the ones already done, so a run approaches the slower of the t
 
 Only the stages that have no side effects run in workers: every write (index, then manifest) stays in the parent,
 in the same order as a run without workers, so the result is identical and kill -9 at any moment is as safe. The
-workers are spawned (not forked: the parent holds the embedding runtime's threads) and end with the run; a worker
-whose parent dies reads end-of-file on its task pipe and exits.
+workers are spawned (not forked: the parent holds the embedding runtime's threads) and end with the run, or with
+the parent if it is killed (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,8 +48,19 @@ def worker_count(setting: int, documents: int) -> int:
     return min(MAX_AUTO_WORKERS, cores - 1, documents)
 
 
-def _start(settings: Settings, log_level: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """kill -9 of the indexer must not leave its workers parsing on: the kernel ends them with it (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
+
+
+def _start(settings: Settings, log_level: int, parent: int) -> None:
     global _worker
+    _die_with_parent(parent)
     from casewise.offline import enforce_offline
     from indexing.deid import Deidentifier
     from indexing.pipeline import Indexer
@@ -70,6 +83,6 @@ def _process(job: Job) -> Processed | tuple[str, str]:
 def processed(settings: Settings, jobs: list[Job], workers: int) -> Iterator[Processed | InputFileError]:
     """Each job's result, in the jobs' order; the workers run ahead of the consumer."""
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=_start, initargs=(settings, logging.getLogger().getEffectiveLevel())) as pool:
+    with ctx.Pool(workers, initializer=_start, initargs=(settings, logging.getLogger().getEffectiveLevel(), os.getpid())) as pool:
         for result in pool.imap(_process, jobs, chunksize=1):
             yield InputFileError(*result) if isinstance(result, tuple) else result

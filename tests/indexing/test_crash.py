@@ -28,8 +28,8 @@ def _snapshot(data: Path) -> tuple[dict[str, dict], dict[str, dict], list[tuple[
     return points, cases, manifest
 
 
-def _index_cmd(folder: Path, data: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CASEWISE_DATA_DIR": str(data)}
+def _index_cmd(folder: Path, data: Path, workers: int = 0) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CASEWISE_DATA_DIR": str(data), "CASEWISE_INGEST__WORKERS": str(workers)}
     return subprocess.Popen([sys.executable, "-m", "casewise.cli", "index", str(folder)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -51,16 +51,35 @@ def clean(crash_clinic: Path, tmp_path_factory: pytest.TempPathFactory):  # type
     return _snapshot(data)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+def _orphans(data: Path) -> list[int]:
+    """Worker processes of a killed indexer that are still running (found by the data folder in their environment)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if "spawn_main" in " ".join(proc.info["cmdline"] or []) and \
+                    proc.environ().get("CASEWISE_DATA_DIR") == str(data):
+                found.append(proc.pid)
+        except psutil.Error:
+            pass
+    return found
+
+
+@pytest.mark.parametrize(("seed", "workers"), [(1, 0), (2, 0), (3, 0), (4, 2)])
 def test_kill_9_during_indexing_then_rerun_equals_a_clean_run(crash_clinic: Path, clean, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                              seed: int) -> None:
+                                                              seed: int, workers: int) -> None:
     data = tmp_path / "data"
     delay = random.Random(seed).uniform(4.0, 16.0)  # model loading, parsing, embedding, writing: any moment
-    proc = _index_cmd(crash_clinic, data)
+    proc = _index_cmd(crash_clinic, data, workers)
     time.sleep(delay)
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while _orphans(data) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _orphans(data), "parsing workers end with a killed indexer"
     rerun = _index_cmd(crash_clinic, data)
     assert rerun.wait(timeout=600) == 0, rerun.stderr.read().decode() if rerun.stderr else ""
     points, cases, manifest = _snapshot(data)
