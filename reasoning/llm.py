@@ -28,6 +28,15 @@ BACKOFF_CAP_S = 8.0
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
+class LLMStatusError(LLMError):
+    """The server answered with an HTTP error status; callers may react to it (the extractor to a refused format)."""
+
+    def __init__(self, message: str, *, status: int, about_format: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.about_format = about_format  # the server's error names response_format / json_object
+
+
 class Message(TypedDict):
     role: Literal["system", "user", "assistant"]
     content: str
@@ -289,31 +298,32 @@ class OpenAICompatibleLLM:
         if isinstance(exc, openai.APIConnectionError):
             return LLMError(f"cannot reach the LLM at {url}: is vLLM/llama.cpp running?{tries} (check {setting})")
         if isinstance(exc, openai.APIStatusError):
-            code = exc.status_code
-            body = str(getattr(exc, "message", "")).lower()
-            if code in (401, 403):
-                return LLMError(f"the LLM at {url} refused the API key (HTTP {code}): check llm.api_key")
-            if code == 404:
-                return LLMError(
-                    f"the LLM at {url} does not serve model {self.model!r} (HTTP 404): "
-                    f"check llm.model against GET {url}/models"
-                )
-            if code == 429:
-                return LLMError(f"the LLM at {url} is overloaded (HTTP 429){tries}: retry later or raise llm.max_retries")
-            if code >= 500:
-                return LLMError(f"the LLM at {url} failed (HTTP {code}){tries}: check the server's log")
-            if "context" in body or "too long" in body or "maximum" in body:
-                return LLMError(
-                    f"the LLM at {url} rejected the request (HTTP {code}): the prompt does not fit the model's context; "
-                    "lower retrieval.top_cases or llm.max_tokens"
-                )
-            return LLMError(f"the LLM at {url} rejected the request (HTTP {code}): check llm.model and the server's log")
+            about_format = "response_format" in str(getattr(exc, "message", "")) or "json_object" in str(exc.body)
+            return LLMStatusError(self._status_message(exc, url, tries), status=exc.status_code,
+                                  about_format=about_format)
         import httpx
 
         if isinstance(exc, httpx.TransportError):
             return LLMError(f"the LLM at {url} dropped the connection mid-answer ({type(exc).__name__}): "
                             "check the server's log")
         return LLMError(f"the LLM at {url} failed: {type(exc).__name__}")
+
+    def _status_message(self, exc: Any, url: str, tries: str) -> str:
+        code = exc.status_code
+        body = str(getattr(exc, "message", "")).lower()
+        if code in (401, 403):
+            return f"the LLM at {url} refused the API key (HTTP {code}): check llm.api_key"
+        if code == 404:
+            return (f"the LLM at {url} does not serve model {self.model!r} (HTTP 404): "
+                    f"check llm.model against GET {url}/models")
+        if code == 429:
+            return f"the LLM at {url} is overloaded (HTTP 429){tries}: retry later or raise llm.max_retries"
+        if code >= 500:
+            return f"the LLM at {url} failed (HTTP {code}){tries}: check the server's log"
+        if "context" in body or "too long" in body or "maximum" in body:
+            return (f"the LLM at {url} rejected the request (HTTP {code}): the prompt does not fit the model's "
+                    "context; lower retrieval.top_cases or llm.max_tokens")
+        return f"the LLM at {url} rejected the request (HTTP {code}): check llm.model and the server's log"
 
 
 def _fails_over(exc: Exception) -> bool:

@@ -7,8 +7,10 @@ llama.cpp's server rejects that with HTTP 422 and takes `{"type": "json_object",
 Whatever comes back is validated against `LLMNote`; invalid output (or an unreachable server) gives the rules'
 result with `fallback` saying why, so a reviewer can count how often the model was not used.
 
-This module speaks to the server with the `openai` client directly: indexing must not import the reasoning stage
-(`reasoning.llm` backends satisfy `ChatModel` too and can be passed to `make_extractor(chat=...)`).
+The server is reached through `reasoning.llm.OpenAICompatibleLLM`, the one client with balancing and failover over
+`llm.base_urls`, so extraction uses every vLLM replica as answering does. It is imported inside `openai_chat` only:
+that module needs nothing but the kernel (`casewise.settings`, `casewise.errors`), and indexing loads it only when
+`extract.backend=llm`. Any other object with `ChatModel`'s method can be passed to `make_extractor(chat=...)`.
 """
 
 from __future__ import annotations
@@ -63,55 +65,11 @@ class ChatModel(Protocol):
                  response_format: dict[str, Any] | None = None) -> Any: ...
 
 
-class _Reply:
-    def __init__(self, text: str, finish_reason: str | None) -> None:
-        self.text = text
-        self.finish_reason = finish_reason
+def openai_chat(settings: LLMSettings) -> ChatModel:
+    """The OpenAI-compatible client over every server in `llm.base_urls` (round-robin, failover, retries)."""
+    from reasoning.llm import OpenAICompatibleLLM
 
-
-class OpenAIChat:
-    """A minimal OpenAI-compatible chat client (vLLM, llama.cpp's server) for extraction."""
-
-    def __init__(self, settings: LLMSettings) -> None:
-        import openai
-
-        self.base_url = (settings.base_url or "").rstrip("/")
-        self.model = settings.model
-        self._client = openai.OpenAI(base_url=self.base_url, api_key=settings.api_key.get_secret_value() or "EMPTY",
-                                     timeout=settings.timeout_s, max_retries=settings.max_retries)
-
-    def complete(self, messages: Sequence[Any], *, max_tokens: int, temperature: float,
-                 response_format: dict[str, Any] | None = None) -> _Reply:
-        import openai
-
-        kwargs: dict[str, Any] = {"response_format": response_format} if response_format else {}
-        try:
-            resp = self._client.chat.completions.create(model=self.model, messages=list(messages),
-                                                        max_tokens=max_tokens, temperature=temperature, **kwargs)
-        except openai.APIStatusError as exc:  # the body may echo the note: only the status goes into the message
-            about_format = "response_format" in str(getattr(exc, "message", "")) or "json_object" in str(exc.body)
-            raise _StatusError(exc.status_code, f"the LLM at {self.base_url} rejected the request "
-                                                f"(HTTP {exc.status_code}): check llm.model and the server's log",
-                               about_format=about_format) from None
-        except openai.APITimeoutError:
-            raise LLMError(f"the LLM at {self.base_url} did not answer in time: raise llm.timeout_s") from None
-        except openai.APIConnectionError:
-            raise LLMError(f"cannot reach the LLM at {self.base_url}: is vLLM/llama.cpp running? (llm.base_url)") from None
-        if not resp.choices:
-            raise LLMError(f"the LLM at {self.base_url} returned no choices for model {self.model!r}")
-        choice = resp.choices[0]
-        return _Reply(choice.message.content or "", choice.finish_reason)
-
-
-class _StatusError(LLMError):
-    def __init__(self, status: int, message: str, *, about_format: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.about_format = about_format  # the server complained about response_format
-
-
-def openai_chat(settings: LLMSettings) -> OpenAIChat:
-    return OpenAIChat(settings)
+    return OpenAICompatibleLLM(settings)
 
 
 def note_schema() -> dict[str, Any]:
@@ -145,9 +103,10 @@ class LLMExtractor:
         try:
             return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
                                       response_format=self._format(mode))
-        except _StatusError as exc:
+        except LLMError as exc:
             # llama.cpp's server answers 422 (or, in llama-cpp-python 0.3.x, 500 naming response_format).
-            if self.mode != "auto" or not (exc.status in (400, 422) or exc.about_format):
+            status, about_format = getattr(exc, "status", None), getattr(exc, "about_format", False)
+            if self.mode != "auto" or not (status in (400, 422) or about_format):
                 raise
             # llama.cpp's server: json_schema is refused, a schema riding on json_object is honoured.
             self.mode = "json_object"

@@ -70,3 +70,26 @@ def test_unreachable_server_falls_back_to_rules_and_names_the_url(tmp_path: Path
     assert note.backend == "rules" and note.fallback is not None
     assert note.fallback.startswith("llm unavailable: cannot reach the LLM at " + url)
     assert [d.name for d in note.diagnoses] == ["knee_oa"]
+
+
+def test_extraction_fails_over_to_the_next_server_in_llm_base_urls(server: str, tmp_path: Path) -> None:
+    dead = closed_port_url()
+    settings = load_settings(data_dir=tmp_path, extract={"backend": "llm", "response_format": "json_object",
+                                                         "max_tokens": 384},
+                             llm={"backend": "openai", "base_urls": [dead, server], "model": "smollm2",
+                                  "max_retries": 0, "timeout_s": 120})
+    extractor = make_extractor(settings)
+    for _ in range(2):  # round-robin starts one request on each server: both reach the live one
+        note = extractor.extract(NOTE, language="es")
+        # the live server answered: a schema-valid result or the model's output flagged, never "llm unavailable"
+        assert note.fallback is None or note.fallback.startswith("llm output invalid"), note.fallback
+
+
+def test_all_servers_unreachable_falls_back_to_rules_naming_every_url(tmp_path: Path) -> None:
+    urls = [closed_port_url(), closed_port_url()]
+    settings = load_settings(data_dir=tmp_path, extract={"backend": "llm"},
+                             llm={"backend": "openai", "base_urls": urls, "max_retries": 0, "timeout_s": 5})
+    note = make_extractor(settings).extract(NOTE, language="es")
+    assert note.backend == "rules" and note.fallback is not None
+    assert note.fallback.startswith(f"llm unavailable: cannot reach the LLM at any of {urls[0]}, {urls[1]}")
+    assert [d.name for d in note.diagnoses] == ["knee_oa"]
