@@ -7,12 +7,13 @@ import statistics
 
 from casewise.settings import RetrievalSettings
 from casewise.types import Case, Evidence, EvidenceRow, OutcomeSummary, SimilarCase
-from casewise.vocabulary import MEASURES
+from casewise.vocabulary import BUILTIN, MEASURES, Vocabulary
 
 PREFERRED_MEASURES = ("VAS", "WOMAC", "KOOS", "LEQUESNE")
 # Ranking shrinks each treatment's mean gain towards the mean of every similar case, as if this many more cases had
 # the average outcome: one lucky (or mis-read) case cannot put a treatment above one that helped five.
 PRIOR_CASES = 2.0
+OFF_TIME_WEIGHT = 0.5
 
 
 _ASKED_MONTHS = re.compile(
@@ -63,9 +64,9 @@ def _quartiles(values: list[float]) -> tuple[float, float] | None:
 def evidence_table(cases: list[SimilarCase], months: float | None = None) -> list[EvidenceRow]:
     """Aggregate outcomes per treatment over the similar cases, best-performing treatments first.
 
-    Order: treatments with outcomes; among them, those measured at the asked time point first (when one is asked);
-    then by mean gain on the primary measure in MCID units, shrunk towards the mean of all similar cases
-    (PRIOR_CASES); then by number of cases.
+    Order: treatments with outcomes first, by mean gain on the primary measure in MCID units shrunk towards the
+    mean of all similar cases (PRIOR_CASES; a row seen only at another time point than the asked one counts its
+    cases at OFF_TIME_WEIGHT), then by number of cases.
     """
     by_treatment: dict[str, list[Case]] = {}
     for sc in cases:
@@ -102,24 +103,34 @@ def evidence_table(cases: list[SimilarCase], months: float | None = None) -> lis
     for measure, g in gains.values():
         pooled.setdefault(measure, []).extend(g)
 
-    def rank(r: EvidenceRow) -> tuple[int, int, float, int]:
+    def rank(r: EvidenceRow) -> tuple[int, float, int]:
         if r.treatment not in gains:
-            return (0, 0, 0.0, r.n_cases)
+            return (0, 0.0, r.n_cases)
         measure, g = gains[r.treatment]
         prior = statistics.fmean(pooled[measure])
-        at_asked = int(months is None or r.outcomes[0].months == months)
-        return (1, at_asked, (sum(g) + PRIOR_CASES * prior) / (len(g) + PRIOR_CASES), r.n_cases)
+        w = 1.0 if (months is None or r.outcomes[0].months == months) else OFF_TIME_WEIGHT
+        return (1, (w * sum(g) + PRIOR_CASES * prior) / (w * len(g) + PRIOR_CASES), r.n_cases)
 
     rows.sort(key=rank, reverse=True)
     return rows
 
 
-def build_evidence(query: str, cases: list[SimilarCase], cfg: RetrievalSettings) -> Evidence:
-    """The evidence for a question, with an explicit 'too little evidence' state."""
+def build_evidence(query: str, cases: list[SimilarCase], cfg: RetrievalSettings,
+                   vocab: Vocabulary = BUILTIN) -> Evidence:
+    """The evidence for a question, with an explicit 'too little evidence' state.
+
+    When the question names a diagnosis, only cases with that diagnosis count: what worked for a knee does not
+    answer a question about an elbow, however close the rest of the description.
+    """
     strong = [c for c in cases if c.similarity >= cfg.similarity_floor and c.case is not None]
+    asked = set(vocab.find_diagnoses(query))
+    if asked:
+        strong = [c for c in strong if c.case is not None and asked & {d.name for d in c.case.diagnoses}]
     table = evidence_table(strong, asked_months(query))
     too_little = len(strong) < cfg.min_cases
     note = ""
     if too_little:
-        note = f"only {len(strong)} similar case(s) above the similarity floor {cfg.similarity_floor:g}; need {cfg.min_cases}"
+        which = f" with {' or '.join(sorted(asked))}" if asked else ""
+        note = (f"only {len(strong)} similar case(s){which} above the similarity floor {cfg.similarity_floor:g}; "
+                f"need {cfg.min_cases}")
     return Evidence(query=query, cases=cases, table=table, too_little_evidence=too_little, note=note)

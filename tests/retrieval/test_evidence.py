@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casewise.settings import RetrievalSettings
-from casewise.types import Case, Outcome, SimilarCase, Treatment
+from casewise.types import Case, Diagnosis, Outcome, SimilarCase, Treatment
 from retrieval.evidence import asked_months, build_evidence, evidence_table
 
 
@@ -70,11 +70,28 @@ def test_unattributed_baseline_of_a_two_treatment_case_is_not_used() -> None:
     assert row.treatment == "corticosteroid" and row.outcomes[0].median_change == -0.5
 
 
-def test_treatment_measured_at_the_asked_time_point_ranks_above_one_measured_only_earlier() -> None:
-    late = [_case(f"PT-L{i}", "hyaluronic_acid", 7, 5.5, months=12) for i in range(2)]
-    early = [_case(f"PT-E{i}", "corticosteroid", 7, 4.5, months=3) for i in range(2)]
-    assert [r.treatment for r in evidence_table(late + early, months=12)] == ["hyaluronic_acid", "corticosteroid"]
-    assert [r.treatment for r in evidence_table(late + early)] == ["corticosteroid", "hyaluronic_acid"]
+def test_a_row_measured_at_another_time_point_than_asked_counts_for_less() -> None:
+    flat = [_case(f"PT-F{i}", "physiotherapy", 7, 7, months=12) for i in range(4)]
+    late = _case("PT-L", "hyaluronic_acid", 7, 4, months=12)
+    early = _case("PT-E", "corticosteroid", 7, 4, months=3)  # the same change, seen only at 3 months
+    cases = [early, late, *flat]
+    assert [r.treatment for r in evidence_table(cases, months=12)] == ["hyaluronic_acid", "corticosteroid", "physiotherapy"]
+    assert [r.treatment for r in evidence_table(cases, months=3)][:2] == ["corticosteroid", "hyaluronic_acid"]
+
+
+def test_question_naming_a_diagnosis_counts_only_cases_with_it() -> None:
+    knees = [_case(f"PT-K{i}", "hyaluronic_acid", 7, 4) for i in range(3)]
+    elbows = [_case(f"PT-E{i}", "prp", 7, 3) for i in range(2)]
+    for sc in knees:
+        sc.case.diagnoses = [Diagnosis(name="knee_oa")]
+    for sc in elbows:
+        sc.case.diagnoses = [Diagnosis(name="lateral_epicondylitis")]
+    cfg = RetrievalSettings(min_cases=3, similarity_floor=0.25)
+    ev = build_evidence("Varón de 45 años con epicondilitis lateral, EVA 7. ¿Qué funcionó?", knees + elbows, cfg)
+    assert [r.treatment for r in ev.table] == ["prp"] and ev.table[0].n_cases == 2
+    assert ev.too_little_evidence and "with lateral_epicondylitis" in ev.note
+    assert len(ev.cases) == 5, "the similar cases are still listed"
+    assert not build_evidence("65-year-old with knee osteoarthritis", knees + elbows, cfg).too_little_evidence
 
 
 def test_too_little_evidence_below_the_similarity_floor() -> None:
