@@ -185,6 +185,8 @@ def status() -> None:
               f"({rt.settings.index.url or rt.settings.qdrant_path})")
     out.print(f"documents: {len(docs)} ({', '.join(f'{k} {v}' for k, v in sorted(by.items())) or 'none'}); "
               f"cases: {rt.store.count_cases()}; chunks in index: {rt.index.count()}")
+    out.print(f"collection: {rt.index.alias} -> {rt.index.target() or '(not built yet)'}; "
+              f"embedding: {rt.settings.embedding.model}")
     for d in docs:
         if d.status == "quarantined":
             out.print(f"[yellow]quarantined[/yellow] {d.source_path}: {d.error}")

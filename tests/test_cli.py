@@ -41,6 +41,7 @@ def test_index_then_ask_json_gives_citations_and_evidence(small_clinic: Path, tm
     assert answer["evidence"]["table"][0]["n_cases"] >= 1
     status = run(["status"], data)
     assert "cases: 12" in status.stdout and "quarantined" not in status.stdout
+    assert "collection: casewise_chunks -> casewise_chunks_v1" in status.stdout, "which build queries are served from"
     similar = run(["similar", "--describe", "knee osteoarthritis, VAS 8", "--json", "--k", "3"], data)
     assert [c["case_id"] for c in json.loads(similar.stdout)][:3]
 
