@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, create_engine, event, func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from casewise.settings import Settings

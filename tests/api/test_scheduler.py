@@ -115,7 +115,7 @@ def test_nightly_reindex_is_not_started_where_another_replica_claimed_the_night_
                                or SimpleNamespace(job_id="j1"))
     settings = SimpleNamespace(eval=SimpleNamespace(after_reindex=False))
     replicas = [SimpleNamespace(store=Store(url), settings=settings) for _ in range(2)]
-    night = lambda: dt.datetime(2026, 11, 29, 3, 0, 0)  # noqa: E731
+    night = lambda: dt.datetime(2026, 11, 29, 3, 0, 0)
     first = nightly_reindex(indexing, replicas[0], lock=None, clock=night)  # type: ignore[arg-type]
     second = nightly_reindex(indexing, replicas[1], lock=None, clock=night)  # type: ignore[arg-type]
     assert first is not None and second is None and started == [["/clinic"]]
