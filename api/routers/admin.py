@@ -37,6 +37,23 @@ DocId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "not found"}}
 
 
+def _link(path: str, method: str, parameters: dict[str, str], description: str) -> dict[str, Any]:
+    """An OpenAPI link: how one response feeds the next call (clients and schemathesis's stateful runs follow it)."""
+    return {"operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method,
+            "parameters": parameters, "description": description}
+
+
+UPLOAD_LINKS = {201: {"links": {
+    "DeleteDocument": _link("/v1/documents/{doc_id}", "delete", {"doc_id": "$response.body#/doc_id"},
+                            "remove the uploaded document"),
+    "GetCase": _link("/v1/cases/{case_id}", "get", {"case_id": "$response.body#/case_id"},
+                     "the case the document was linked to (when it names a patient)")}}}
+REINDEX_LINKS = {202: {"links": {"GetJob": _link("/v1/index/jobs/{job_id}", "get", {"job_id": "$response.body#/job_id"},
+                                                 "poll the job until it is done or failed")}}}
+KEY_LINKS = {201: {"links": {"RevokeKey": _link("/v1/keys/{key_id}", "delete", {"key_id": "$response.body#/key_id"},
+                                                "revoke the new key")}}}
+
+
 # -- documents ----------------------------------------------------------------------------------------------------
 @router.get("/documents", response_model=DocumentList, tags=["documents"], summary="The manifest")
 def documents(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep) -> DocumentList:
@@ -45,7 +62,7 @@ def documents(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep) -> DocumentL
     return listing
 
 
-@router.post("/documents", response_model=DocumentPublic, status_code=201, tags=["documents"],
+@router.post("/documents", response_model=DocumentPublic, status_code=201, tags=["documents"], responses=UPLOAD_LINKS,
              summary="Upload a file; it is saved under data_dir/uploads and indexed")
 async def upload(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, api: ApiSettingsDep,
                  file: Annotated[UploadFile, File(description="pdf, docx, txt, md, html, eml, csv or xlsx")]) -> Any:
@@ -70,7 +87,7 @@ def delete_document(doc_id: DocId, key: AdminKey, rt: RuntimeDep, indexing: Inde
 
 
 # -- index --------------------------------------------------------------------------------------------------------
-@router.post("/index/reindex", response_model=Job, status_code=202, tags=["index"],
+@router.post("/index/reindex", response_model=Job, status_code=202, tags=["index"], responses=REINDEX_LINKS,
              summary="Start a background re-index (only new, changed and deleted files); returns the job")
 def reindex(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, body: ReindexRequest | None = None) -> Job:
     roots = indexing.resolve_roots(body.paths if body else None)
@@ -133,7 +150,7 @@ def keys(key: AdminKey, rt: RuntimeDep) -> KeyList:
     return KeyList(keys=[KeyPublic(**vars(k)) for k in list_keys(rt.store)])
 
 
-@router.post("/keys", response_model=KeyCreated, status_code=201, tags=["keys"],
+@router.post("/keys", response_model=KeyCreated, status_code=201, tags=["keys"], responses=KEY_LINKS,
              summary="Create a key; the response holds the key, which is not shown again")
 def new_key(body: KeyCreate, key: AdminKey, rt: RuntimeDep) -> KeyCreated:
     info, secret = create_key(rt.store, body.name, body.role)

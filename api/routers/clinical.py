@@ -19,6 +19,10 @@ router = APIRouter(prefix="/v1", tags=["clinical"], responses={**ERROR_RESPONSES
 
 CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+CASE_REF = "#/paths/~1v1~1cases~1{case_id}/get"
+SIMILAR_LINKS: dict[int | str, dict[str, Any]] = {200: {"links": {"GetCase": {
+    "operationRef": CASE_REF, "parameters": {"case_id": "$response.body#/cases/0/case_id"},
+    "description": "read the most similar case"}}}}
 
 ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the answer; with stream=true a text/event-stream of `delta` events ({text}), then one "
@@ -26,7 +30,10 @@ ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
           "content": {"text/event-stream": {"schema": {
               "type": "object", "required": ["data"],
               "properties": {"event": {"type": "string", "enum": ["delta", "answer", "error"]},
-                             "data": {"type": "string", "description": "JSON: {text}, an answer, or {error}"}}}}}},
+                             "data": {"type": "string", "description": "JSON: {text}, an answer, or {error}"}}}}},
+          "links": {"GetCitedCase": {"operationRef": CASE_REF,
+                                     "parameters": {"case_id": "$response.body#/citations/0/case_id"},
+                                     "description": "read the first cited case (JSON answers)"}}},
 }
 
 
@@ -52,7 +59,7 @@ async def ask(body: AskRequest, key: ClinicianKey, clinical: ClinicalDep) -> Any
     return AnswerResponse.of(answer)
 
 
-@router.post("/cases/similar", response_model=SimilarResponse, summary="The most similar past cases")
+@router.post("/cases/similar", response_model=SimilarResponse, responses=SIMILAR_LINKS, summary="The most similar past cases")
 def similar(body: SimilarRequest, key: ClinicianKey, clinical: ClinicalDep) -> SimilarResponse:
     return SimilarResponse(cases=clinical.similar(body.description, body.case_id, filters=body.filters, k=body.k,
                                                   actor=key.actor))

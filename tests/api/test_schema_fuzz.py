@@ -1,6 +1,6 @@
 """Schemathesis against /openapi.json over real HTTP: no 5xx and no response that breaks the declared schema.
 
-Routes that change the index or the keys are left out (they are tested directly in test_routes); a bounded number
+Routes that change the index or the keys, or write files, are left out (tested directly in test_routes; test_schema_stateful chains them under guards); a bounded number
 of examples per operation keeps the run short. (schemathesis's own pytest plugin does not load under pytest 9, so
 each operation's hypothesis strategy is driven directly.)
 """
@@ -17,7 +17,8 @@ schemathesis = pytest.importorskip("schemathesis")
 positive_data_acceptance = pytest.importorskip("schemathesis.specs.openapi.checks").positive_data_acceptance
 MAX_EXAMPLES = 10
 MUTATING = {("POST", "/v1/documents"), ("DELETE", "/v1/documents/{doc_id}"), ("POST", "/v1/index/reindex"),
-            ("POST", "/v1/keys"), ("DELETE", "/v1/keys/{key_id}")}
+            ("POST", "/v1/keys"), ("DELETE", "/v1/keys/{key_id}"),
+            ("POST", "/v1/index/backup")}  # writes an archive wherever the fuzzer points it ("/" included)
 
 
 @pytest.mark.parametrize("role", ["admin", "clinician"])
