@@ -53,11 +53,16 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
     tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
     rt = Runtime(load_settings(**({"data_dir": data_dir} if data_dir else {})))
     app = create_app(rt)
+    api = rt.settings.api
+    # Off: X-Forwarded-* are ignored and the client address is the TCP peer. On: uvicorn takes it from
+    # X-Forwarded-For, but only on connections from the listed proxies.
+    proxy = {"proxy_headers": api.trust_proxy_headers,
+             "forwarded_allow_ips": ",".join(api.forwarded_allow_ips) if api.trust_proxy_headers else None}
     scheme = "https" if tls else "http"
     typer.echo(f"Casewise API on {scheme}://{host}:{port}/ (OpenAPI: /openapi.json)", err=True)
     # Access logs carry paths only (case ids are pseudonyms); bodies and keys are never logged.
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False, **tls)
+        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, **proxy, **tls)
     finally:
         rt.close()
 

@@ -205,7 +205,11 @@ class ApiSettings(BaseModel):
     sources: list[Path] = Field(default_factory=list,
                                 description="folders a re-index scans (the uploads folder is always included)")
     readiness_timeout_s: float = Field(2.0, gt=0, description="how long /readyz waits for the LLM server")
-    trust_proxy_headers: bool = False
+    trust_proxy_headers: bool = Field(False, description="behind a reverse proxy: take the client address from "
+                                      "X-Forwarded-For/-Proto when the request comes from forwarded_allow_ips; "
+                                      "off: those headers are ignored (a client cannot claim another address)")
+    forwarded_allow_ips: list[str] = Field(default_factory=lambda: ["127.0.0.1"], min_length=1,
+                                           description="addresses or networks of the trusted proxies ('*' = any)")
     reindex_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
                                    description="daily re-index time (HH:MM, local) inside `casewise serve`; None = off")
 
