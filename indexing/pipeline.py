@@ -118,8 +118,15 @@ class Indexer:
                     report.quarantined.append((str(path), row.error))
                 continue
             todo.append((path, chash, doc_id_for(path), row is not None))
+        # Refused links are listed like quarantined files (casewise status); what one pointed to before goes.
+        for link, reason in refused:
+            row = known.get(link)
+            if row is None or row.status != "quarantined" or row.error != reason:
+                if row is not None:
+                    self.index.delete_doc(row.doc_id)
+                self._quarantine(Path(link), "", row.doc_id if row else doc_id_for(Path(link)), reason, None)
         # Deleted: files that were indexed under these roots and are gone.
-        present = {str(p) for p in files}
+        present = {str(p) for p in files} | {link for link, _ in refused}
         for spath, row in known.items():
             if spath not in present and any(Path(spath).is_relative_to(r) for r in roots):
                 self.index.delete_doc(row.doc_id)

@@ -20,11 +20,20 @@ def test_the_index_report_names_a_link_that_leads_outside_and_reads_nothing_from
     (records / "enlace.txt").symlink_to(outside / "private.txt")
     rt = Runtime(load_settings(data_dir=tmp_path / "data"))
     try:
-        report = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid).run([records])
+        indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
+        report = indexer.run([records])
         text = "\n".join(p.get("text", "") for _, p in rt.index.all_payloads())
+        listed = [(Path(d.source_path).name, d.error) for d in rt.store.documents() if d.status == "quarantined"]
+        again = indexer.run([records])
+        (records / "enlace.txt").unlink()
+        gone = indexer.run([records])
+        after = [d for d in rt.store.documents() if d.status == "quarantined"]
     finally:
         rt.close()
     assert report.added == 1
     [(path, why)] = report.quarantined
     assert Path(path).name == "enlace.txt" and "outside every source folder" in why
     assert "Gonartrosis" in text and "villonodular" not in text
+    assert listed == [("enlace.txt", why)], "casewise status lists the link with its reason"
+    assert (again.added, again.deleted, again.unchanged) == (0, 0, 1) and again.quarantined == report.quarantined
+    assert gone.deleted == 1 and after == [], "a removed link leaves the list"
