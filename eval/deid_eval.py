@@ -6,7 +6,7 @@ therefore marked in scope or not by the policy of the Deidentifier under test; h
 tokens inside out-of-scope spans count neither for nor against precision. Figures over all gold spans are reported too.
 MEDDOCAN's gold also labels descriptors such as "lactante", "raza negra" or "homosexual" as ID_SUJETO_ASISTENCIA (its
 guidelines put them under OTROS_SUJETO_ASISTENCIA, which the policy keeps); an identifier span without a digit is
-therefore out of scope. Per type, `token_recall` counts every gold token and `in_scope_token_recall` only in-scope
+therefore out of scope, and so is a date that is only a year or a weekday (in both sets). Per type, `token_recall` counts every gold token and `in_scope_token_recall` only in-scope
 ones; `per_entity` groups in-scope tokens by Casewise type (PERSON = all name types, ID = all identifier types).
 
 Span metrics are type-agnostic (a name removed as an address is still removed): exact = same offsets,
@@ -171,10 +171,20 @@ def _meddocan_in_scope(gtype: str, text: str, entities: frozenset[str]) -> bool:
     if gtype == "FAMILIARES_SUJETO_ASISTENCIA":
         return any(w[0].isupper() and fold(w) not in KINSHIP for w in _TOKEN.findall(text))
     if gtype == "FECHAS":
-        return not re.fullmatch(r"(?i)(?:(?:el\s+)?año\s+|en\s+)?(?:19|20)\d\d", text.strip())
+        return _date_in_scope(text)
     if entity == "ID":
         return any(ch.isdigit() for ch in text)
     return True
+
+
+_YEAR_OR_WEEKDAY = re.compile(
+    r"(?i)(?:(?:el\s+)?año\s+|en\s+|in\s+)?(?:19|20)\d\d|lunes|martes|miércoles|miercoles|jueves|viernes|sábado|sabado|"
+    r"domingo|monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+
+
+def _date_in_scope(text: str) -> bool:
+    """A bare year or a weekday is kept by policy (HIPAA Safe Harbor keeps years; a weekday dates nothing)."""
+    return not _YEAR_OR_WEEKDAY.fullmatch(text.strip())
 
 
 def read_brat(folder: Path, limit: int | None = None) -> list[tuple[str, str, list[tuple[str, int, int]]]]:
@@ -346,6 +356,8 @@ def evaluate_presidio_synth(file: Path, deid: Deidentifier, *, limit: int | None
         for s in rec.get("spans") or []:
             entity = PRESIDIO_TO_ENTITY.get(s["entity_type"])
             in_scope = entity is not None and entity in deid.entities
+            if entity == "DATE":
+                in_scope = in_scope and _date_in_scope(s.get("entity_value", ""))
             if entity == "AGE_OVER_89":
                 m = re.search(r"\d+", s.get("entity_value", ""))
                 in_scope = bool(m) and int(m.group()) > 89

@@ -216,7 +216,8 @@ RULES: list[Rule] = [
          0.9),
     # a name that a phrase introduces: "my name is Ana Gil", "I'm Naomi Ryan", "se llama Luis", "a son named Max"
     Rule("name_cue", "PERSON", _c(rf"(?i:\b(?:my[ \t]+name[ \t]+is|name[ \t]+is|name's|call[ \t]+me|named|me[ \t]+llamo|"
-                                  rf"se[ \t]+llama|mi[ \t]+nombre[ \t]+es))[ \t]+(?P<phi>{NAME})"), 0.85),
+                                  rf"se[ \t]+llama|mi[ \t]+nombre[ \t]+es|(?:was|is|were)[ \t]+called|(?:first|last|family|given)[ \t]+name\??:?))"
+                                  rf"[ \t]+(?P<phi>{NAME})"), 0.85),
     # "I'm Naomi Ryan" (a full name: "I'm Better today" is not one)
     Rule("name_i_am", "PERSON", _c(rf"(?i:\b(?:i'm|i[ \t]+am))[ \t]+(?P<phi>{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{1,4}})"),
          0.8),

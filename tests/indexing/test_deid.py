@@ -284,6 +284,8 @@ def test_language_guess_ignores_foreign_letters_in_names() -> None:
 # ---- English: names, international addresses, postal codes, phones ------------------------------------------------
 @pytest.mark.parametrize("text,phi", [
     ("My name is Edgar Pomeroy and my knee hurts.", "Pomeroy"),
+    ("What's your last name? Magnusson", "Magnusson"),
+    ("Her grandfather was called Djevad Sulic.", "Sulic"),
     ("I'm Naomi Ryan, the patient's daughter.", "Naomi Ryan"),
     ("She lives on Rua Mina 50 with her son.", "Rua Mina 50"),
     ("Home: 9721 Dalmatinova 43 Apt. 678, Velenje", "Dalmatinova"),
