@@ -116,11 +116,11 @@ def upgrade():
 '''
 
 
-def test_a_new_revision_upgrades_existing_data(tmp_path: Path) -> None:
+def upgrade_through_a_test_revision(url: str, tmp_path: Path) -> None:
+    """An old database is adopted, then a new revision (a test-only copy of the scripts plus one) keeps its rows."""
     scripts = tmp_path / "migrations"
     shutil.copytree(Path(migrations.__file__).parent, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     (scripts / "versions" / "9001_test.py").write_text(TEST_REVISION)
-    url = f"sqlite:///{tmp_path / 'old.db'}"
     old_create_all_database(url)
     store = Store(url)  # adopted at the shipped head first, as a running clinic would be
 
@@ -130,6 +130,10 @@ def test_a_new_revision_upgrades_existing_data(tmp_path: Path) -> None:
         assert conn.execute(text("SELECT case_id, n_chars FROM cases")).all() == [("PT-1", 2)]
     assert "ix_audit_actor" in {ix["name"] for ix in inspect(store.engine).get_indexes("audit")}
     assert migrations.upgrade(store.engine, script_location=scripts) == "9001_test"  # idempotent
+
+
+def test_a_new_revision_upgrades_existing_data(tmp_path: Path) -> None:
+    upgrade_through_a_test_revision(f"sqlite:///{tmp_path / 'old.db'}", tmp_path)
 
 
 def test_database_newer_than_this_code_is_refused_with_a_clear_message(tmp_path: Path) -> None:

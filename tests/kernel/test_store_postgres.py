@@ -195,6 +195,12 @@ def test_postgresql_database_made_by_create_all_is_adopted_with_its_rows(pg_url:
     assert store.claim_run("nightly-reindex", "2026-11-29", "replica-b") == "replica-a"
 
 
+def test_a_new_revision_upgrades_existing_postgresql_data(pg_url: str, tmp_path: Path) -> None:
+    from tests.kernel.test_migrations import upgrade_through_a_test_revision
+
+    upgrade_through_a_test_revision(fresh_database(pg_url, "next_revision"), tmp_path)
+
+
 def test_replicas_starting_at_once_migrate_one_postgresql_database_once(pg_url: str) -> None:
     """Six processes (as six replicas) open the same fresh database at once: all start, the schema is made once."""
     import multiprocessing
