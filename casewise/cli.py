@@ -304,7 +304,7 @@ def main() -> None:
     _quiet_libraries()
     _register_stage_commands()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode, click returns typer.Exit's code instead
     except CasewiseError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         sys.exit(2)
@@ -322,6 +322,7 @@ def main() -> None:
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         err.print(f"[red]internal error:[/red] {type(exc).__name__}; please report it (no patient data is included)")
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,14 @@ def test_invalid_configuration_names_the_setting(tmp_path: Path) -> None:
     assert "llm.backend" in res.stderr and "'none', 'openai' or 'llamacpp'" in res.stderr
 
 
+def test_exit_codes_reach_the_shell_for_scripts_and_cron(tmp_path: Path) -> None:
+    """A failed check must fail the cron job or CI step that runs it: the console entry point keeps the code."""
+    rc = run(["keys", "revoke", "no-such-key", "--data-dir", str(tmp_path)], tmp_path)
+    assert rc.returncode == 1 and "no key 'no-such-key'" in rc.stderr
+    ok = run(["audit", "verify", "--data-dir", str(tmp_path)], tmp_path)
+    assert ok.returncode == 0 and "audit log intact" in ok.stdout
+
+
 @pytest.mark.slow
 def test_demo_answers_in_spanish_and_english_with_cited_cases(tmp_path: Path) -> None:
     """The README's first command: index the bundled sample clinic and answer two questions."""
