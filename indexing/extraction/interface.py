@@ -29,7 +29,7 @@ def make_extractor(settings: Settings, *, chat: ChatModel | None = None) -> Extr
     """The extractor named by `extract.backend`, with the clinic's vocabulary file merged over the built-in one.
 
     `chat` replaces the OpenAI-compatible client the LLM backend would build from `llm.*` (any object with the
-    `complete(messages, max_tokens=, temperature=, response_format=)` method of `reasoning.llm`'s backends).
+    `complete(messages, max_tokens=, temperature=, response_format=)` method of `casewise.llm`'s backends).
     """
     from indexing.extraction.rules import RulesExtractor
 

@@ -7,7 +7,7 @@ llama.cpp's server rejects that with HTTP 422 and takes `{"type": "json_object",
 Whatever comes back is validated against `LLMNote`; invalid output (or an unreachable server) gives the rules'
 result with `fallback` saying why, so a reviewer can count how often the model was not used.
 
-The server is reached through `reasoning.llm.OpenAICompatibleLLM`, the one client with balancing and failover over
+The server is reached through `casewise.llm.OpenAICompatibleLLM`, the one client with balancing and failover over
 `llm.base_urls`, so extraction uses every vLLM replica as answering does. It is imported inside `openai_chat` only:
 that module needs nothing but the kernel (`casewise.settings`, `casewise.errors`), and indexing loads it only when
 `extract.backend=llm`. Any other object with `ChatModel`'s method can be passed to `make_extractor(chat=...)`.
@@ -57,7 +57,7 @@ ADVERSE_NAMES = {"flare": "post_injection_flare", "dolor post": "post_injection_
 
 
 class ChatModel(Protocol):
-    """What the extractor needs from a chat model (the `reasoning.llm` backends have this method)."""
+    """What the extractor needs from a chat model (the `casewise.llm` backends have this method)."""
 
     model: str
 
@@ -67,7 +67,7 @@ class ChatModel(Protocol):
 
 def openai_chat(settings: LLMSettings) -> ChatModel:
     """The OpenAI-compatible client over every server in `llm.base_urls` (round-robin, failover, retries)."""
-    from reasoning.llm import OpenAICompatibleLLM
+    from casewise.llm import OpenAICompatibleLLM
 
     return OpenAICompatibleLLM(settings)
 
