@@ -222,7 +222,8 @@ class Deidentifier:
         words = [w for w in re.findall(r"[\w'´]+", value) if fold(w) not in _PARTICLES]
         if strong:
             words = [w for w in words if len(w) > 1]  # initials: "Dr. A. Parente"
-            return bool(words) and not all(is_not_name_word(w) or fold(w) in self._allow for w in words)
+            return bool(words) and not all((is_not_name_word(w) and fold(w) not in GIVEN_NAMES) or fold(w) in self._allow
+                                           for w in words)  # "Nombre: Julio." is a name, not the month
         if not words or self._allowed(value):
             return False
         return not is_not_name_word(words[0]) and not all(is_not_name_word(w) for w in words)

@@ -239,6 +239,7 @@ def test_the_next_field_label_is_never_swallowed_into_a_name(deid: Deidentifier,
     ("Remitido por: Dra. Eva Tizón Bouzo.", "Eva Tizón"),  # "Eva" is also the pain scale on the allow list
     ("Remitido por: Dr. A. Parente Hernández.", "Parente"),  # an initial first
     ("Apellidos: LLoret Quintero.", "LLoret"),  # a typed double capital
+    ("Nombre: Julio.\nApellidos: Preciados.", "Julio"),  # a given name that is also a month
     ("Médico: Eduardo Torregrosa-de Juan.", "Juan"),  # a compound surname with a particle
 ])
 def test_labelled_and_titled_names_are_removed_even_when_a_word_looks_clinical(deid: Deidentifier, text: str,
