@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.config import ApiSettings, api_settings_for, max_upload_bytes
 from api.errors import install_error_handlers
-from api.middleware import BodySizeLimit, CatchAll, Metrics, MetricsMiddleware, SecurityHeaders
+from api.middleware import BodySizeLimit, CatchAll, ClientAddress, Metrics, MetricsMiddleware, SecurityHeaders
 from api.ratelimit import RateLimiter
 from api.routers import admin, clinical, health, openai_compat, reports
 from api.services.clinical import ClinicalService
@@ -99,6 +99,7 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"], allow_credentials=False)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(ClientAddress)
     return app
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casewise.store import AUDIT_CLIENT
+
 #: The chat page loads only its own files; no inline script, no framing.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -128,6 +130,21 @@ class CatchAll:
                     return
                 await _send_json(send, 500, {"error": {"code": "internal_error",
                                                        "message": "internal error; see the server log"}})
+
+
+class ClientAddress:
+    """Makes the caller's address (after uvicorn's proxy-header handling) part of every audit entry of the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        token = AUDIT_CLIENT.set(client[0] if client else None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            AUDIT_CLIENT.reset(token)
 
 
 class SecurityHeaders:

@@ -14,6 +14,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, create_engine, event, func, select, text
@@ -98,6 +99,9 @@ class JobRunRow(Base):
 
 
 GENESIS = "0" * 64
+# The network address of whoever the current API request comes from (set per request by api.middleware; the client
+# a trusted proxy forwards when api.trust_proxy_headers is on). Audit entries written during the request carry it.
+AUDIT_CLIENT: ContextVar[str | None] = ContextVar("audit_client", default=None)
 AUDIT_LOCK_KEY = 0x43415345  # PostgreSQL advisory lock serializing audit appends across processes
 
 
@@ -226,6 +230,9 @@ class Store:
         """Append one audit entry chained to the previous one. `query` must already be de-identified."""
         case_ids = list(case_ids or [])
         detail = dict(detail or {})
+        client = AUDIT_CLIENT.get()
+        if client and "client" not in detail:
+            detail["client"] = client
         with self._audit_lock, self.session() as s:
             if s.get_bind().dialect.name == "postgresql":  # other processes append too: one chain, no forks
                 s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})

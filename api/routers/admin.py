@@ -147,7 +147,9 @@ def audit_list(key: AdminKey, rt: RuntimeDep, after: Annotated[int, Query(ge=0, 
 # -- keys ---------------------------------------------------------------------------------------------------------
 @router.get("/keys", response_model=KeyList, tags=["keys"], summary="API keys (never the secrets)")
 def keys(key: AdminKey, rt: RuntimeDep) -> KeyList:
-    return KeyList(keys=[KeyPublic(**vars(k)) for k in list_keys(rt.store)])
+    listing = KeyList(keys=[KeyPublic(**vars(k)) for k in list_keys(rt.store)])
+    rt.store.audit(key.actor, "keys_list", detail={"keys": len(listing.keys)})
+    return listing
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=201, tags=["keys"], responses=KEY_LINKS,

@@ -37,6 +37,7 @@ def test_one_entry_per_clinical_request(http: httpx.Client, keys: Keys, clinic: 
         last = store.audit_entries()[-1]
         assert last.action == action
         assert last.actor == f"key:{keys.admin_id}:it-test"
+        assert last.detail.get("client") == "127.0.0.1", f"{path}: the audit names where the request came from"
     # Refused requests return nothing clinical and write nothing.
     before = audit_count(clinic.runtime)
     assert http.post("/v1/ask", json={"question": "x"}).status_code == 401
