@@ -108,6 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 #: OpenAPI description of the error responses every protected route can give.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "the body is not valid JSON"},
     401: {"model": ErrorResponse, "description": "no or unknown API key"},
     403: {"model": ErrorResponse, "description": "the key's role may not do this"},
     413: {"model": ErrorResponse, "description": "request body too large"},
