@@ -74,3 +74,18 @@ def test_questions_are_audited_de_identified(indexed) -> None:
     assert "Jiménez" not in last.query and "12345678Z" not in last.query and "Rosa" not in last.query
     assert last.case_ids == [c.case_id for c in answer.evidence.cases]
     assert rt.store.verify_audit()[0]
+
+
+def test_fusion_keeps_a_clear_lexical_winner_that_rank_fusion_would_demote() -> None:
+    """Score margins count: a case far ahead on the words stays first when the dense scores barely differ."""
+    from retrieval.search import RRF_K, fuse_case_scores
+
+    sparse = {"A": 30.0, "B": 10.0, "C": 9.5, "D": 9.0}
+    dense = {"A": 0.500, "B": 0.520, "C": 0.510, "D": 0.505}
+    fused = fuse_case_scores(sparse, dense, list(sparse))
+    assert max(fused, key=fused.__getitem__) == "A"
+    rrf = {k: 1 / (RRF_K + sorted(sparse, key=sparse.get, reverse=True).index(k))
+           + 1 / (RRF_K + sorted(dense, key=dense.get, reverse=True).index(k)) for k in sparse}
+    assert max(rrf, key=rrf.__getitem__) == "B", "the case rank fusion would have put first"
+    only_dense = fuse_case_scores({}, dense, list(dense))  # a query with no indexed words
+    assert max(only_dense, key=only_dense.__getitem__) == "B"
