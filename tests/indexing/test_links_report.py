@@ -28,6 +28,10 @@ def test_the_index_report_names_a_link_that_leads_outside_and_reads_nothing_from
         (records / "enlace.txt").unlink()
         gone = indexer.run([records])
         after = [d for d in rt.store.documents() if d.status == "quarantined"]
+        (records / "nota.txt").unlink()  # an indexed note replaced by a link that leads outside
+        (records / "nota.txt").symlink_to(outside / "private.txt")
+        replaced = indexer.run([records])
+        text_after = "\n".join(p.get("text", "") for _, p in rt.index.all_payloads())
     finally:
         rt.close()
     assert report.added == 1
@@ -37,3 +41,5 @@ def test_the_index_report_names_a_link_that_leads_outside_and_reads_nothing_from
     assert listed == [("enlace.txt", why)], "casewise status lists the link with its reason"
     assert (again.added, again.deleted, again.unchanged) == (0, 0, 1) and again.quarantined == report.quarantined
     assert gone.deleted == 1 and after == [], "a removed link leaves the list"
+    assert [Path(p).name for p, _ in replaced.quarantined] == ["nota.txt"]
+    assert "Gonartrosis" not in text_after and "villonodular" not in text_after, "the replaced note's chunks are gone"
