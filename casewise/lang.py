@@ -35,8 +35,8 @@ def detect_language(text: str, default: Language = "es") -> Language:
     language). Spelling counts only on lower-case words, so a name such as "Šárka" or "Kowalski" votes for neither."""
     head = text[:5000]
     words = _WORD.findall(head.lower())
-    es = sum(w in _ES for w in words) + 2 * sum(ch in "¿¡" for ch in head)
-    en = sum(w in _EN for w in words) + 2 * len(_EN_CONTRACTION.findall(head.lower()))
+    es: float = sum(w in _ES for w in words) + 2 * sum(ch in "¿¡" for ch in head)
+    en: float = sum(w in _EN for w in words) + 2 * len(_EN_CONTRACTION.findall(head.lower()))
     for w in _WORD.findall(head):  # lower-case words only: names and acronyms say nothing about the language
         if len(w) > 2:
             es += 0.5 * bool(_ES_SPELLING.search(w))
