@@ -181,9 +181,9 @@ def rag_answer(rt: Runtime, llm: LLM, question: HeldOutQuestion, *, max_tokens: 
 
     clean = rt.deid.deidentify(question.question).text
     k = rt.settings.retrieval.top_cases
-    cases = CaseRetriever(rt.settings, rt.store, rt.index, rt.embedder).similar(clean, k=k + 1)
-    cases = [c for c in cases if c.case_id != question.case_id][:k]
-    evidence = build_evidence(clean, cases, rt.settings.retrieval)
+    retriever = CaseRetriever(rt.settings, rt.store, rt.index, rt.embedder)
+    cases = [c for c in retriever.similar(clean, k=k + 1) if c.case_id != question.case_id][:k]
+    evidence = build_evidence(clean, cases, rt.settings.retrieval, retriever.vocab)
     recorder = _Recorder(llm)
     settings = LLMSettings(max_tokens=max_tokens, temperature=0.0)
     answer = answer_with_llm(clean, question.language, evidence, recorder, rt.embedder, settings, judge=judge_llm)

@@ -58,7 +58,7 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
     lang: Language = language or detect_language(question)
     retriever = CaseRetriever(rt.settings, rt.store, rt.index, rt.embedder)
     cases = retriever.similar(clean, filters=filters, k=k)
-    evidence = build_evidence(clean, cases, rt.settings.retrieval)
+    evidence = build_evidence(clean, cases, rt.settings.retrieval, retriever.vocab)  # the clinic's terms too
     answer: Answer | None = None
     if rt.settings.llm.backend == "none" or evidence.too_little_evidence:
         answer = evidence_answer(clean, lang, evidence)

@@ -86,3 +86,10 @@ def test_query_profile_reads_the_clinic_diagnosis(clinic) -> None:
     results = service.similar(clinic, "Mujer de 64 años con sindrome del trocanter mayor", k=4, actor="test")
     assert {d.name for d in results[0].case.diagnoses} == {"trochanteric_bursitis"}
     assert any(w.startswith("diagnosis: trochanteric_bursitis") for w in results[0].why)
+
+
+def test_evidence_for_a_clinic_diagnosis_counts_only_cases_with_it(clinic) -> None:
+    answer = service.ask(clinic, "Mujer de 64 años con sindrome del trocanter mayor: ¿qué funcionó?", k=4,
+                         actor="test")
+    counted = {row.treatment for row in answer.evidence.table}
+    assert "prp" not in counted and "physiotherapy" not in counted, "knee cases do not answer a hip question"
