@@ -33,7 +33,12 @@ from indexing.extraction.schema import (
 )
 
 _NEGATION = re.compile(r"\b(no|sin|niega|without|denies|nor|ningun[oa]?|ni|never|nunca)\b[^.;\n]{0,30}$")
-_PT = re.compile(r"(?i:start|referred for|booked for|plan:|tx:|continue|inicia)\s+(PT)\b(?!\s+(?:is|was|with|has))")
+# 'PT' is physiotherapy only where the context says a treatment (it is also 'patient' and 'prothrombin time'):
+# after a plan word or 'after', right after a dated entry ('March 5, 2021: PT'), or with its number of visits.
+_PT = re.compile(
+    r"(?i:start|referred for|booked for|plan:|tx:|continue|inicia|after|post|tras)\s+(PT)\b(?!\s+(?:is|was|with|has))"
+    r"|\d{4}:\s*(PT)\b(?!\s+(?:is|was|with|has))"
+    r"|\b(PT)\s*\(\s*\d+\s*(?i:visits?|sessions?|sesiones)\s*\)")
 _HA = re.compile(r"(?<![A-Za-z])HA(?![A-Za-z])")
 _ADVICE = frozenset({"hep", "home exercise"})
 _PRIOR = re.compile(r"\b(previas?|previos?|prior|previous|anterior(?:es)?|hace \d+ (?:anos|meses)|years? ago)\b")
@@ -144,7 +149,8 @@ class RulesExtractor:
         """
         found = list(self.vocab.treatment_mentions(text))
         # 'Start PT, 10 sessions': upper-case PT after a plan verb is physiotherapy ('Pt' is the patient).
-        found += [Mention("physiotherapy", m.start(1), m.end(1), m.group(1)) for m in _PT.finditer(text)]
+        found += [Mention("physiotherapy", m.start(g), m.end(g), m.group(g)) for m in _PT.finditer(text)
+                  for g in (m.lastindex,) if g]
         # Upper-case 'HA' is hyaluronic acid in English notes ('Spanish 'ha' is a verb, so the case matters).
         found += [Mention("hyaluronic_acid", m.start(), m.end(), m.group(0)) for m in _HA.finditer(text)]
         orig_to_fold = {o: i for i, o in reversed(list(enumerate(offsets)))}

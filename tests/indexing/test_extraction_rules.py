@@ -171,3 +171,18 @@ def test_unknown_backend_lists_the_valid_ones(tmp_path: Path) -> None:
     llm_without_server = load_settings(data_dir=tmp_path, extract={"backend": "llm"})
     with pytest.raises(ConfigError, match="llm.backend=openai and llm.base_url"):
         make_extractor(llm_without_server)
+
+
+@pytest.mark.parametrize(("text", "scores"), [
+    ("Steroid injection Jan 2021: VAS 7.\nAfter PT: VAS 6.5 -> 2 at 12 months.", [(6.5, 0.0), (2.0, 12.0)]),
+    ("March 5, 2021: PT (10 visits). VAS 6 -> 3 at 3 months.", [(6.0, 0.0), (3.0, 3.0)]),
+])
+def test_physiotherapy_written_pt_in_a_letter_gets_its_own_scores(text: str, scores: list[tuple[float, float]]) -> None:
+    note = RulesExtractor().extract(text, language="en")
+    pt = sorted((o.value, o.months) for o in note.outcomes if o.treatment == "physiotherapy")
+    assert pt == sorted(scores), "the scores after 'PT' belong to physiotherapy, not to the treatment before it"
+
+
+def test_pt_meaning_patient_is_not_a_treatment() -> None:
+    names = [t.name for t in RulesExtractor().extract("PT reports knee pain, VAS 7. Plan: PRP.", language="en").treatments]
+    assert names == ["prp"]
