@@ -268,7 +268,8 @@ RULES: list[Rule] = [
          _digits_between(9, 12)),
     # --- places ---
     Rule("address_es", "ADDRESS", _c(rf"(?<![\w/])(?P<phi>{ADDRESS_ES})"), 0.85),
-    Rule("address_lc", "ADDRESS", _c(r"(?i:\b(?:calle|c/|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
+    # 'c/' is Spanish for calle, but 'c/o' is English clinical shorthand for 'complains of' ('c/o R knee pain x 6').
+    Rule("address_lc", "ADDRESS", _c(r"(?i:\b(?:calle|c/(?!o\b)|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
                                      r"(?P<phi>[a-záéíóúñ][\w´']*(?:[ \t]+[\w´']+){0,4}?,?[ \t]*\d+[A-Za-z]?)\b"), 0.8),
     Rule("address_before_cp", "ADDRESS", _c(rf"(?P<phi>(?:[{UP}][\w´'.]*[ \t]+(?:(?:de|del|la|las|los|el|y)[ \t]+)*){{0,5}}"
                                             rf"[{UP}][\w´'.]*,?[ \t]*(?:\d+[A-Za-z]?(?:[-–]\d+)?|s/n|S/N)"

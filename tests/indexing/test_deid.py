@@ -311,3 +311,13 @@ def test_a_line_after_an_address_that_is_clinical_is_kept(deid: Deidentifier) ->
     out = deid.deidentify("Address: 12 Oak Street\nKnee Pain\nGonartrosis", language="en").text
     assert out == "Address: [ADDRESS]\nKnee Pain\nGonartrosis"
 
+
+
+@pytest.mark.parametrize("text", ["78f. c/o R knee pain x 6 months.", "65m c/o L shoulder pain x 3 months, worse at night."])
+def test_english_c_o_is_complains_of_not_a_spanish_street(deid: Deidentifier, text: str) -> None:
+    assert deid.deidentify(text, language="en").text == text
+
+
+def test_spanish_c_slash_street_is_still_removed(deid: Deidentifier) -> None:
+    out = deid.deidentify("Domicilio en c/ olmo 5, Madrid. Gonalgia.", language="es").text
+    assert "olmo" not in out and "Gonalgia" in out
