@@ -284,7 +284,9 @@ RULES: list[Rule] = [
     Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
     Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
                                         r"[ \t]*:[ \t]*(?P<phi>[^\n]*?[^\s.])"
-                                        r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.?[ \t]*$)"),
+                                        r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.?[ \t]*$"
+                                        # the next field's label: Unstructured joins a header's lines into one
+                                        r"|,?[ \t]+[A-ZÁÉÍÓÚÑ][\wº/.]*(?:[ \t]+[\wº/.]+){0,2}[ \t]*:[ \t])"),
          0.9),
     # a labelled postal code in any country's format: "ZIP: 4943", "zip code is 75534-030", "394 13", "B0J 2H0"
     Rule("cp_label", "POSTAL_CODE", _c(r"(?i:\b(?:C\.\s?P\.|CP|C[óo]digo\s+postal|Postal\s+code|Post\s?code|"

@@ -321,3 +321,12 @@ def test_english_c_o_is_complains_of_not_a_spanish_street(deid: Deidentifier, te
 def test_spanish_c_slash_street_is_still_removed(deid: Deidentifier) -> None:
     out = deid.deidentify("Domicilio en c/ olmo 5, Madrid. Gonalgia.", language="es").text
     assert "olmo" not in out and "Gonalgia" in out
+
+
+def test_an_address_stops_at_the_next_label_when_header_lines_are_joined(deid: Deidentifier) -> None:
+    """Unstructured joins a note's header lines into one element: the visit date and 'FU 6m' after the address must
+    survive, or the follow-up is read as a first visit."""
+    text = "NHC: 11209907 Pt: COOPER, Karen Address: Avenida de Europa 118, 28039 Madrid Date: 7 Apr 2023 FU 6m"
+    out = deid.deidentify(text, language="en").text
+    assert "Europa" not in out and "Madrid" not in out and "28039" not in out
+    assert out.endswith("Date: [DATE] FU 6m"), out
