@@ -283,7 +283,7 @@ RULES: list[Rule] = [
                                            r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5})\b"), 0.9),
     Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
     Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
-                                        r"[ \t]*:[ \t]*(?P<phi>[^\n]*?[^\s.])"
+                                        r"[ \t]*:(?![ \t]*\[)[ \t]*(?P<phi>[^\n]*?[^\s.])"  # '[': already a placeholder
                                         r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.?[ \t]*$"
                                         # the next field's label: Unstructured joins a header's lines into one
                                         r"|,?[ \t]+[A-ZÁÉÍÓÚÑ][\wº/.]*(?:[ \t]+[\wº/.]+){0,2}[ \t]*:[ \t])"),
