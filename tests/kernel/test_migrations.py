@@ -116,7 +116,7 @@ def upgrade():
 '''
 
 
-def upgrade_through_a_test_revision(url: str, tmp_path: Path) -> None:
+def assert_a_new_revision_keeps_existing_rows(url: str, tmp_path: Path) -> None:
     """An old database is adopted, then a new revision (a test-only copy of the scripts plus one) keeps its rows."""
     scripts = tmp_path / "migrations"
     shutil.copytree(Path(migrations.__file__).parent, scripts, ignore=shutil.ignore_patterns("__pycache__"))
@@ -133,7 +133,7 @@ def upgrade_through_a_test_revision(url: str, tmp_path: Path) -> None:
 
 
 def test_a_new_revision_upgrades_existing_data(tmp_path: Path) -> None:
-    upgrade_through_a_test_revision(f"sqlite:///{tmp_path / 'old.db'}", tmp_path)
+    assert_a_new_revision_keeps_existing_rows(f"sqlite:///{tmp_path / 'old.db'}", tmp_path)
 
 
 def test_database_newer_than_this_code_is_refused_with_a_clear_message(tmp_path: Path) -> None:

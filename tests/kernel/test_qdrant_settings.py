@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.server
 import json
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +22,7 @@ from qdrant_client import QdrantClient, models
 from casewise.errors import ConfigError
 from casewise.settings import IndexSettings, load_settings
 from casewise.vectors_qdrant import QdrantIndex, client_kwargs, collection_kwargs, make_client
+from tests.local_http import serving
 
 CLUSTER_ENV = {
     "CASEWISE_INDEX__URL": "https://qdrant.clinic.internal:6333",
@@ -122,11 +122,8 @@ class _RecordingQdrant(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def recording_qdrant() -> Iterator[tuple[str, type[_RecordingQdrant]]]:
     handler = type("Handler", (_RecordingQdrant,), {"received": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url, handler
 
 
 def test_factory_sends_the_cluster_layout_and_api_key_to_the_server(

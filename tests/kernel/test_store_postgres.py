@@ -196,9 +196,9 @@ def test_postgresql_database_made_by_create_all_is_adopted_with_its_rows(pg_url:
 
 
 def test_a_new_revision_upgrades_existing_postgresql_data(pg_url: str, tmp_path: Path) -> None:
-    from tests.kernel.test_migrations import upgrade_through_a_test_revision
+    from tests.kernel.test_migrations import assert_a_new_revision_keeps_existing_rows
 
-    upgrade_through_a_test_revision(fresh_database(pg_url, "next_revision"), tmp_path)
+    assert_a_new_revision_keeps_existing_rows(fresh_database(pg_url, "next_revision"), tmp_path)
 
 
 def test_replicas_starting_at_once_migrate_one_postgresql_database_once(pg_url: str) -> None:

@@ -12,6 +12,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -31,43 +32,71 @@ from casewise.types import (
 from reasoning.finetune.models import smollm2_gguf  # noqa: F401 - re-exported for the test modules
 
 
+@dataclass
+class LlamaServer:
+    """A `python -m llama_cpp.server` process on 127.0.0.1 and the file its output (the access log) goes to."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def requests(self) -> int:
+        """Chat requests this server has answered, from its access log."""
+        return self.log.read_text(errors="replace").count("POST /v1/chat/completions")
+
+
+def start_llama_server(gguf: Path, log: Path, *, alias: str = "smollm2", n_ctx: int = 4096,
+                       threads: int = 1) -> LlamaServer:
+    """Start a server on a free port without waiting for it (several can load side by side)."""
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
+             "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(n_ctx)],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
+    return LlamaServer(f"http://127.0.0.1:{port}/v1", proc, log)
+
+
+def wait_until_serving(server: LlamaServer, timeout_s: float = 60.0) -> None:
+    """Return once the server lists its models; fail the test with its log if it exits or stays silent."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if server.proc.poll() is not None:
+            tail = server.log.read_text(errors="replace")[-2000:]
+            pytest.fail(f"llama.cpp server exited with code {server.proc.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/models", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"llama.cpp server did not answer on {server.url}/models within {timeout_s:g} s")
+        time.sleep(0.2)
+
+
+def stop_llama_server(server: LlamaServer) -> None:
+    if server.proc.poll() is None:
+        server.proc.terminate()
+        try:
+            server.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+
+
 @contextlib.contextmanager
 def running_llama_server(gguf: Path, *, alias: str = "smollm2", n_ctx: int = 4096, threads: int = 1,
-                 start_timeout_s: float = 60.0) -> Iterator[str]:
+                         start_timeout_s: float = 60.0) -> Iterator[str]:
     """Run `python -m llama_cpp.server` on a free 127.0.0.1 port; yield its base URL (…/v1); stop it afterwards."""
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="llama_server_", suffix=".log", delete=False)  # noqa: SIM115 - outlives
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
-         "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(threads), "--n_ctx", str(n_ctx)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + start_timeout_s
-    try:
-        while True:
-            if proc.poll() is not None:
-                tail = Path(log.name).read_text(errors="replace")[-2000:]
-                pytest.fail(f"llama.cpp server exited with code {proc.returncode}:\n{tail}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not answer on {base}/models within {start_timeout_s:g} s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryDirectory(prefix="llama_server_") as folder:
+        server = start_llama_server(gguf, Path(folder) / "server.log", alias=alias, n_ctx=n_ctx, threads=threads)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        os.unlink(log.name)
+            wait_until_serving(server, start_timeout_s)
+            yield server.url
+        finally:
+            stop_llama_server(server)
 
 
 def free_port() -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from casewise.errors import ConfigError, LLMError
 from casewise.settings import LLMSettings
 from reasoning.llm import LlamaCppLLM, LLMReply, LLMStream, Message, make_llm
+from tests.local_http import serving
 from tests.reasoning.reasoning_testdata import closed_port_url
 
 SECRET_NOTE = "patient-note-7731 knee pain"
@@ -120,12 +120,8 @@ class _FlakyOpenAIHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def flaky_server() -> Iterator[tuple[str, type[_FlakyOpenAIHandler]]]:
     handler = type("Handler", (_FlakyOpenAIHandler,), {"statuses": [], "hits": 0})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield f"{url}/v1", handler
 
 
 def test_overload_and_5xx_are_retried_then_succeed(flaky_server: tuple[str, type[_FlakyOpenAIHandler]]) -> None:

@@ -8,14 +8,7 @@ from __future__ import annotations
 
 import http.server
 import importlib.util
-import os
-import subprocess
-import sys
-import threading
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,76 +17,33 @@ import pytest
 from casewise.errors import LLMError
 from casewise.settings import LLMSettings, load_settings
 from reasoning.llm import Message, OpenAICompatibleLLM, make_llm
-from tests.reasoning.reasoning_testdata import closed_port_url, free_port
+from tests.local_http import serving
+from tests.reasoning.reasoning_testdata import (
+    LlamaServer,
+    closed_port_url,
+    start_llama_server,
+    stop_llama_server,
+    wait_until_serving,
+)
 
-START_TIMEOUT_S = 60.0
 HELLO: list[Message] = [{"role": "user", "content": "Say hi."}]
-CHAT_LINE = "POST /v1/chat/completions"
-
-
-@dataclass
-class Server:
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def requests(self) -> int:
-        """Chat requests this server has answered, from its access log."""
-        return self.log.read_text(errors="replace").count(CHAT_LINE)
-
-
-def _start(gguf: Path, log: Path) -> Server:
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-             "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "512"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        )
-    return Server(f"http://127.0.0.1:{port}/v1", proc, log)
-
-
-def _wait(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if server.proc.poll() is not None:
-            pytest.fail(f"llama.cpp server exited with code {server.proc.returncode}: "
-                        f"{server.log.read_text(errors='replace')[-1500:]}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/models", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"llama.cpp server did not answer on {server.url} within {START_TIMEOUT_S:g} s")
-        time.sleep(0.2)
-
-
-def _stop(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.terminate()
-        try:
-            server.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait()
 
 
 @pytest.fixture(scope="module")
-def two_servers(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+def two_servers(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LlamaServer, LlamaServer]]:
     """Two llama.cpp servers started side by side (each ~1 s to load the 98 MB model)."""
     if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("sse_starlette") is None:
         pytest.skip("llama-cpp-python[server] extras are not installed (sse-starlette, starlette-context, fastapi, uvicorn)")
     folder = tmp_path_factory.mktemp("llama_logs")
-    servers = (_start(gguf_path, folder / "a.log"), _start(gguf_path, folder / "b.log"))
+    servers = (start_llama_server(gguf_path, folder / "a.log", n_ctx=512),
+               start_llama_server(gguf_path, folder / "b.log", n_ctx=512))
     try:
         for s in servers:
-            _wait(s)
+            wait_until_serving(s)
         yield servers
     finally:
         for s in servers:
-            _stop(s)
+            stop_llama_server(s)
 
 
 def _llm(*urls: str, **kw: object) -> OpenAICompatibleLLM:
@@ -119,7 +69,7 @@ def test_base_urls_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert load_settings().llm.base_url == "http://vllm-2:8000/v1"
 
 
-def test_requests_spread_over_both_then_survive_one_server_dying(two_servers: tuple[Server, Server]) -> None:
+def test_requests_spread_over_both_then_survive_one_server_dying(two_servers: tuple[LlamaServer, LlamaServer]) -> None:
     a, b = two_servers
     llm = _llm(a.url, b.url)
     before = (a.requests(), b.requests())
@@ -128,7 +78,7 @@ def test_requests_spread_over_both_then_survive_one_server_dying(two_servers: tu
     spread = (a.requests() - before[0], b.requests() - before[1])
     assert spread == (2, 2), f"round-robin over two healthy servers should give 2 + 2, got {spread}"
 
-    _stop(b)  # one replica dies
+    stop_llama_server(b)  # one replica dies
     before_a = a.requests()
     for _ in range(3):
         assert llm.complete(HELLO, max_tokens=4, temperature=0.0).text.strip()
@@ -171,15 +121,12 @@ class _BrokenHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def broken_server() -> Iterator[tuple[str, type[_BrokenHandler]]]:
     handler = type("Handler", (_BrokenHandler,), {"hits": 0})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield f"{url}/v1", handler
 
 
 def test_a_failing_server_is_skipped_during_its_cool_down(
-    two_servers: tuple[Server, Server], broken_server: tuple[str, type[_BrokenHandler]]
+    two_servers: tuple[LlamaServer, LlamaServer], broken_server: tuple[str, type[_BrokenHandler]]
 ) -> None:
     a, _ = two_servers
     if a.proc.poll() is not None:
@@ -224,15 +171,12 @@ class _DroppingStreamHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def dropping_server() -> Iterator[tuple[str, type[_DroppingStreamHandler]]]:
     handler = type("Handler", (_DroppingStreamHandler,), {"hits": 0, "tokens_before_dying": 0})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield f"{url}/v1", handler
 
 
 def test_a_stream_fails_over_only_before_its_first_token(
-    two_servers: tuple[Server, Server], dropping_server: tuple[str, type[_DroppingStreamHandler]]
+    two_servers: tuple[LlamaServer, LlamaServer], dropping_server: tuple[str, type[_DroppingStreamHandler]]
 ) -> None:
     a, _ = two_servers
     url, handler = dropping_server

