@@ -154,12 +154,16 @@ def remove_invalid_citations(text: str, valid_ids: Sequence[str], language: Lang
 
 def stream_safe_prefix(partial: str) -> str:
     """The part of a growing response that can be shown now: no unclosed bracket, no half-written id at the end."""
-    cut = len(partial)
-    for opener, closer in (("[", "]"), ("(", ")"), ("【", "】")):
-        i = partial.find(opener, partial.rfind(closer) + 1)  # the first opener not closed afterwards
-        if i >= 0:
-            cut = min(cut, i)
-    text = partial[:cut]
+    text = partial
+    while True:  # cutting at one bracket can leave another kind unclosed: '(【)' -> '(' -> ''
+        cut = len(text)
+        for opener, closer in (("[", "]"), ("(", ")"), ("【", "】")):
+            i = text.find(opener, text.rfind(closer) + 1)  # the first opener not closed afterwards
+            if i >= 0:
+                cut = min(cut, i)
+        if cut == len(text):
+            break
+        text = text[:cut]
     m = re.search(r"(?:<<[^>\n]*|<|P|PT|PT-[A-Za-z0-9]*|pt-[a-z0-9]*)$", text)
     if m:
         text = text[: m.start()]
