@@ -91,6 +91,31 @@ class VectorIndex(Protocol):
     def dense_search(self, dense: np.ndarray, *, flt: models.Filter | None, limit: int) -> list[Any]: ...
 
 
+def holds_other_vector_size(index: VectorIndex, dim: int) -> bool:
+    """True when the live collection has vectors of another size than `dim` (built with another embedding model).
+
+    Probed with a one-point search, since the backends do not report the size alike; their size errors differ too
+    ("Vector dimension error" from Qdrant, "not aligned" from local mode).
+    """
+    if not index.exists() or index.count() == 0:
+        return False
+    probe = np.zeros(dim, dtype=np.float32)
+    probe[0] = 1.0
+    try:
+        index.dense_search(probe, flt=None, limit=1)
+    except Exception as exc:  # each backend raises its own type
+        text = str(exc).lower()
+        if "dimension" in text or "not aligned" in text or "dim " in text:
+            return True
+        raise
+    return False
+
+
+def other_model_message(model: str, dim: int) -> str:
+    return (f"the vector index was built with another embedding model than {model} ({dim}-dimensional vectors); "
+            "rebuild it: casewise index FOLDERS --rebuild (the nightly job does so by itself)")
+
+
 def next_physical(alias: str, existing: Sequence[str]) -> str:
     """`<alias>_v<n+1>` after the highest version present."""
     versions = [int(n.rsplit("_v", 1)[1]) for n in existing if n.startswith(f"{alias}_v") and n.rsplit("_v", 1)[1].isdigit()]

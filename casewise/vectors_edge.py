@@ -51,6 +51,7 @@ class _Shards:
                 f"the embedded index in {root} is open in another Casewise process (e.g. `casewise serve`); "
                 "stop it, or ask the server (`casewise reindex` does), or use a Qdrant server URL") from None
         self.closed = False
+        self._aliases: dict[str, str] | None = None
 
     def get(self, name: str) -> qe.EdgeShard:
         shard = self.open.get(name)
@@ -66,8 +67,12 @@ class _Shards:
         return shard
 
     def aliases(self) -> dict[str, str]:
+        # Read once: this process holds the folder's lock, so only write_aliases (below) changes the file.
+        if self._aliases is not None:
+            return dict(self._aliases)
         try:
-            return dict(json.loads((self.root / ALIASES).read_text()))
+            self._aliases = dict(json.loads((self.root / ALIASES).read_text()))
+            return dict(self._aliases)
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
@@ -80,6 +85,7 @@ class _Shards:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / ALIASES)
+        self._aliases = dict(aliases)
         dir_fd = os.open(self.root, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -264,15 +270,15 @@ class EdgeIndex:
     def dense_scores(self, dense: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
         if not ids:
             return {}
+        # The engine scores just these points (an id filter), so no vector crosses into Python.
+        request = qe.QueryRequest(limit=len(ids), query=qe.Query.Nearest(np.asarray(dense, dtype=np.float32).tolist(),
+                                                                          using=DENSE),
+                                  filter=qe.Filter(must=[qe.HasIdCondition(point_ids={_pid(i) for i in ids})]),
+                                  with_payload=False, params=EXACT)
         with self._s.mutex:
             shard = self._shard()
-            with _engine("read vectors"):
-                records = shard.retrieve([_pid(i) for i in ids], with_payload=False, with_vector=[DENSE])
-        out: dict[str, float] = {}
-        for r in records:
-            vec = r.vector[DENSE] if isinstance(r.vector, dict) else r.vector
-            out[str(r.id)] = float(np.dot(np.asarray(vec, dtype=np.float32), dense))
-        return out
+            with _engine("score vectors"):
+                return {str(r.id): float(r.score) for r in shard.query(request)}
 
     def sparse_search(self, sparse: tuple[list[int], list[float]], *, flt: models.Filter | None,
                       limit: int) -> list[Any]:

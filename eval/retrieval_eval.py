@@ -28,6 +28,7 @@ import numpy as np
 
 from casewise.embedding import Embedder
 from casewise.sparse import sparse_vector
+from casewise.types import Language
 
 QUERY_CHARS = 600
 CHUNK_WORDS = 200
@@ -37,6 +38,7 @@ DEPTH = 100  # cases ranked per query (MRR is MRR@100)
 RRF_K = 60.0
 LANGS = {"es": ("text_files", "text_files"), "en": ("text_files_en", "text_files_en"),
          "en-es": ("text_files_en", "text_files")}
+CORPUS_LANGUAGE: dict[str, Language] = {"es": "es", "en": "en", "en-es": "es"}
 METHODS = ("bm25", "dense", "llamaindex", "rrf", "casewise")
 
 Ranking = list[str]
@@ -51,6 +53,7 @@ class Corpus:
     categories: dict[str, frozenset[str]]
     relevant: dict[str, dict[str, float]] = field(default_factory=dict)  # query -> {case: jaccard >= threshold}
     graded: dict[str, dict[str, float]] = field(default_factory=dict)    # query -> {case: jaccard > 0}
+    chunk_language: Language | None = None  # the corpus's language, as the indexer records it per chunk
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -87,7 +90,7 @@ def load_codiesp(folder: Path, lang: str = "es", limit: int | None = None) -> Co
         ids = ids[:limit]
     queries = {i: (qdir / f"{i}.txt").read_text(encoding="utf-8")[:QUERY_CHARS] for i in ids}
     chunks = [(i, c) for i in ids for c in chunk_words((cdir / f"{i}.txt").read_text(encoding="utf-8"))]
-    corpus = Corpus(queries, chunks, {i: frozenset(cats[i]) for i in ids})
+    corpus = Corpus(queries, chunks, {i: frozenset(cats[i]) for i in ids}, chunk_language=CORPUS_LANGUAGE[lang])
     for q in ids:
         sims = {d: jaccard(corpus.categories[q], corpus.categories[d]) for d in ids if d != q}
         corpus.graded[q] = {d: s for d, s in sims.items() if s > 0}
@@ -209,6 +212,15 @@ class CachedEmbedder:
         return self._get("q", texts, self.inner.embed_queries)
 
 
+def cached(embedder: Embedder, cache_dir: Path | None) -> Embedder:
+    """The embedder with an on-disk vector cache; an ensemble caches each of its models (shared with single-model runs)."""
+    from casewise.embedders.ensemble import EnsembleEmbedder
+
+    if isinstance(embedder, EnsembleEmbedder):
+        return EnsembleEmbedder(embedder.name, [(CachedEmbedder(e, cache_dir), w) for e, w in embedder.parts])
+    return CachedEmbedder(embedder, cache_dir)
+
+
 def llamaindex_embedding(embedder: Embedder) -> Any:
     """Our embedder as a LlamaIndex BaseEmbedding (no OpenAI, no download)."""
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -297,13 +309,19 @@ def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray
         warnings.simplefilter("ignore")
         index = QdrantIndex(QdrantClient(":memory:"), "eval_chunks")
         index.ensure(embedder.dim)
-        chunks = [Chunk(chunk_id=f"{c}#{i}", doc_id=c, case_id=c, position=i, text=t)
+        chunks = [Chunk(chunk_id=f"{c}#{i}", doc_id=c, case_id=c, position=i, text=t, language=corpus.chunk_language)
                   for i, (c, t) in enumerate(corpus.chunks)]
         index.upsert(chunks, chunk_vecs, [sparse_vector(t) for _, t in corpus.chunks],
                      {c: "eval" for c in corpus.queries})
     retriever = CaseRetriever(settings, _NoCases(), index, embedder)  # type: ignore[arg-type]
     return {q: [r.case_id for r in retriever.similar(text, k=min(DEPTH, 100), exclude_case=q)]
             for q, text in corpus.queries.items()}
+
+
+def _parts(embedder: Embedder) -> list[tuple[str, Embedder]]:
+    """(short name, model) for each model of an ensemble; nothing for a single model."""
+    parts = getattr(embedder, "parts", None) or []
+    return [(str(e.name).removeprefix("bundled:"), e) for e, _ in parts]
 
 
 def evaluate(corpus: Corpus, embedder: Embedder | None, methods: Sequence[str] = METHODS) -> dict[str, Any]:
@@ -324,26 +342,36 @@ def evaluate(corpus: Corpus, embedder: Embedder | None, methods: Sequence[str] =
         qvecs = embedder.embed_queries([corpus.queries[q] for q in qids])
         sims = qvecs @ chunk_vecs.T
         rankings["dense"] = {q: _best_chunk_ranking(case_of, sims[i], q) for i, q in enumerate(qids)}
+        for name, part in _parts(embedder) if "dense" in methods else ():
+            # each model of an ensemble alone: plain vector search with the best single model is a baseline too
+            pv = part.embed_passages([t for _, t in corpus.chunks])
+            ps = part.embed_queries([corpus.queries[q] for q in qids]) @ pv.T
+            rankings[f"dense[{name}]"] = {q: _best_chunk_ranking(case_of, ps[i], q) for i, q in enumerate(qids)}
     if "rrf" in methods:
         rankings["rrf"] = {q: rrf(rankings["bm25"][q], rankings["dense"][q]) for q in corpus.queries}
     if "llamaindex" in methods and embedder is not None:
         rankings["llamaindex"] = llamaindex_rankings(corpus, embedder)
     if "casewise" in methods and embedder is not None:
         rankings["casewise"] = casewise_rankings(corpus, embedder, chunk_vecs)
-    for m in methods:
-        if m in rankings:
-            results[m] = score(corpus, rankings[m])
+    for m, ranked in rankings.items():
+        if m in methods or m.startswith("dense["):
+            results[m] = score(corpus, ranked)
     return results
 
 
 def _format(lang: str, model: str, results: dict[str, Any]) -> str:
     lines = [f"CodiEsp retrieval, {lang}, dense model {model}",
-             f"{'method':<11} {'nDCG@10':>14} {'recall@10':>14} {'MRR':>14} {'graded nDCG@10':>16}"]
+             f"{'method':<30} {'nDCG@10':>14} {'recall@10':>14} {'MRR':>14} {'graded nDCG@10':>16}"]
     def cell(r: dict[str, Any], k: str) -> str:
         return f"{r[k]:.3f} ±{r[k + '_se']:.3f}"
 
     for m, r in results.items():
-        lines.append(f"{m:<11} {cell(r, 'ndcg@10'):>14} {cell(r, 'recall@10'):>14} {cell(r, 'mrr'):>14} {cell(r, 'graded_ndcg@10'):>16}")
+        lines.append(f"{m:<30} {cell(r, 'ndcg@10'):>14} {cell(r, 'recall@10'):>14} {cell(r, 'mrr'):>14} {cell(r, 'graded_ndcg@10'):>16}")
+    others = {m: r["ndcg@10"] for m, r in results.items() if m != "casewise"}
+    if "casewise" in results and others:
+        best = max(others, key=lambda m: others[m])
+        gain = results["casewise"]["ndcg@10"] / others[best] - 1 if others[best] else 0.0
+        lines.append(f"casewise against the best other method ({best}): {gain:+.1%} nDCG@10")
     any_r: dict[str, Any] = next(iter(results.values()), {})
     lines.append(f"queries with a relevant case: {any_r.get('n_queries', 0)}; graded: {any_r.get('n_graded_queries', 0)}")
     return "\n".join(lines)
@@ -379,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             es = es.model_copy(update={"backend": args.backend}) if "backend" in EmbeddingSettings.model_fields else es
             if "backend" not in EmbeddingSettings.model_fields:
                 object.__setattr__(es, "backend", args.backend)
-        embedder = CachedEmbedder(get_embedder(es), args.cache)
+        embedder = cached(get_embedder(es), args.cache)
     results = evaluate(corpus, embedder, methods)
     model = embedder.name if embedder else "-"
     payload = {"lang": args.lang, "model": model, "cases": len(corpus.queries), "chunks": len(corpus.chunks),

@@ -27,7 +27,7 @@ from casewise.settings import Settings
 from casewise.sparse import sparse_vector
 from casewise.store import Store
 from casewise.types import Chunk, Diagnosis, DocType, Outcome, Section, Treatment
-from casewise.vectors import VectorIndex, next_physical
+from casewise.vectors import VectorIndex, holds_other_vector_size, next_physical
 from casewise.vocabulary import fold, load_vocabulary
 from indexing import parallel, synthea
 from indexing.assemble import CaseFacts, merge
@@ -99,6 +99,12 @@ class Indexer:
         report = IndexReport()
         if not force:
             self._recover_from_cut_rebuild()
+            if holds_other_vector_size(self.index, self.embedder.dim):
+                # Another embedding model (an upgrade changed the default, or the settings): new vectors cannot join
+                # the old ones, so everything is embedded again into a new collection, switched in when complete.
+                log.warning("the vector index was built with another embedding model than %s (%d-dimensional vectors);"
+                            " rebuilding it", self.embedder.name, self.embedder.dim)
+                return self.rebuild(roots, progress)
         self.index.ensure(self.embedder.dim)
         refused: list[tuple[str, str]] = []  # links that point outside the source folders: never read
         files = discover(roots, self.settings.ingest.include, self.settings.ingest.exclude, refused)

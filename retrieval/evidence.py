@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 
-from casewise.settings import RetrievalSettings
+from casewise.settings import DEFAULT_SIMILARITY_FLOOR, RetrievalSettings
 from casewise.types import Case, Evidence, EvidenceRow, OutcomeSummary, SimilarCase
 from casewise.vocabulary import BUILTIN, MEASURES, Vocabulary
 
@@ -118,7 +118,8 @@ def build_evidence(query: str, cases: list[SimilarCase], cfg: RetrievalSettings,
     When the question names a diagnosis, only cases with that diagnosis count: what worked for a knee does not
     answer a question about an elbow, however close the rest of the description.
     """
-    strong = [c for c in cases if c.similarity >= cfg.similarity_floor and c.case is not None]
+    floor = DEFAULT_SIMILARITY_FLOOR if cfg.similarity_floor is None else cfg.similarity_floor  # Settings fills it in
+    strong = [c for c in cases if c.similarity >= floor and c.case is not None]
     asked = set(vocab.find_diagnoses(query))
     if asked:
         strong = [c for c in strong if c.case is not None and asked & {d.name for d in c.case.diagnoses}]
@@ -127,6 +128,6 @@ def build_evidence(query: str, cases: list[SimilarCase], cfg: RetrievalSettings,
     note = ""
     if too_little:
         which = f" with {' or '.join(sorted(asked))}" if asked else ""
-        note = (f"only {len(strong)} similar case(s){which} above the similarity floor {cfg.similarity_floor:g}; "
+        note = (f"only {len(strong)} similar case(s){which} above the similarity floor {floor:g}; "
                 f"need {cfg.min_cases}")
     return Evidence(query=query, cases=cases, table=table, too_little_evidence=too_little, note=note)

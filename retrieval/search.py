@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import statistics
+import functools
 from dataclasses import dataclass
 
+import numpy as np
 from qdrant_client import models
 
 from casewise import extract
 from casewise.embedding import Embedder
-from casewise.errors import RequestError
+from casewise.errors import IndexUnavailableError, RequestError
+from casewise.lang import detect_language
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector, terms
 from casewise.store import Store
 from casewise.types import Case, Filters, MatchedChunk, SimilarCase
-from casewise.vectors import VectorIndex
+from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
 from casewise.vocabulary import BUILTIN, Vocabulary, load_vocabulary
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
 RRF_K = 60.0
-W_DENSE, TOP_Z = 0.5, 100  # z-score fusion: dense weight (tuned on half of CodiEsp's queries) and depth of the stats
+W_DENSE, TOP_Z = 1.0, 100  # z-score fusion: dense weight (tuned on half of CodiEsp's queries) and depth of the stats
+W_SPARSE_OTHER_LANGUAGE = 0.5  # lexical evidence from a chunk in another language than the query (cognates, codes)
 W_FUSED, W_COSINE, W_STRUCT = 0.5, 0.0, 2.0  # fused case rank + structure (eval.retrieval_eval, eval.synth_eval)
 
 
@@ -83,19 +86,24 @@ def structural_similarity(p: Profile, case: Case | None) -> float:
 
 def _z(scores: dict[str, float], keys: list[str], floor: float) -> dict[str, float]:
     """z-scores against the mean and spread of the TOP_Z best; a case missing from the list gets `floor`."""
-    top = sorted(scores.values(), reverse=True)[:TOP_Z]
+    top = np.sort(np.fromiter(scores.values(), dtype=np.float64, count=len(scores)))[::-1][:TOP_Z]
     if len(top) < 2:
         return {k: 0.0 for k in keys}
-    mu = statistics.fmean(top)
-    sd = statistics.pstdev(top) or 1.0
+    mu = float(top.mean())
+    sd = float(top.std()) or 1.0
     return {k: (scores.get(k, floor) - mu) / sd for k in keys}
 
 
-def fuse_case_scores(sparse: dict[str, float], dense: dict[str, float], keys: list[str]) -> dict[str, float]:
-    """Fuse per-case sparse and dense scores; returned as a rank score (~2 for the first case, RRF's scale)."""
+def fuse_case_scores(sparse: dict[str, float], dense: dict[str, float], keys: list[str],
+                     sparse_weight: dict[str, float] | None = None) -> dict[str, float]:
+    """Fuse per-case sparse and dense scores; returned as a rank score (~2 for the first case, RRF's scale).
+
+    `sparse_weight` scales a case's lexical z-score (default 1): lexical matches across languages count less.
+    """
     zs = _z(sparse, keys, min(sparse.values(), default=0.0))
     zd = _z(dense, keys, min(dense.values(), default=0.0))
-    order = sorted(keys, key=lambda k: zs[k] + W_DENSE * zd[k], reverse=True)
+    sw = sparse_weight or {}
+    order = sorted(keys, key=lambda k: sw.get(k, 1.0) * zs[k] + W_DENSE * zd[k], reverse=True)
     return {k: 2 * RRF_K / (RRF_K + r) for r, k in enumerate(order, start=1)}
 
 
@@ -128,48 +136,53 @@ class CaseRetriever:
         # Case-level fusion: each case scores as its best chunk in the dense list and in the sparse list; the two
         # case scores are z-normalised over the top candidates and summed (sparse + W_DENSE x dense), which measured
         # better than RRF of the two rankings on CodiEsp in every language (eval.retrieval_eval; held-out split).
+        # A lexical match in a chunk of another language than the query's weighs W_SPARSE_OTHER_LANGUAGE.
         limit = cfg.candidates * 2
-        dense_pts = self.index.dense_search(qvec, flt=flt, limit=limit)
+        try:
+            dense_pts = self.index.dense_search(qvec, flt=flt, limit=limit)
+        except Exception:
+            if holds_other_vector_size(self.index, len(qvec)):
+                raise IndexUnavailableError(other_model_message(self.embedder.name, len(qvec))) from None
+            raise
         sparse_pts = self.index.sparse_search(qsparse, flt=flt, limit=limit) if qsparse[0] else []
-        members: dict[str, list[models.ScoredPoint]] = {}
+        members: dict[str, dict[str, models.ScoredPoint]] = {}  # case -> {point id: point}
         best_sparse: dict[str, float] = {}
+        sparse_weight: dict[str, float] = {}  # by the language of the case's best lexical chunk
+        qlang = detect_language(query)
         for ranked, is_sparse in ((dense_pts, False), (sparse_pts, True)):
             for p in ranked:
                 payload = p.payload or {}
                 key = payload.get("case_id") or f"DOC:{payload.get('doc_id')}"
                 if key == exclude_case:
                     continue
-                chunks_of = members.setdefault(key, [])
-                if all(str(q.id) != str(p.id) for q in chunks_of):
-                    chunks_of.append(p)
-                if is_sparse:
-                    best_sparse[key] = max(best_sparse.get(key, 0.0), float(p.score))
+                members.setdefault(key, {}).setdefault(str(p.id), p)
+                if is_sparse and float(p.score) > best_sparse.get(key, -1.0):
+                    best_sparse[key] = float(p.score)
+                    lang = payload.get("language")
+                    sparse_weight[key] = W_SPARSE_OTHER_LANGUAGE if lang and lang != qlang else 1.0
         if not members:
             return []
         cosines = {str(p.id): float(p.score) for p in dense_pts}
-        missing = [str(p.id) for ps in members.values() for p in ps if str(p.id) not in cosines]
+        missing = [pid for pts in members.values() for pid in pts if pid not in cosines]
         cosines.update(self.index.dense_scores(qvec, missing))
-        best_dense = {key: max(cosines.get(str(p.id), 0.0) for p in pts) for key, pts in members.items()}
-        fused = fuse_case_scores(best_sparse, best_dense, list(members))
+        best_dense = {key: max(cosines.get(pid, 0.0) for pid in pts) for key, pts in members.items()}
+        fused = fuse_case_scores(best_sparse, best_dense, list(members), sparse_weight)
         cases = self.store.get_cases([c for c in members if not c.startswith("DOC:")])
         prof = profile_of(query, self.vocab)
+        scored = sorted(((W_FUSED * fused[key] + W_COSINE * best_dense[key]
+                          + W_STRUCT * structural_similarity(prof, cases.get(key)), key) for key in members),
+                        key=lambda t: t[0], reverse=True)
         qterms = set(terms(query))
         results: list[SimilarCase] = []
-        for key, pts in members.items():
-            pts = sorted(pts, key=lambda p: cosines.get(str(p.id), 0.0), reverse=True)[: cfg.max_chunks_per_case]
-            sim = cosines.get(str(pts[0].id), 0.0)
-            case = cases.get(key)
-            struct = structural_similarity(prof, case)
-            score = W_FUSED * fused[key] + W_COSINE * sim + W_STRUCT * struct
+        for score, key in scored[:k]:  # chunks and explanations only for what is returned
+            pts = sorted(members[key].values(), key=lambda p: cosines.get(str(p.id), 0.0),
+                         reverse=True)[: cfg.max_chunks_per_case]
             chunks = [MatchedChunk(chunk_id=str(p.id), doc_id=str((p.payload or {}).get("doc_id")),
                                    text=str((p.payload or {}).get("text", "")), section=str((p.payload or {}).get("section", "")),
                                    score=round(cosines.get(str(p.id), 0.0), 4)) for p in pts]
-            results.append(SimilarCase(case_id=key, score=round(score, 4), similarity=round(sim, 4), case=case,
-                                       chunks=chunks, why=[]))
-        results.sort(key=lambda r: r.score, reverse=True)
-        results = results[:k]
-        for r in results:  # explanations only for what is returned (stemming every candidate is the slow part)
-            r.why = _why(prof, r.case, qterms, r.chunks)
+            case = cases.get(key)
+            results.append(SimilarCase(case_id=key, score=round(score, 4), similarity=round(best_dense[key], 4), case=case,
+                                       chunks=chunks, why=_why(prof, case, qterms, chunks)))
         return results
 
     def similar_to_case(self, case_id: str, *, filters: Filters | None = None, k: int | None = None) -> list[SimilarCase]:
@@ -177,6 +190,12 @@ class CaseRetriever:
         if case is None:
             raise RequestError("case_id", f"no case {case_id!r} in the index")
         return self.similar(case.summary or case_id, filters=filters, k=k, exclude_case=case_id)
+
+
+@functools.lru_cache(maxsize=8192)
+def _text_terms(text: str) -> frozenset[str]:
+    """A chunk's stems, memoised: the same chunks come back for many queries, and stemming is the slow part."""
+    return frozenset(terms(text))
 
 
 def _why(p: Profile, case: Case | None, qterms: set[str], chunks: list[MatchedChunk]) -> list[str]:
@@ -192,7 +211,7 @@ def _why(p: Profile, case: Case | None, qterms: set[str], chunks: list[MatchedCh
             why.append(f"sex: {case.sex}")
         if p.age is not None and case.age_band:
             why.append(f"age band: {case.age_band}")
-    matched = sorted(qterms & {t for c in chunks for t in terms(c.text)})
+    matched = sorted(set().union(*(qterms & _text_terms(c.text) for c in chunks)))
     if matched:
         why.append("terms: " + ", ".join(matched[:8]))
     return why

@@ -99,6 +99,23 @@ def test_every_method_runs_and_scores_in_range(codiesp: Path) -> None:
     assert res["llamaindex"]["ndcg@10"] == pytest.approx(res["dense"]["ndcg@10"])
 
 
+def test_an_ensemble_is_also_scored_model_by_model(codiesp: Path, tmp_path: Path) -> None:
+    """With two models in one vector, plain search with each model alone is reported as a baseline too."""
+    from casewise.embedders.ensemble import EnsembleEmbedder
+
+    class Other(HashEmbedder):
+        name = "bundled:other"
+
+    ens = ev.cached(EnsembleEmbedder("bundled:pair", [(HashEmbedder(), 1.0), (Other(), 3.0)]), tmp_path)
+    assert isinstance(ens, EnsembleEmbedder) and all(isinstance(e, ev.CachedEmbedder) for e, _ in ens.parts)
+    res = ev.evaluate(ev.load_codiesp(codiesp, "es"), ens, ["bm25", "dense", "casewise"])
+    assert {"dense[hash-bow]", "dense[other]", "dense", "casewise"} <= set(res)
+    # the two parts are the same model here, so the ensemble ranks exactly like either part
+    assert res["dense"]["ndcg@10"] == pytest.approx(res["dense[hash-bow]"]["ndcg@10"])
+    text = ev._format("es", ens.name, res)
+    assert "dense[other]" in text and "casewise against the best other method" in text
+
+
 def test_main_prints_json(codiesp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert ev.main(["--codiesp", str(codiesp), "--lang", "en", "--methods", "bm25", "--json", "--limit", "4"]) == 0
     out = json.loads(capsys.readouterr().out)

