@@ -1,8 +1,8 @@
 """Similar-case query latency in the embedded index, against a raw top-k on the same index and the numpy floor.
 
-    python -m bench.query [--sizes 20000,100000] [--queries 50] [--engines local,edge]
+    python -m bench.query [--sizes 20000,100000] [--queries 50] [--engines local,edge] [--dim 768]
 
-Synthetic chunks: 384-d vectors clustered by case (20 chunks per case around a case centre), payloads shaped like
+Synthetic chunks: 768-d vectors (`--dim`) clustered by case (20 chunks per case around a case centre), payloads shaped like
 the real ones (case/doc ids, sex, age band, diagnoses, treatments, language, date, ~300 characters of text) and
 BM25-style sparse vectors over a Zipf vocabulary. For each engine and size it prints p50/p95 of
   (a) the full similar-case query: payload filter (10 % selective, on diagnosis) + dense and sparse sub-searches
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-DIM = 384
+DIM = 768  # the default embedder's vectors (bundled:minilm+e5); --dim 384 for a single small model
 CHUNKS_PER_CASE = 20
 DIAGNOSES = ["knee_oa", "hip_oa", "rotator_cuff", "lateral_epicondylitis", "plantar_fasciitis", "achilles_tendinopathy",
              "patellar_tendinopathy", "low_back_pain", "meniscus_tear", "shoulder_oa"]
@@ -209,12 +209,19 @@ def edge_engine(d: Data, exact: bool) -> tuple[Callable[[int], object], Callable
     return full, raw
 
 
+def set_dim(dim: int) -> None:
+    global DIM
+    DIM = dim
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="20000,100000")
     ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--dim", type=int, default=DIM, help=f"vector size (default {DIM}, the default embedder's)")
     ap.add_argument("--engines", default="local,edge", help="local (qdrant-client local mode), edge, edge-hnsw")
     args = ap.parse_args(argv)
+    set_dim(args.dim)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     print(f"{'engine':<10} {'chunks':>7} {'full p50':>9} {'full p95':>9} {'raw p50':>8} {'numpy p50':>9} "
           f"{'p95/raw':>8} {'p95/numpy':>9} {'build s':>8} {'+RSS MB':>8}")

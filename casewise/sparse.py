@@ -57,6 +57,18 @@ def terms(text: str) -> list[str]:
     return out
 
 
+def words_by_term(text: str) -> dict[str, str]:
+    """Each stem of `text` mapped to the first word (lower-case, unaccented) it came from: what to show a person
+    instead of a stem ("kellgren", not "kellgr")."""
+    out: dict[str, str] = {}
+    for tok in _TOKEN.findall(fold(text)):
+        if tok in STOPWORDS or len(tok) == 1:
+            continue
+        for stem in ((tok,) if tok.isdigit() else _stems(tok)):
+            out.setdefault(stem, tok)
+    return out
+
+
 def term_index(term: str) -> int:
     return zlib.crc32(term.encode("utf-8")) & 0x7FFFFFFF
 

@@ -13,7 +13,7 @@ from casewise.embedding import Embedder
 from casewise.errors import IndexUnavailableError, RequestError
 from casewise.lang import detect_language
 from casewise.settings import Settings
-from casewise.sparse import sparse_vector, terms
+from casewise.sparse import sparse_vector, terms, words_by_term
 from casewise.store import Store
 from casewise.types import Case, Filters, MatchedChunk, SimilarCase
 from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
@@ -172,7 +172,7 @@ class CaseRetriever:
         scored = sorted(((W_FUSED * fused[key] + W_COSINE * best_dense[key]
                           + W_STRUCT * structural_similarity(prof, cases.get(key)), key) for key in members),
                         key=lambda t: t[0], reverse=True)
-        qterms = set(terms(query))
+        qwords = words_by_term(query)
         results: list[SimilarCase] = []
         for score, key in scored[:k]:  # chunks and explanations only for what is returned
             pts = sorted(members[key].values(), key=lambda p: cosines.get(str(p.id), 0.0),
@@ -182,7 +182,7 @@ class CaseRetriever:
                                    score=round(cosines.get(str(p.id), 0.0), 4)) for p in pts]
             case = cases.get(key)
             results.append(SimilarCase(case_id=key, score=round(score, 4), similarity=round(best_dense[key], 4), case=case,
-                                       chunks=chunks, why=_why(prof, case, qterms, chunks)))
+                                       chunks=chunks, why=_why(prof, case, qwords, chunks)))
         return results
 
     def similar_to_case(self, case_id: str, *, filters: Filters | None = None, k: int | None = None) -> list[SimilarCase]:
@@ -198,7 +198,7 @@ def _text_terms(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
-def _why(p: Profile, case: Case | None, qterms: set[str], chunks: list[MatchedChunk]) -> list[str]:
+def _why(p: Profile, case: Case | None, qwords: dict[str, str], chunks: list[MatchedChunk]) -> list[str]:
     why: list[str] = []
     if case is not None:
         shared = [d.name for d in case.diagnoses if d.name in p.diagnoses]
@@ -211,7 +211,8 @@ def _why(p: Profile, case: Case | None, qterms: set[str], chunks: list[MatchedCh
             why.append(f"sex: {case.sex}")
         if p.age is not None and case.age_band:
             why.append(f"age band: {case.age_band}")
-    matched = sorted(set().union(*(qterms & _text_terms(c.text) for c in chunks)))
+    stems = set().union(*(qwords.keys() & _text_terms(c.text) for c in chunks))
+    matched = sorted({qwords[s] for s in stems})  # the query's own words, not their stems
     if matched:
         why.append("terms: " + ", ".join(matched[:8]))
     return why
