@@ -111,6 +111,13 @@ SIMILARITY_FLOORS = {"bundled:all-minilm-l6-v2": 0.25, "bundled:multilingual-e5-
 DEFAULT_SIMILARITY_FLOOR = 0.25
 
 
+def on_minilm_scale(cosine: float, model: str) -> float:
+    """A cosine of `model` moved onto MiniLM's scale, where thresholds were first set: linear, with the model's floor
+    going to MiniLM's (0.25) and 1 staying 1. e5 and the pair score unrelated text ~0.7-0.85, MiniLM ~0-0.3."""
+    floor = SIMILARITY_FLOORS.get(model, DEFAULT_SIMILARITY_FLOOR)
+    return DEFAULT_SIMILARITY_FLOOR + (cosine - floor) * (1 - DEFAULT_SIMILARITY_FLOOR) / (1 - floor)
+
+
 class LLMSettings(BaseModel):
     """The reasoning model. none: the answer is written from the evidence table; openai: any OpenAI-compatible server (vLLM)."""
 

@@ -202,9 +202,12 @@ def _cosine(embedder: Embedder, a: str, b: str) -> float | None:
         return None
     import numpy as np
 
+    from casewise.settings import on_minilm_scale
+
     va, vb = np.asarray(embedder.embed_passages([a, b]), dtype=np.float64)
     den = float(np.linalg.norm(va) * np.linalg.norm(vb))
-    return round(float(va @ vb) / den, 4) if den else None
+    # on MiniLM's scale, where SEMANTIC_MATCH was set by hand
+    return round(on_minilm_scale(float(va @ vb) / den, embedder.name), 4) if den else None
 
 
 def score(system: System, q: HeldOutQuestion, text: str, embedder: Embedder) -> QuestionResult:

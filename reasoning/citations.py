@@ -23,6 +23,7 @@ import numpy as np
 from casewise.embedding import Embedder
 from casewise.errors import LLMError
 from casewise.lang import detect_language
+from casewise.settings import on_minilm_scale
 from casewise.types import Citation, Claim, Language
 from casewise.vocabulary import MEASURES, find_diagnoses, find_treatments, fold, measure_id
 from reasoning.llm import LLM, Message
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 SUPPORT_THRESHOLD = 0.42
 DENSE_WEIGHT = 0.6
-# The bundled embedder is English-only: across languages its cosine says little, so it weighs less.
+# Across languages a cosine says less (MiniLM is English-only; the default pair is better but not equal), so it weighs less.
 CROSS_LANGUAGE_DENSE_WEIGHT = 0.2
 
 # Anything shaped like a pseudonym counts as a citation attempt: it survives only if it was retrieved.
@@ -397,7 +398,8 @@ def _score(
             pos += len(units[cid])
         for k, c in enumerate(claims):
             rows = np.concatenate([np.arange(*offsets[cid]) for cid in c.case_ids])
-            dense[k] = float(np.max(unit_vecs[rows] @ claim_vecs[k])) if len(rows) else 0.0
+            cos = float(np.max(unit_vecs[rows] @ claim_vecs[k])) if len(rows) else 0.0
+            dense[k] = on_minilm_scale(cos, embedder.name) if len(rows) else 0.0  # the threshold's scale
     for k, c in enumerate(claims):
         source = "\n".join(case_texts[cid] for cid in c.case_ids)
         lex = lexical_support(plains[k], source)
