@@ -114,6 +114,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
             text = raw.decode("cp1252")
         except UnicodeDecodeError:
             raise InputFileError(str(path), "undecodable CSV (neither UTF-8 nor Windows-1252)") from None
+    if not text.strip():  # bytes.strip() keeps what only decodes to blanks (no-break space, separators)
+        raise InputFileError(str(path), "empty CSV")
     header = text.lstrip().splitlines()[0]
     # The header line decides the separator: clinics export with ';' (Spanish Excel), ',' or tabs.
     sep = max(";,\t|", key=header.count)

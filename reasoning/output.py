@@ -95,6 +95,8 @@ def parse_output(text: str, finish_reason: str | None = None) -> ParsedOutput:
     if not heads:
         if tag_thinking is None:
             _add(flags, "missing_headers")
+        elif not text.strip():  # "<think>...</think>" and nothing after it: no answer was written
+            _add(flags, "missing_final_response")
         if cut:
             _add(flags, "truncated")
         return ParsedOutput(tag_thinking, text.strip(), flags)

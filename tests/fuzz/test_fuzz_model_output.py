@@ -31,6 +31,7 @@ def _cited(text: str) -> set[str]:
 
 
 @given(text=REPLY, finish=FINISH)
+@example(text="<think>ab</think>", finish="stop")  # closed thinking and no answer after it (found by this test)
 @settings(max_examples=100, deadline=None, database=None)
 def test_any_reply_parses_and_never_shows_an_unclosed_thinking_as_the_answer(text: str, finish: str | None) -> None:
     out = parse_output(text, finish)

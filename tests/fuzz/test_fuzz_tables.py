@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from casewise.errors import InputFileError
@@ -39,6 +39,7 @@ def csv_bytes(draw: st.DrawFn) -> bytes:
 
 
 @given(data=csv_bytes())
+@example(data="\u00a0".encode())  # only a no-break space: blank once decoded, not to bytes.strip() (found by this test)
 @settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_csv_is_read_or_refused_with_an_input_file_error(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "tabla.csv"
