@@ -57,15 +57,19 @@ def terms(text: str) -> list[str]:
     return out
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def words_by_term(text: str) -> dict[str, str]:
-    """Each stem of `text` mapped to the first word (lower-case, unaccented) it came from: what to show a person
-    instead of a stem ("kellgren", not "kellgr")."""
+    """Each stem of `text` mapped to the first word it came from, lower-case with its accents: what to show a person
+    instead of a stem ("kellgren", not "kellgr"; "años", not "anos")."""
     out: dict[str, str] = {}
-    for tok in _TOKEN.findall(fold(text)):
-        if tok in STOPWORDS or len(tok) == 1:
-            continue
-        for stem in ((tok,) if tok.isdigit() else _stems(tok)):
-            out.setdefault(stem, tok)
+    for word in _WORD.findall(text.lower()):
+        for tok in _TOKEN.findall(fold(word)):
+            if tok in STOPWORDS or len(tok) == 1:
+                continue
+            for stem in ((tok,) if tok.isdigit() else _stems(tok)):
+                out.setdefault(stem, word if fold(word) == tok else tok)
     return out
 
 
