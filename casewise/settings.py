@@ -111,10 +111,15 @@ SIMILARITY_FLOORS = {"bundled:all-minilm-l6-v2": 0.25, "bundled:multilingual-e5-
 DEFAULT_SIMILARITY_FLOOR = 0.25
 
 
+def model_floor(model: str) -> float:
+    """The similarity floor of an embedding model (MiniLM's 0.25 for a model not measured)."""
+    return SIMILARITY_FLOORS.get(model, DEFAULT_SIMILARITY_FLOOR)
+
+
 def on_minilm_scale(cosine: float, model: str) -> float:
     """A cosine of `model` moved onto MiniLM's scale, where thresholds were first set: linear, with the model's floor
     going to MiniLM's (0.25) and 1 staying 1. e5 and the pair score unrelated text ~0.7-0.85, MiniLM ~0-0.3."""
-    floor = SIMILARITY_FLOORS.get(model, DEFAULT_SIMILARITY_FLOOR)
+    floor = model_floor(model)
     return DEFAULT_SIMILARITY_FLOOR + (cosine - floor) * (1 - DEFAULT_SIMILARITY_FLOOR) / (1 - floor)
 
 
@@ -302,8 +307,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _model_floor(self) -> Settings:
         if self.retrieval.similarity_floor is None:
-            floor = SIMILARITY_FLOORS.get(self.embedding.model, DEFAULT_SIMILARITY_FLOOR)
-            self.retrieval = self.retrieval.model_copy(update={"similarity_floor": floor})
+            self.retrieval = self.retrieval.model_copy(update={"similarity_floor": model_floor(self.embedding.model)})
         return self
 
     @model_validator(mode="after")

@@ -44,17 +44,16 @@ def _stems(tok: str) -> tuple[str, ...]:
     return (s_es,) if s_en == s_es else (s_es, s_en)
 
 
+def _token_terms(tok: str) -> tuple[str, ...]:
+    """The terms one folded token contributes: none for stop words and single letters, a number as is, else stems."""
+    if tok in STOPWORDS or len(tok) == 1:
+        return ()
+    return (tok,) if tok.isdigit() else _stems(tok)
+
+
 def terms(text: str) -> list[str]:
     """Tokens of both languages' stems (the language of a note is not always known or single)."""
-    out: list[str] = []
-    for tok in _TOKEN.findall(fold(text)):
-        if tok in STOPWORDS or len(tok) == 1:
-            continue
-        if tok.isdigit():
-            out.append(tok)
-            continue
-        out.extend(_stems(tok))
-    return out
+    return [t for tok in _TOKEN.findall(fold(text)) for t in _token_terms(tok)]
 
 
 _WORD = re.compile(r"[^\W_]+")
@@ -66,9 +65,7 @@ def words_by_term(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for word in _WORD.findall(text.lower()):
         for tok in _TOKEN.findall(fold(word)):
-            if tok in STOPWORDS or len(tok) == 1:
-                continue
-            for stem in ((tok,) if tok.isdigit() else _stems(tok)):
+            for stem in _token_terms(tok):
                 out.setdefault(stem, word if fold(word) == tok else tok)
     return out
 

@@ -398,8 +398,8 @@ def _score(
             pos += len(units[cid])
         for k, c in enumerate(claims):
             rows = np.concatenate([np.arange(*offsets[cid]) for cid in c.case_ids])
-            cos = float(np.max(unit_vecs[rows] @ claim_vecs[k])) if len(rows) else 0.0
-            dense[k] = on_minilm_scale(cos, embedder.name) if len(rows) else 0.0  # the threshold's scale
+            if len(rows):  # on MiniLM's scale, where the threshold was set
+                dense[k] = on_minilm_scale(float(np.max(unit_vecs[rows] @ claim_vecs[k])), embedder.name)
     for k, c in enumerate(claims):
         source = "\n".join(case_texts[cid] for cid in c.case_ids)
         lex = lexical_support(plains[k], source)
