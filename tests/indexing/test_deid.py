@@ -341,3 +341,36 @@ def test_de_identifying_de_identified_text_changes_nothing(deid: Deidentifier, t
     clinical text after them must survive."""
     once = deid.deidentify(text).text
     assert deid.deidentify(once).text == once
+
+
+_IN_A_FRESH_PROCESS = """
+import json, sys
+if sys.argv[1] == "torch-first":  # a process that already uses torch (an embedding export, a fine-tuning run)
+    import torch
+from casewise.settings import DeidSettings
+from indexing.deid import Deidentifier
+note = {note!r}
+out = Deidentifier(DeidSettings()).deidentify(note).text
+print(json.dumps({{"text": out, "torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules}}))
+"""
+
+
+@pytest.mark.parametrize("start", ["fresh", "torch-first"])
+def test_a_new_process_de_identifies_without_loading_torch_or_transformers(start: str) -> None:
+    """`casewise index`, `similar` and `ask` start ~7 s sooner (bench.startup) because de-identification loads spaCy and
+    Presidio without torch and transformers; names must still go, and a process that already holds torch too."""
+    import json
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", _IN_A_FRESH_PROCESS.format(note=ES_NOTE), start],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    leaked = [p for p in ("María", "López", "12345678Z", "Carmen Ruiz") if p in out["text"]]
+    assert not leaked, f"{len(leaked)} identifiers survived"
+    assert "gonartrosis" in out["text"]
+    if start == "fresh":
+        assert not out["torch"] and not out["transformers"]
+    else:
+        assert out["torch"]
