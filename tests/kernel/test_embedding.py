@@ -96,22 +96,41 @@ def test_second_construction_reuses_the_exported_file(fast: OnnxEmbedder) -> Non
     assert Path(again.onnx_path).stat().st_mtime_ns == mtime
 
 
-def test_cache_builds_once_per_folder(tmp_path: Path) -> None:
-    calls: list[Path] = []
-
-    def build(out: Path) -> None:  # a real (tiny) ONNX graph: y = x
+def _tiny_graph(calls: list[Path]):  # type: ignore[no-untyped-def]
+    def build(out: Path) -> None:  # a real (tiny) ONNX graph: y = x W
+        import numpy as np
         import onnx
-        from onnx import TensorProto, helper
+        from onnx import TensorProto, helper, numpy_helper
 
         calls.append(out)
-        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None])
-        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None])
-        onnx.save(helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])), str(out))
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])
+        w = numpy_helper.from_array(np.eye(4, dtype=np.float32), "w")
+        graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [x], [y], [w])
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(out))
 
+    return build
+
+
+def test_cache_builds_once_per_folder(tmp_path: Path) -> None:
+    calls: list[Path] = []
+    build = _tiny_graph(calls)
     first = onnx_mod.ensure_onnx(tmp_path / "m", build, "fp32")
     second = onnx_mod.ensure_onnx(tmp_path / "m", build, "fp32")
     assert first == second and first.exists() and len(calls) == 1
     assert not list((tmp_path / "m").glob("tmp*")), "no temporary files left behind"
+
+
+def test_the_int8_cache_keeps_no_fp32_copy_unless_one_was_asked_for(tmp_path: Path) -> None:
+    """The default int8 model's cache holds the int8 file only (the fp32 export of e5-small alone is 449 MB)."""
+    calls: list[Path] = []
+    build = _tiny_graph(calls)
+    int8 = onnx_mod.ensure_onnx(tmp_path / "a", build, "int8")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["model.int8.onnx"]
+    assert onnx_mod.ensure_onnx(tmp_path / "a", build, "int8") == int8 and len(calls) == 1
+    fp32 = onnx_mod.ensure_onnx(tmp_path / "b", build, "fp32")
+    onnx_mod.ensure_onnx(tmp_path / "b", build, "int8")
+    assert fp32.exists() and len(calls) == 2, "an fp32 model someone runs is kept"
 
 
 def test_unknown_bundled_model_lists_the_valid_ones() -> None:
