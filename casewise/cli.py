@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from casewise.errors import CasewiseError
-from casewise.settings import load_settings
+from casewise.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from casewise.runtime import Runtime
@@ -74,8 +74,15 @@ def _index_with_progress(rt: Runtime, paths: list[Path], rebuild: bool = False) 
         err.print(f"[yellow]quarantined[/yellow] {path}: {reason}")
 
 
-def _print_similar(cases: list[SimilarCase]) -> None:
-    t = Table(title="Similar cases", show_lines=False)
+def _cosine_caption(settings: Settings) -> str:
+    """What the cosine column means: each embedding model spreads its cosines differently (the default pair scores
+    unrelated text about 0.7, MiniLM about 0.2), so the table says where "unrelated" ends."""
+    return (f"cosine: best dense cosine with {settings.embedding.model}; below {settings.retrieval.similarity_floor:.2f} "
+            "(this model's similarity floor) a case does not count as evidence; 1.00 = the same text")
+
+
+def _print_similar(cases: list[SimilarCase], settings: Settings) -> None:
+    t = Table(title="Similar cases", show_lines=False, caption=_cosine_caption(settings))
     for col in ("case", "score", "cosine", "sex/age", "diagnoses", "treatments", "why"):
         t.add_column(col)
     for c in cases:
@@ -123,7 +130,7 @@ def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo 
         out.rule(f"Question ({lang})")
         out.print(question)
         answer: Answer = service.ask(rt, question, language=lang, actor="demo")  # type: ignore[arg-type]
-        _print_similar(answer.evidence.cases)
+        _print_similar(answer.evidence.cases, rt.settings)
         _print_answer(answer)
     out.print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
 
@@ -148,11 +155,12 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json", help="pri
     from reasoning import service
 
     filters = Filters(diagnoses=diagnosis or [], treatments=treatment or [], sex=sex)  # type: ignore[arg-type]
-    answer = service.ask(_runtime(), question, filters=filters, k=k)
+    rt = _runtime()
+    answer = service.ask(rt, question, filters=filters, k=k)
     if as_json:
         print(answer.model_dump_json(indent=2))
     else:
-        _print_similar(answer.evidence.cases)
+        _print_similar(answer.evidence.cases, rt.settings)
         _print_answer(answer)
 
 
@@ -166,11 +174,12 @@ def similar(describe: Annotated[str | None, typer.Option(help="free-text patient
 
     if not describe and not case:
         raise CasewiseError("give --describe \"...\" or --case ID")
-    results = service.similar(_runtime(), describe, case_id=case, k=k)
+    rt = _runtime()
+    results = service.similar(rt, describe, case_id=case, k=k)
     if as_json:
         print(json.dumps([r.model_dump(mode="json") for r in results], indent=2, ensure_ascii=False))
     else:
-        _print_similar(results)
+        _print_similar(results, rt.settings)
 
 
 @app.command()

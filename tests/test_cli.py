@@ -43,7 +43,12 @@ def test_index_then_ask_json_gives_citations_and_evidence(small_clinic: Path, tm
     assert "cases: 12" in status.stdout and "quarantined" not in status.stdout
     assert "collection: casewise_chunks -> casewise_chunks_v1" in status.stdout, "which build queries are served from"
     similar = run(["similar", "--describe", "knee osteoarthritis, VAS 8", "--json", "--k", "3"], data)
-    assert [c["case_id"] for c in json.loads(similar.stdout)][:3]
+    top = [c["case_id"] for c in json.loads(similar.stdout)]
+    assert len(top) == 3
+    table = run(["similar", "--describe", "knee osteoarthritis, VAS 8", "--k", "3"], data)
+    assert all(case in table.stdout for case in top), "the table lists the same cases as the JSON"
+    # The cosine column is read against the model's floor (the default pair scores unrelated text ~0.7).
+    assert "below 0.70 (this model's similarity floor) a case does not count as evidence" in " ".join(table.stdout.split())
 
 
 def test_errors_are_one_clear_line_without_traceback(tmp_path: Path) -> None:
