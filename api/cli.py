@@ -205,7 +205,7 @@ def restore(archive: Annotated[Path, typer.Argument(help="a backup .tar.gz")],
 def _message(resp) -> str:  # type: ignore[no-untyped-def]
     try:
         return str(resp.json()["error"]["message"])
-    except Exception:
+    except Exception:  # noqa: BLE001 - any unreadable error body: show the raw text
         return resp.text[:200]
 
 

@@ -33,10 +33,10 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 DEMO_QUESTIONS = [
-    ("es", "Mujer de 58 años con gonartrosis grado 2 en rodilla izquierda, EVA 7/10 pese a AINEs. "
-           "¿Qué tratamientos funcionaron en pacientes similares?"),
-    ("en", "62-year-old man with knee osteoarthritis, Kellgren-Lawrence grade 2, VAS 7/10 despite NSAIDs. "
-           "What worked for patients like this one?"),
+    ("es", ("Mujer de 58 años con gonartrosis grado 2 en rodilla izquierda, EVA 7/10 pese a AINEs. "
+            "¿Qué tratamientos funcionaron en pacientes similares?")),
+    ("en", ("62-year-old man with knee osteoarthritis, Kellgren-Lawrence grade 2, VAS 7/10 despite NSAIDs. "
+            "What worked for patients like this one?")),
 ]
 
 
@@ -63,7 +63,7 @@ def _index_with_progress(rt: Runtime, paths: list[Path], rebuild: bool = False) 
     with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   transient=True) as bar:
         task = bar.add_task("index", total=None)
-        rt.embedder  # load the model before the bar starts, so the bar measures indexing
+        _ = rt.embedder  # load the model before the bar starts, so the bar measures indexing
         indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
         step = (indexer.rebuild if rebuild else indexer.run)
         report = step(paths, progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -325,7 +325,7 @@ def main() -> None:
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except Exception as exc:  # typer vendors its own click: its usage errors have a show() and an exit code too
+    except Exception as exc:  # noqa: BLE001 - typer vendors its own click: its usage errors have a show() and an exit code too
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ This is the composition root: it is the one kernel module that reaches into a st
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -54,8 +55,6 @@ class Runtime:
 
     def close(self) -> None:
         if "index" in self.__dict__:
-            try:
+            with contextlib.suppress(Exception):  # closing at exit: nothing useful to do with a failure
                 self.index.close()
-            except Exception:
-                pass
             del self.__dict__["index"]

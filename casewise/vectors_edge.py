@@ -61,7 +61,7 @@ class _Shards:
                 raise IndexUnavailableError(f"the vector index {name} does not exist in {self.root}")
             try:
                 shard = qe.EdgeShard.load(str(path))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any engine failure becomes IndexUnavailableError
                 raise IndexUnavailableError(f"cannot open the vector index {name}: {exc}") from None
             self.open[name] = shard
         return shard
@@ -336,7 +336,7 @@ def _condition(c: Any) -> Any:
     if isinstance(c, models.Filter):
         return to_edge_filter(c)
     if not isinstance(c, models.FieldCondition):
-        raise ValueError(f"the embedded index cannot translate the filter condition {type(c).__name__}")
+        raise ValueError(f"the embedded index cannot translate the filter condition {type(c).__name__}")  # noqa: TRY004
     if c.match is not None:
         m = c.match
         if isinstance(m, models.MatchValue):

@@ -22,7 +22,7 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,8 +141,8 @@ class DeidReport:
         def f(x: float | None) -> str:
             return "   -  " if x is None else f"{x:6.3f}"
 
-        lines = [f"{self.dataset}: {self.documents} documents, {self.notes_per_s or 0:.1f} notes/s, "
-                 f"leak rate {f(self.leak_rate).strip()} ({self.leaked_chars}/{self.gold_chars} chars)"]
+        lines = [(f"{self.dataset}: {self.documents} documents, {self.notes_per_s or 0:.1f} notes/s, "
+                  f"leak rate {f(self.leak_rate).strip()} ({self.leaked_chars}/{self.gold_chars} chars)")]
         lines.append(f"{'level':<22}{'recall':>8}{'prec':>8}{'F1':>8}{'gold':>8}")
         for name, s in (("token (in scope)", self.token), ("span exact", self.span_exact),
                         ("span overlap", self.span_overlap), ("token (all gold)", self.token_all_gold)):

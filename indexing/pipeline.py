@@ -492,7 +492,7 @@ def _norm_side(side: str | None) -> str | None:
         return "left"
     if f.startswith(("d", "r")):
         return "right"
-    if f.startswith("bil") or f.startswith("amb") or f.startswith("both"):
+    if f.startswith(("bil", "amb", "both")):
         return "bilateral"
     return None
 

@@ -127,7 +127,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         line = re.search(r"line (\d+)", str(exc))
         where = f" at line {line.group(1)}" if line else ""
         raise InputFileError(str(path), f"malformed CSV{where} (wrong number of fields)") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any reader failure is one clear per-file error
         raise InputFileError(str(path), f"cannot read CSV ({type(exc).__name__})") from None
     return df
 
@@ -139,7 +139,7 @@ def read_table(path: Path) -> pd.DataFrame:
     else:
         try:
             df = pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any reader failure is one clear per-file error
             raise InputFileError(str(path), f"cannot read XLSX ({type(exc).__name__}: corrupt or encrypted?)") from None
     if df.empty or len(df.columns) < 2:
         raise InputFileError(str(path), "table has no data rows or fewer than two columns")

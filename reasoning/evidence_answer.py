@@ -26,7 +26,7 @@ def _row_sentence(row: EvidenceRow, lang: Language) -> str:
                 else f"{name}: {row.n_cases} case(s), no measured outcome recorded")
         return f"- {base} [{cites}]."
     o = row.outcomes[0]
-    _s, higher_better, mcid = MEASURES[o.measure]
+    _s, _higher_better, mcid = MEASURES[o.measure]
     measure = "EVA" if (o.measure == "VAS" and lang == "es") else o.measure
     share = f"{round((o.improved_share or 0) * 100)} %"
     if lang == "es":

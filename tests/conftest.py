@@ -51,7 +51,7 @@ def ground_truth(clinic_dir: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def indexed(clinic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator["object"]:
+def indexed(clinic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """(runtime, report) for the 30-patient clinic indexed into a fresh data dir."""
     from casewise.runtime import Runtime
     from casewise.settings import load_settings

@@ -15,7 +15,7 @@ CASEWISE = [sys.executable, "-m", "casewise.cli"]
 
 def run(args: list[str], data_dir: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CASEWISE_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    return subprocess.run(CASEWISE + args, capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(CASEWISE + args, capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path: Path) -> None:
 
 def test_invalid_configuration_names_the_setting(tmp_path: Path) -> None:
     env = {**os.environ, "CASEWISE_DATA_DIR": str(tmp_path), "CASEWISE_LLM__BACKEND": "gpt5"}
-    res = subprocess.run(CASEWISE + ["status"], capture_output=True, text=True, env=env, timeout=120)
+    res = subprocess.run(CASEWISE + ["status"], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert res.returncode == 2
     assert "llm.backend" in res.stderr and "'none', 'openai' or 'llamacpp'" in res.stderr
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 # Naive on purpose: OOXML core properties are written as UTC 'Z' timestamps by both libraries.
-FIXED_DATETIME = datetime(2024, 1, 1, 9, 0, 0)  # noqa: DTZ001
+FIXED_DATETIME = datetime(2024, 1, 1, 9, 0, 0)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _CORE_DATE = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 

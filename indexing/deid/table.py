@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from indexing.deid.dates import find_dates, shift_date_text
@@ -22,7 +23,7 @@ AGE_CAP = 89
 def _as_date(value: Any, dayfirst: bool = True) -> dt.date | None:
     import pandas as pd
 
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -50,7 +51,7 @@ def _age(birth: dt.date | None, at: dt.date) -> int | str | None:
 def _shift_cell(value: Any, days: int) -> Any:
     import pandas as pd
 
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return value
     if isinstance(value, pd.Timestamp):
         return value + pd.Timedelta(days=days)

@@ -66,7 +66,7 @@ def test_spans_point_into_the_original_text(deid: Deidentifier) -> None:
     result = deid.deidentify(ES_NOTE, patient_key="998877")
     assert result.spans and all(0 <= s.start < s.end <= len(ES_NOTE) for s in result.spans)
     assert {"PERSON", "ID", "PHONE", "EMAIL", "ADDRESS", "DATE", "AGE_OVER_89"} <= {s.type for s in result.spans}
-    assert ES_NOTE[[s for s in result.spans if s.type == "EMAIL"][0].start:].startswith("maria.lopez@")
+    assert ES_NOTE[next(s for s in result.spans if s.type == "EMAIL").start:].startswith("maria.lopez@")
 
 
 def test_same_person_same_placeholder_within_a_patient(deid: Deidentifier) -> None:
@@ -364,7 +364,7 @@ def test_a_new_process_de_identifies_without_loading_torch_or_transformers(start
     import sys
 
     res = subprocess.run([sys.executable, "-c", _IN_A_FRESH_PROCESS.format(note=ES_NOTE), start],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
     leaked = [p for p in ("María", "López", "12345678Z", "Carmen Ruiz") if p in out["text"]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from casewise.runtime import Runtime
 from casewise.settings import load_settings
-from indexing.pipeline import IndexReport, Indexer
+from indexing.pipeline import Indexer, IndexReport
 
 
 def _index(folder: Path, data: Path) -> tuple[IndexReport, dict[str, dict], dict[str, dict]]:
@@ -56,7 +56,7 @@ def test_add_modify_delete_then_reindex_equals_a_clean_rebuild(copy_clinic: Path
 
 def test_a_file_that_turns_corrupt_keeps_its_last_good_version(copy_clinic: Path, tmp_path: Path) -> None:
     _, before, _ = _index(copy_clinic, tmp_path / "data")
-    letter = sorted((copy_clinic / "letters").glob("*.docx"))[0]
+    letter = min((copy_clinic / "letters").glob("*.docx"))
     letter.write_bytes(b"PK\x03\x04 not really a zip")
     report, after, _ = _index(copy_clinic, tmp_path / "data")
     assert [Path(p).name for p, _ in report.quarantined] == [letter.name]
