@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -50,13 +50,13 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
     for option, path in (("--ssl-certfile", ssl_certfile), ("--ssl-keyfile", ssl_keyfile)):
         if path is not None and not path.is_file():
             raise ConfigError(f"{option}: {path} is not a readable file")
-    tls = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
+    tls: dict[str, Any] = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if ssl_certfile else {}
     rt = Runtime(load_settings(**({"data_dir": data_dir} if data_dir else {})))
     app = create_app(rt)
     api = rt.settings.api
     # Off: X-Forwarded-* are ignored and the client address is the TCP peer. On: uvicorn takes it from
     # X-Forwarded-For, but only on connections from the listed proxies.
-    proxy = {"proxy_headers": api.trust_proxy_headers,
+    proxy: dict[str, Any] = {"proxy_headers": api.trust_proxy_headers,
              "forwarded_allow_ips": ",".join(api.forwarded_allow_ips) if api.trust_proxy_headers else None}
     scheme = "https" if tls else "http"
     typer.echo(f"Casewise API on {scheme}://{host}:{port}/ (OpenAPI: /openapi.json)", err=True)

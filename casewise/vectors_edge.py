@@ -342,9 +342,9 @@ def _condition(c: Any) -> Any:
         if isinstance(m, models.MatchValue):
             return qe.FieldCondition(key=c.key, match=qe.MatchValue(m.value))
         if isinstance(m, models.MatchAny):
-            return qe.FieldCondition(key=c.key, match=qe.MatchAny(list(m.any)))
+            return qe.FieldCondition(key=c.key, match=qe.MatchAny(list(m.any)))  # type: ignore[arg-type]
         if isinstance(m, models.MatchExcept):
-            return qe.FieldCondition(key=c.key, match=qe.MatchExcept(list(m.except_)))
+            return qe.FieldCondition(key=c.key, match=qe.MatchExcept(list(m.except_)))  # type: ignore[arg-type]
         raise ValueError(f"the embedded index cannot translate the match {type(m).__name__} on {c.key}")
     if isinstance(c.range, models.DatetimeRange):
         r = c.range

@@ -167,7 +167,7 @@ def _meddocan_in_scope(gtype: str, text: str, entities: frozenset[str]) -> bool:
         return False
     if gtype == "EDAD_SUJETO_ASISTENCIA":
         m = re.search(r"\d+", text)
-        return bool(m) and int(m.group()) > 89 and not re.search(r"(?i)mes|sem|d[ií]a|month|week|day", text)
+        return m is not None and int(m.group()) > 89 and not re.search(r"(?i)mes|sem|d[ií]a|month|week|day", text)
     if gtype == "FAMILIARES_SUJETO_ASISTENCIA":
         return any(w[0].isupper() and fold(w) not in KINSHIP for w in _TOKEN.findall(text))
     if gtype == "FECHAS":
@@ -360,7 +360,7 @@ def evaluate_presidio_synth(file: Path, deid: Deidentifier, *, limit: int | None
                 in_scope = in_scope and _date_in_scope(s.get("entity_value", ""))
             if entity == "AGE_OVER_89":
                 m = re.search(r"\d+", s.get("entity_value", ""))
-                in_scope = bool(m) and int(m.group()) > 89
+                in_scope = m is not None and int(m.group()) > 89
             gold.append(GoldSpan(s["entity_type"], int(s["start_position"]), int(s["end_position"]), in_scope))
         acc.add(rec["full_text"], gold, result.spans)
     return acc.report(f"presidio_synth:{Path(file).name}", len(records), seconds, PRESIDIO_TO_ENTITY)

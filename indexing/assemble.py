@@ -50,7 +50,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     for doc_id, f in facts:
         if doc_id not in case.doc_ids:
             case.doc_ids.append(doc_id)
-        case.sex = case.sex or f.sex
+        case.sex = case.sex or f.sex  # type: ignore[assignment]  # facts hold 'F'/'M' or None
         case.language = case.language or f.language
         if f.age is not None:
             ages.append(f.age)

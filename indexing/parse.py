@@ -51,7 +51,7 @@ def _use_bundled_spacy() -> None:
         def _load_bundled(*_a: object, **_k: object) -> object:
             return model
 
-        un_tokenize._load_spacy_model = _load_bundled  # type: ignore[attr-defined]
+        un_tokenize._load_spacy_model = _load_bundled  # type: ignore[attr-defined,assignment]
         if hasattr(loader, "cache_clear"):
             loader.cache_clear()
     _spacy_patched = True
@@ -67,7 +67,7 @@ def _check_pdf(path: Path) -> int:
             try:
                 ok = reader.decrypt("")
             except Exception:  # noqa: BLE001 - a failed decryption means encrypted: quarantined below
-                ok = 0
+                ok = 0  # type: ignore[assignment]
             if not ok:
                 raise InputFileError(str(path), "encrypted PDF (password protected): export it without a password")
         pages = len(reader.pages)
@@ -103,7 +103,7 @@ def _content_bytes(reader: object) -> int:
         contents = page.get("/Contents")
         contents = contents.get_object() if contents is not None else None
         streams += list(contents) if isinstance(contents, list) else [contents] if contents is not None else []
-        xobjects = (page.get("/Resources") or {}).get_object().get("/XObject") if page.get("/Resources") else None
+        xobjects = (page.get("/Resources") or {}).get_object().get("/XObject") if page.get("/Resources") else None  # type: ignore[union-attr]
         if xobjects is not None:
             streams += [x for x in xobjects.get_object().values() if x.get_object().get("/Subtype") == "/Form"]
         for ref in streams:

@@ -394,8 +394,8 @@ class Indexer:
             n = len(p.chunks)
             old = known.get(str(p.path))
             self.index.delete_doc(p.doc_id)
-            ids = self.index.upsert(p.chunks, dense[offset:offset + n] if dense is not None else [],
-                                    sparse[offset:offset + n], {p.doc_id: p.chash}) if n else []
+            ids = self.index.upsert(p.chunks, dense[offset:offset + n], sparse[offset:offset + n],
+                                    {p.doc_id: p.chash}) if n and dense is not None else []
             offset += n
             self.store.upsert_document(doc_id=p.doc_id, source_path=str(p.path), doc_type=p.dtype,
                                        content_hash=p.chash, status="indexed", error=None, case_id=p.case_id,

@@ -68,7 +68,7 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
         from reasoning.llm_answer import stream_answer_with_llm
 
         llm = make_llm(rt.settings.llm)
-        for item in stream_answer_with_llm(clean, lang, evidence, llm, rt.embedder, rt.settings.llm):
+        for item in stream_answer_with_llm(clean, lang, evidence, llm, rt.embedder, rt.settings.llm):  # type: ignore[arg-type]  # not None: backend != none
             if isinstance(item, Answer):
                 answer = item
             else:

@@ -43,14 +43,14 @@ def _link(path: str, method: str, parameters: dict[str, str], description: str) 
             "parameters": parameters, "description": description}
 
 
-UPLOAD_LINKS = {201: {"links": {
+UPLOAD_LINKS: dict[int | str, dict[str, Any]] = {201: {"links": {
     "DeleteDocument": _link("/v1/documents/{doc_id}", "delete", {"doc_id": "$response.body#/doc_id"},
                             "remove the uploaded document"),
     "GetCase": _link("/v1/cases/{case_id}", "get", {"case_id": "$response.body#/case_id"},
                      "the case the document was linked to (when it names a patient)")}}}
-REINDEX_LINKS = {202: {"links": {"GetJob": _link("/v1/index/jobs/{job_id}", "get", {"job_id": "$response.body#/job_id"},
+REINDEX_LINKS: dict[int | str, dict[str, Any]] = {202: {"links": {"GetJob": _link("/v1/index/jobs/{job_id}", "get", {"job_id": "$response.body#/job_id"},
                                                  "poll the job until it is done or failed")}}}
-KEY_LINKS = {201: {"links": {"RevokeKey": _link("/v1/keys/{key_id}", "delete", {"key_id": "$response.body#/key_id"},
+KEY_LINKS: dict[int | str, dict[str, Any]] = {201: {"links": {"RevokeKey": _link("/v1/keys/{key_id}", "delete", {"key_id": "$response.body#/key_id"},
                                                 "revoke the new key")}}}
 
 

@@ -332,7 +332,7 @@ class Deidentifier:
             if s.type == "PERSON":
                 person(text[s.start:s.end])
         results = [RecognizerResult(s.type, s.start, s.end, 1.0) for s in spans]
-        out = anonymizer.anonymize(text, results, operators=operators, merge_entities_with_spaces=False)
+        out = anonymizer.anonymize(text, results, operators=operators, merge_entities_with_spaces=False)  # type: ignore[arg-type]  # analyzer's and anonymizer's RecognizerResult: same fields
         return DeidResult(out.text, spans)
 
     # ---- tables -------------------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ class PreloadedSpacyNlpEngine(SpacyNlpEngine):
 
     def load(self) -> None:
         """Load each language's pipeline from its package folder."""
-        self.nlp = {lang: load_spacy_pipeline(lang, lean=self._lean) for lang in self._languages}
+        self.nlp = {lang: load_spacy_pipeline(lang, lean=self._lean) for lang in self._languages}  # type: ignore[assignment]
 
     def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
         if not self._lean:
@@ -130,7 +130,7 @@ class RuleRecognizer(EntityRecognizer):
             return []
         return [
             RecognizerResult(self.rule.entity, start, end, self.rule.score,
-                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,  # type: ignore[has-type]
                                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
             for start, end in rule_spans(text, self.rule)
         ]
@@ -151,7 +151,7 @@ class DateRecognizer(EntityRecognizer):
             return []
         return [
             RecognizerResult("DATE", d.start, d.end, 0.9,
-                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,  # type: ignore[has-type]
                                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
             for d in find_dates(text)
         ]

@@ -44,7 +44,7 @@ def build_data(
         llm = make_llm(rt.settings.llm)
         if llm is None and reasoning == "llm":
             raise ConfigError("--reasoning llm: llm.backend is none; configure an LLM or use --reasoning template")
-    result = build_rows(cases, detector=rt.deid, llm=llm, test_fraction=test_fraction, max_chars=max_chars, seed=seed)
+    result = build_rows(cases, detector=rt.deid, llm=llm, test_fraction=test_fraction, max_chars=max_chars, seed=seed)  # type: ignore[arg-type]
     write_rows(result.train, out / "train.json")
     write_rows(result.test, out / "test.json")
     card = data_card(result)

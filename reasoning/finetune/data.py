@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -103,7 +103,7 @@ class BuildResult:
 _SEX = {"es": {"F": "Mujer", "M": "Varón", None: "Paciente"}, "en": {"F": "Woman", "M": "Man", None: "Patient"}}
 _SIDE = {"es": {"right": "derecha", "left": "izquierda", "bilateral": "bilateral"},
          "en": {"right": "right", "left": "left", "bilateral": "bilateral"}}
-_W = {
+_W: dict[str, dict[str, Any]] = {
     "es": {
         "aged": "de {age} años", "with": "con", "baseline": "{m} basal {v}", "ask": "¿Qué se hizo y cómo evolucionó?",
         "sessions": "{n} sesión(es)", "treatment": "Tratamiento", "outcome": "Evolución", "ae": "Efectos adversos",
@@ -399,7 +399,8 @@ def _split(kept: list[tuple[float, SFTRow]], test_fraction: float) -> tuple[list
         test_idx = {0}  # sorted by key: the lowest hash is the most "test-like"
     if len(kept) >= 2 and len(test_idx) == len(kept):
         test_idx.discard(len(kept) - 1)
-    train, test = [], []
+    train: list[SFTRow] = []
+    test: list[SFTRow] = []
     for i, (_key, row) in enumerate(kept):
         side = "test" if i in test_idx else "train"
         row.meta.split = side  # type: ignore[assignment]

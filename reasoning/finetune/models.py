@@ -69,8 +69,8 @@ def bundled_tiny_folder(cache_dir: Path | None = None) -> Path:
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         # The weights are de-quantized to fp32 on load; the quantizer left behind would refuse save_pretrained.
-        model.hf_quantizer = None
-        model.is_quantized = False
+        model.hf_quantizer = None  # type: ignore[assignment]
+        model.is_quantized = False  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.config.name_or_path = TINY_HUB_ID
@@ -110,4 +110,4 @@ def load_base(name: str, *, dtype: str = "fp32", device: str = "cpu", cache_dir:
                          "already in the Hugging Face cache (nothing is downloaded)") from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    return model.to(device), tok
+    return model.to(device), tok  # type: ignore[arg-type]
