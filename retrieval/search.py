@@ -17,7 +17,7 @@ from casewise.sparse import sparse_vector, terms, words_by_term
 from casewise.store import Store
 from casewise.types import Case, Filters, MatchedChunk, SimilarCase
 from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
-from casewise.vocabulary import BUILTIN, Vocabulary, load_vocabulary
+from casewise.vocabulary import BUILTIN, Vocabulary, fold, load_vocabulary
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
@@ -192,10 +192,27 @@ class CaseRetriever:
         return self.similar(case.summary or case_id, filters=filters, k=k, exclude_case=case_id)
 
 
+def _in_band(age: int, band: str) -> bool:
+    """Whether `age` falls in an age band ("60-69", "90+")."""
+    if band.endswith("+"):
+        return age >= int(band[:-1])
+    lo, _, hi = band.partition("-")
+    return lo.isdigit() and hi.isdigit() and int(lo) <= age <= int(hi)
+
+
 @functools.lru_cache(maxsize=8192)
 def _text_terms(text: str) -> frozenset[str]:
     """A chunk's stems, memoised: the same chunks come back for many queries, and stemming is the slow part."""
     return frozenset(terms(text))
+
+
+# Words of the question itself, not of the patient ("¿qué tratamientos funcionaron en pacientes similares?"), and the
+# age's unit: every note has them, so as "terms" they explain nothing (ranking still sees them, weighted by IDF).
+_QUESTION_WORDS = frozenset(fold(w) for w in (
+    "paciente pacientes caso casos tratamiento tratamientos funciono funcionaron funciona funcionan similar similares "
+    "parecido parecidos pese hizo hicieron evoluciono resultado resultados mejor año años edad "
+    "patient patients case cases treatment treatments worked work works like one similar despite did done "
+    "outcome outcomes best old year years aged age").split())
 
 
 def _why(p: Profile, case: Case | None, qwords: dict[str, str], chunks: list[MatchedChunk]) -> list[str]:
@@ -209,10 +226,11 @@ def _why(p: Profile, case: Case | None, qwords: dict[str, str], chunks: list[Mat
             why.append(f"severity: {sev}")
         if p.sex and case.sex == p.sex:
             why.append(f"sex: {case.sex}")
-        if p.age is not None and case.age_band:
+        if p.age is not None and case.age_band and _in_band(p.age, case.age_band):
             why.append(f"age band: {case.age_band}")
     stems = set().union(*(qwords.keys() & _text_terms(c.text) for c in chunks))
-    matched = sorted({qwords[s] for s in stems})  # the query's own words, not their stems
+    # The query's own words, not their stems; no bare numbers ("10" of "EVA 7/10"; the age is listed above).
+    matched = sorted({w for s in stems if not (w := qwords[s]).isdigit() and fold(w) not in _QUESTION_WORDS})
     if matched:
         why.append("terms: " + ", ".join(matched[:8]))
     return why

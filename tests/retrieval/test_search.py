@@ -113,5 +113,20 @@ def test_why_lists_the_words_of_the_question_not_their_stems(indexed) -> None:
     results = service.similar(rt, q, k=5, actor="test")
     shown = [t for r in results for w in r.why if w.startswith("terms: ") for t in w.removeprefix("terms: ").split(", ")]
     assert shown, "the cases share words with the question"
-    # "rodilla", never the stem "rodill"; "años" with its accent, never "anos"
+    # "rodilla", never the stem "rodill"; words with their accents, never folded ("anos")
     assert set(shown) <= set(re.findall(r"[^\W_]+", q.lower())), shown
+
+
+def test_why_leaves_out_the_question_s_own_words_and_ages_that_do_not_match(indexed) -> None:
+    """A clinician reads "why" as what this past patient shares with theirs: not "pacientes", "tratamientos" or the
+    "10" of "EVA 7/10", and an age band only when the patient's age falls in it."""
+    rt, _ = indexed
+    q = "Mujer de 58 años con gonartrosis grado 2, EVA 7/10 pese a AINEs. ¿Qué tratamientos funcionaron en pacientes similares?"
+    results = service.similar(rt, q, k=8, actor="test")
+    why = [w for r in results for w in r.why]
+    shown = {t for w in why if w.startswith("terms: ") for t in w.removeprefix("terms: ").split(", ")}
+    assert "gonartrosis" in shown
+    assert not shown & {"10", "7", "58", "años", "pacientes", "tratamientos", "funcionaron", "similares", "pese"}, shown
+    bands = [w.removeprefix("age band: ") for w in why if w.startswith("age band: ")]
+    assert set(bands) <= {"50-59"}, bands
+    assert any(r.case and r.case.age_band != "50-59" for r in results), "cases of other ages are ranked, not labelled"
