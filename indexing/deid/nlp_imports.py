@@ -31,11 +31,15 @@ _loaded = False
 
 
 class _Hide(importlib.abc.MetaPathFinder):
+    """Refuses `names` to the thread that installed it only: another thread (a first-run ONNX export in the server,
+    say) imports torch as usual meanwhile."""
+
     def __init__(self, names: tuple[str, ...]) -> None:
         self.names = names
+        self.thread = threading.get_ident()
 
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        if fullname.split(".", 1)[0] in self.names:
+        if threading.get_ident() == self.thread and fullname.split(".", 1)[0] in self.names:
             raise ModuleNotFoundError(f"{fullname} is not loaded for de-identification (spaCy runs on numpy)",
                                       name=fullname)
 

@@ -374,3 +374,29 @@ def test_a_new_process_de_identifies_without_loading_torch_or_transformers(start
         assert not out["torch"] and not out["transformers"]
     else:
         assert out["torch"]
+
+
+def test_hiding_torch_while_de_identification_loads_does_not_hide_it_from_other_threads() -> None:
+    """The server may export an embedding model (which imports torch) on one thread while another first
+    de-identifies: only the loading thread is refused the hidden packages."""
+    import threading
+
+    from indexing.deid.nlp_imports import _hidden
+
+    name = "xdrlib_fake_for_casewise"  # any module name: the finder refuses before the file system is asked
+    seen: dict[str, str] = {}
+
+    def other_thread() -> None:
+        try:
+            __import__(name)
+        except ModuleNotFoundError as exc:
+            seen["other"] = str(exc)
+
+    with _hidden((name,)):
+        with pytest.raises(ModuleNotFoundError, match="not loaded for de-identification"):
+            __import__(name)
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join()
+    assert "not loaded for de-identification" not in seen.get("other", ""), "the other thread was not refused"
+    assert "other" in seen, "the other thread looked the module up normally (and found none)"
