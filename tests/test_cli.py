@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,6 @@ def test_demo_answers_in_spanish_and_english_with_cited_cases(tmp_path: Path) ->
     for block in out.split("Cited cases:")[1:]:
         assert len(block.splitlines()[0].split(",")) >= 3, "at least 3 cited similar cases"
     assert "Evidence: what was done" in out
+    # The evidence tables name treatments as the answers do ("ácido hialurónico"), not by id ("hyaluronic_acid").
+    tables = [part.split("Answer (evidence)")[0] for part in out.split("Evidence: what was done")[1:]]
+    assert len(tables) == 2 and not any(re.search(r"[a-z]+_[a-z]+", t) for t in tables), tables
