@@ -103,7 +103,8 @@ def _print_answer(answer: Answer) -> None:
         t.add_column(col)
     for row in ev.table:
         o = row.outcomes[0] if row.outcomes else None
-        t.add_row(label(row.treatment, answer.language), str(row.n_cases), o.measure if o else "-", f"{o.median_change:+.1f}" if o else "-",
+        t.add_row(label(row.treatment, answer.language), str(row.n_cases), o.measure if o else "-",
+                  f"{o.median_change:+.1f}" if o else "-",
                   f"{o.iqr[0]:+.1f}..{o.iqr[1]:+.1f}" if o and o.iqr else "-",
                   f"{(o.improved_share or 0) * 100:.0f}%" if o else "-", f"{o.months:g}" if o else "-",
                   str(row.adverse_events), ", ".join(row.case_ids[:4]) + ("…" if len(row.case_ids) > 4 else ""))

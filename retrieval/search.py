@@ -18,6 +18,7 @@ from casewise.store import Store
 from casewise.types import Case, Filters, MatchedChunk, SimilarCase
 from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
 from casewise.vocabulary import BUILTIN, Vocabulary, fold, load_vocabulary
+from indexing.assemble import age_band
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
@@ -192,14 +193,6 @@ class CaseRetriever:
         return self.similar(case.summary or case_id, filters=filters, k=k, exclude_case=case_id)
 
 
-def _in_band(age: int, band: str) -> bool:
-    """Whether `age` falls in an age band ("60-69", "90+")."""
-    if band.endswith("+"):
-        return age >= int(band[:-1])
-    lo, _, hi = band.partition("-")
-    return lo.isdigit() and hi.isdigit() and int(lo) <= age <= int(hi)
-
-
 @functools.lru_cache(maxsize=8192)
 def _text_terms(text: str) -> frozenset[str]:
     """A chunk's stems, memoised: the same chunks come back for many queries, and stemming is the slow part."""
@@ -226,7 +219,7 @@ def _why(p: Profile, case: Case | None, qwords: dict[str, str], chunks: list[Mat
             why.append(f"severity: {sev}")
         if p.sex and case.sex == p.sex:
             why.append(f"sex: {case.sex}")
-        if p.age is not None and case.age_band and _in_band(p.age, case.age_band):
+        if p.age is not None and case.age_band and age_band(p.age) == case.age_band:
             why.append(f"age band: {case.age_band}")
     stems = set().union(*(qwords.keys() & _text_terms(c.text) for c in chunks))
     # The query's own words, not their stems; no bare numbers ("10" of "EVA 7/10"; the age is listed above).

@@ -111,12 +111,10 @@ class Deidentifier:
     def _engines(self) -> tuple[AnalyzerEngine, AnonymizerEngine]:
         with self._lock:
             if self._analyzer is None or self._anonymizer is None:
-                from indexing.deid.nlp_imports import load_nlp_stack
+                # engine first: it loads spaCy and Presidio without torch and transformers (deid.nlp_imports)
+                from indexing.deid.engine import ModelNotInstalledError, build_analyzer  # noqa: I001 - this order
 
-                load_nlp_stack()  # before Presidio's first import: without torch and transformers
                 from presidio_anonymizer import AnonymizerEngine
-
-                from indexing.deid.engine import ModelNotInstalledError, build_analyzer
 
                 try:
                     self._analyzer = build_analyzer()
