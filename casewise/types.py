@@ -177,3 +177,28 @@ class Filters(BaseModel):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     language: Language | None = None
+
+
+class CaseFacts(BaseModel):
+    """What one document says about one case (already de-identified)."""
+
+    sex: str | None = None
+    age: int | str | None = None
+    birth_year: int | None = Field(None, description="from a demographics table without visit dates (year only)")
+    language: Language | None = None
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+    treatments: list[Treatment] = Field(default_factory=list)
+    outcomes: list[Outcome] = Field(default_factory=list)
+    adverse_events: list[str] = Field(default_factory=list)
+
+
+def age_band(age: int | str | None) -> str | None:
+    """Ten-year band of an age; 90 and over is one band (an age over 89 identifies)."""
+    if age is None:
+        return None
+    if isinstance(age, str):
+        return "90+" if age.startswith("90") else None
+    if age >= 90:
+        return "90+"
+    lo = (age // 10) * 10
+    return f"{lo}-{lo + 9}"

@@ -5,38 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from casewise.types import Case, Diagnosis, Language, Outcome, Treatment
+from casewise.types import Case, CaseFacts, Diagnosis, Language, Outcome, Treatment, age_band
 from casewise.vocabulary import label
-
-
-class CaseFacts(BaseModel):
-    """What one document says about one case (already de-identified)."""
-
-    sex: str | None = None
-    age: int | str | None = None
-    birth_year: int | None = Field(None, description="from a demographics table without visit dates (year only)")
-    language: Language | None = None
-    diagnoses: list[Diagnosis] = Field(default_factory=list)
-    treatments: list[Treatment] = Field(default_factory=list)
-    outcomes: list[Outcome] = Field(default_factory=list)
-    adverse_events: list[str] = Field(default_factory=list)
 
 
 SIDES = {"left": {"es": "izquierda", "en": "left"}, "right": {"es": "derecha", "en": "right"},
          "bilateral": {"es": "bilateral", "en": "bilateral"}}
-
-
-def age_band(age: int | str | None) -> str | None:
-    if age is None:
-        return None
-    if isinstance(age, str):
-        return "90+" if age.startswith("90") else None
-    if age >= 90:
-        return "90+"
-    lo = (age // 10) * 10
-    return f"{lo}-{lo + 9}"
 
 
 def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:

@@ -18,7 +18,7 @@ from casewise.store import Store
 from casewise.types import Case, Filters, MatchedChunk, SimilarCase
 from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
 from casewise.vocabulary import BUILTIN, Vocabulary, fold, load_vocabulary
-from indexing.assemble import age_band
+from casewise.types import age_band
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
