@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.config import ApiSettings, api_settings_for, max_upload_bytes
+from api.deps import max_upload_bytes
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit, CatchAll, ClientAddress, Metrics, MetricsMiddleware, SecurityHeaders
 from api.ratelimit import RateLimiter
@@ -20,8 +20,9 @@ from api.routers import admin, clinical, health, openai_compat, reports
 from api.services.clinical import ClinicalService
 from api.services.indexing import IndexService
 from api.services.locks import ReadWriteLock
+from app.runtime import Runtime
 from casewise.errors import CasewiseError
-from casewise.runtime import Runtime
+from casewise.settings import ApiSettings
 
 STATIC = Path(__file__).parent / "static"
 MULTIPART_OVERHEAD = 64 * 1024  # form boundaries and headers around an uploaded file
@@ -36,7 +37,7 @@ def create_app(runtime: Runtime | None = None, api_settings: ApiSettings | None 
     """Build the app. Without a runtime one is built from Settings; the app then owns it and closes it at shutdown."""
     owns_runtime = runtime is None
     rt = runtime or Runtime()
-    api = api_settings or api_settings_for(rt.settings)
+    api = api_settings or rt.settings.api
     # The store's schema (api_keys included) is migrated when the Runtime opens its Store: `casewise.migrations`.
     lock = ReadWriteLock()
     metrics = Metrics()

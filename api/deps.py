@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.config import ApiSettings
 from api.errors import ApiError
-from api.keys import KeyInfo, Role, authenticate
 from api.services.clinical import ClinicalService
 from api.services.indexing import IndexService
-from casewise.runtime import Runtime
+from app.keys import KeyInfo, Role, authenticate
+from app.runtime import Runtime
+from casewise.settings import ApiSettings, Settings
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key (alternative to Bearer)")
@@ -74,3 +74,9 @@ def require(role: Role) -> object:
 
 ClinicianKey = Annotated[KeyInfo, Depends(require("clinician"))]
 AdminKey = Annotated[KeyInfo, Depends(require("admin"))]
+
+
+def max_upload_bytes(api: ApiSettings, settings: Settings) -> int:
+    """Uploads larger than this are refused with 413 (the indexer would quarantine them anyway)."""
+    mb = api.max_upload_mb if api.max_upload_mb is not None else settings.ingest.max_file_mb
+    return int(mb * 1024 * 1024)

@@ -26,7 +26,7 @@ from casewise.errors import CasewiseError
 if TYPE_CHECKING:
     from api.services.indexing import IndexService
     from api.services.locks import ReadWriteLock
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.store import Store
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from casewise.errors import CasewiseError
 
 if TYPE_CHECKING:
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
 
 FORMAT = 1
 
@@ -129,7 +129,7 @@ def restore_backup(archive: Path, data_dir: Path, *, force: bool = False) -> dic
 
 def verify_restore(manifest: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     """Open the restored data dir and check it holds what the backup said."""
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
 
     rt = Runtime(load_settings(data_dir=data_dir, index={"backend": manifest["index_backend"],

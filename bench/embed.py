@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from casewise.embedding import E5_SMALL, MINILM, MINILM_E5, build_embedder
+from casewise.embedding import E5_SMALL, MINILM, MINILM_E5
+from casewise.embedding.factory import build_embedder
 from casewise.settings import EmbeddingSettings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "eval" / "synth" / "sample" / "notes"

@@ -58,10 +58,10 @@ class _TreeMemory:
 
 
 def run(patients: int, workdir: Path, workers: int = 0) -> dict[str, float]:
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
-    from eval.synth import generate_clinic
     from indexing.pipeline import Indexer
+    from synth import generate_clinic
 
     clinic = workdir / f"clinic-{patients}"
     if not clinic.exists():

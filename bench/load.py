@@ -54,10 +54,10 @@ def prepare(data_dir: Path | None, patients: int, work: Path) -> Path:
     """An indexed data folder: the one given, or a freshly generated and indexed synthetic clinic."""
     if data_dir is not None:
         return data_dir
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
-    from eval.synth import generate_clinic
     from indexing.pipeline import Indexer
+    from synth import generate_clinic
 
     generate_clinic(work / "records", patients=patients, seed=7)
     rt = Runtime(load_settings(data_dir=work / "data"))
@@ -152,14 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=15, help="size of the generated clinic")
     args = ap.parse_args(argv)
 
-    from api.keys import create_key
+    from app.keys import create_key
     from casewise.settings import load_settings
     from casewise.store import Store
 
     with tempfile.TemporaryDirectory(prefix="casewise-bench-") as tmp:
         data_dir = prepare(args.data_dir, args.patients, Path(tmp))
         store = Store.from_settings(load_settings(data_dir=data_dir))
-        from api.keys import ensure_tables
+        from app.keys import ensure_tables
 
         ensure_tables(store)
         info, key = create_key(store, f"bench-{int(time.time())}", "clinician")

@@ -46,7 +46,7 @@ def _copy(src: Path, dst: Path, limit: int | None, pattern: str) -> int:
 
 
 def run_set(name: str, data: Path, limit: int | None) -> dict[str, object]:
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
     from indexing.pipeline import Indexer
 

@@ -133,7 +133,7 @@ def local_engine(d: Data) -> tuple[Callable[[int], object], Callable[[int], obje
     from casewise.settings import Settings
     from casewise.types import Filters
     from casewise.vectors import DENSE
-    from casewise.vectors_qdrant import QdrantIndex
+    from casewise.vectors.qdrant import QdrantIndex
     from retrieval import search
     from retrieval.search import CaseRetriever
 
@@ -175,7 +175,7 @@ def edge_engine(d: Data, exact: bool) -> tuple[Callable[[int], object], Callable
 
     from casewise.settings import Settings
     from casewise.types import Filters
-    from casewise.vectors_edge import EdgeIndex
+    from casewise.vectors.edge import EdgeIndex
     from retrieval import search
     from retrieval.search import CaseRetriever
 

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=float, default=20.0, help="seconds between ingestion rounds")
     args = ap.parse_args(argv)
 
-    from api.keys import create_key, ensure_tables
+    from app.keys import create_key, ensure_tables
     from casewise.settings import load_settings
     from casewise.store import Store
 

@@ -98,7 +98,9 @@ class LLM(Protocol):
         response_format: dict[str, Any] | None = None,
     ) -> LLMReply: ...
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float) -> Iterator[str]: ...
+    def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float) -> LLMStream:
+        """Text deltas; once exhausted, the stream's `reply` holds the whole text, model, usage and finish reason."""
+        ...
 
 
 def make_llm(settings: LLMSettings) -> LLM | None:

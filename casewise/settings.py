@@ -43,7 +43,7 @@ class IndexSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = Field("casewise_chunks", description="alias queries go through")
     timeout_s: float = 10.0
-    # Server/cluster only (qdrant-client's local mode and Qdrant Edge ignore them); applied by casewise.vectors_qdrant.
+    # Server/cluster only (qdrant-client's local mode and Qdrant Edge ignore them); applied by casewise.vectors.qdrant.
     tls_verify: bool = Field(True, description="check the server's TLS certificate (https URL)")
     tls_ca_file: Path | None = Field(None, description="CA bundle for a private certificate authority (https URL)")
     prefer_grpc: bool = Field(False, description="talk gRPC (port grpc_port) instead of REST: faster bulk upserts")

@@ -75,7 +75,7 @@ class AuditRow(Base):
 
 
 class ApiKeyRow(Base):
-    """Stored API key (never the secret itself); `api.keys` creates and checks them."""
+    """Stored API key (never the secret itself); `app.keys` creates and checks them."""
 
     __tablename__ = "api_keys"
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,4 +1,4 @@
-"""`casewise eval run`: registered on the `eval` command group by `casewise.cli._register_stage_commands`."""
+"""`casewise eval run | deid | retrieval | compare`: the evaluation commands (`eval extract` is in cli/extract.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,90 @@ from typing import Annotated
 
 import typer
 
+eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, de-identification and answers.")
 
-def register(eval_app: typer.Typer) -> None:
-    """Add `eval run` to the `casewise eval` group."""
+
+def eval_deid(meddocan: Annotated[Path | None, typer.Option(help="MEDDOCAN brat folder")] = None,
+              presidio: Annotated[Path | None, typer.Option(help="presidio synth_dataset_v2.json")] = None,
+              as_json: Annotated[bool, typer.Option("--json")] = False,
+              limit: Annotated[int | None, typer.Option(help="first N documents only")] = None,
+              report: Annotated[Path | None, typer.Option(help="write a report run into this folder")] = None) -> None:
+    """De-identification recall/precision/F1 per PHI type, and the leak rate."""
+    from eval import deid_eval
+
+    argv: list[str] = []
+    if meddocan:
+        argv += ["--meddocan", str(meddocan)]
+    if presidio:
+        argv += ["--presidio", str(presidio)]
+    if as_json:
+        argv.append("--json")
+    if limit:
+        argv += ["--limit", str(limit)]
+    if report:
+        argv += ["--report", str(report)]
+    raise typer.Exit(deid_eval.main(argv) or 0)
+
+
+def eval_retrieval(codiesp: Annotated[Path, typer.Option(help="CodiEsp-format folder")],
+                   lang: Annotated[str, typer.Option(help="es, en or en-es")] = "es",
+                   model: Annotated[str | None, typer.Option(help="embedding.model (default: settings)")] = None,
+                   methods: Annotated[str | None, typer.Option(
+                       help="comma-separated subset of the methods (default: all)")] = None,
+                   as_json: Annotated[bool, typer.Option("--json")] = False,
+                   limit: Annotated[int | None, typer.Option(help="first N cases only")] = None,
+                   report: Annotated[Path | None, typer.Option(help="write a report run into this folder")] = None
+                   ) -> None:
+    """Retrieval quality on CodiEsp: BM25, dense, LlamaIndex, RRF, Casewise (nDCG@10, recall@10, MRR with SEs)."""
+    from eval import retrieval_eval
+
+    argv = ["--codiesp", str(codiesp), "--lang", lang] + (["--json"] if as_json else []) + (
+        ["--limit", str(limit)] if limit else []) + (["--report", str(report)] if report else []) + (
+        ["--model", model] if model else []) + (["--methods", methods] if methods else [])
+    raise typer.Exit(retrieval_eval.main(argv) or 0)
+
+
+def compare_cmd(
+    data: Annotated[Path, typer.Option("--data", help="test.json written by `casewise finetune build-data`")],
+    base: Annotated[str, typer.Option(help="base model: MODEL@URL or local:BASE")],
+    sft: Annotated[str | None, typer.Option(help="fine-tuned: MODEL@URL (vLLM LoRA name) or local:BASE+ADAPTER")] = None,
+    out: Annotated[Path, typer.Option("--out", help="folder for comparison.json and the report")] = Path("compare-report"),
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="indexed Casewise data folder")] = None,
+    questions: Annotated[int | None, typer.Option(min=1, help="first N held-out questions")] = None,
+    medqa: Annotated[Path | None, typer.Option(help="MedQA test.jsonl (or folder)")] = None,
+    medmcqa: Annotated[Path | None, typer.Option(help="MedMCQA dev.json (or folder)")] = None,
+    mcq_n: Annotated[int, typer.Option(min=1, help="MCQ items sampled per set (same for every system)")] = 100,
+    max_tokens: Annotated[int, typer.Option(min=16, help="per held-out answer")] = 256,
+    mcq_max_tokens: Annotated[int, typer.Option(min=1, help="per MCQ answer (HuatuoGPT-o1 thinks first: >= 1024)")]
+    = 1024,
+    timeout_s: Annotated[float, typer.Option(help="per request")] = 300.0,
+) -> None:
+    """Base, base+RAG, SFT and SFT+RAG on held-out questions (+ MedQA/MedMCQA accuracy): table, JSON, HTML report."""
+    from cli.common import runtime
+    from eval.compare import System, compare, held_out_questions, system_llm, table_text, write_outputs
+    from eval.mcq import load_medmcqa, load_medqa, sample
+    from reasoning.finetune.data import read_rows
+
+    rt = runtime(data_dir)
+    qs = held_out_questions(read_rows(data), questions)
+    systems = []
+    for name, spec in (("base", base), ("SFT", sft)):
+        if spec:
+            llm = system_llm(spec, max_tokens=max_tokens, timeout_s=timeout_s)
+            systems += [System(name, llm, rag=False), System(f"{name}+RAG", llm, rag=True)]
+    mcq_sets = []
+    if medqa:
+        mcq_sets.append(("medqa", sample(load_medqa(medqa), mcq_n)))
+    if medmcqa:
+        mcq_sets.append(("medmcqa", sample(load_medmcqa(medmcqa), mcq_n)))
+    result = compare(systems, qs, rt=rt, embedder=rt.embedder, max_tokens=max_tokens, mcq_sets=mcq_sets,
+                     mcq_max_tokens=mcq_max_tokens)
+    folder = write_outputs(result, out)
+    typer.echo(table_text(result))
+    typer.echo(f"report: {folder / 'report.html'}; every answer: {out / 'comparison.json'}")
+
+
+def register_run(eval_app: typer.Typer) -> None:
 
     @eval_app.command("run")
     def eval_run(
@@ -27,12 +108,12 @@ def register(eval_app: typer.Typer) -> None:
         """Retrieval (recall@k, nDCG@k, MRR), Ragas, citations, abstention, latency and a leak check, as a report."""
         import json
 
-        from casewise.cli import _runtime, err, out
+        from cli.common import err, out, runtime
         from eval.questions import load_questions
         from eval.report import reports_root, write_report
         from eval.run import run_eval
 
-        rt = _runtime()
+        rt = runtime()
         qset = load_questions(questions or rt.settings.eval.questions, rt.deid.pseudonym)
         if limit:
             qset.questions = qset.questions[:limit]
@@ -50,3 +131,13 @@ def register(eval_app: typer.Typer) -> None:
         for note in result.notes:
             err.print(f"[yellow]note:[/yellow] {note}")
         out.print(f"report: {folder / 'report.html'}")
+
+
+def register(app: typer.Typer) -> typer.Typer:
+    """Add the `eval` group to the root CLI and return it (extraction adds `eval extract`)."""
+    eval_app.command("deid")(eval_deid)
+    eval_app.command("retrieval")(eval_retrieval)
+    eval_app.command("compare")(compare_cmd)
+    register_run(eval_app)
+    app.add_typer(eval_app, name="eval")
+    return eval_app

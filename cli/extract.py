@@ -1,8 +1,4 @@
-"""CLI commands of extraction: `casewise extract PATH --out FILE` and `casewise eval extract`.
-
-Only typer and the standard library are imported here; the rest is imported inside the commands, so
-`casewise --help` stays fast. The root CLI calls `register(app, eval_app)`.
-"""
+"""`casewise extract PATH --out FILE` and `casewise eval extract`: free text to structured rows, and its quality."""
 
 from __future__ import annotations
 
@@ -21,10 +17,9 @@ def extract(path: Annotated[Path, typer.Argument(help="a file or folder of the c
             ) -> None:
     """Extract diagnoses, treatments, outcomes and adverse events from de-identified records, with a quality report."""
     from casewise.errors import CasewiseError
-    from casewise.runtime import Runtime
     from casewise.settings import load_settings
+    from indexing.extract_files import extract_path
     from indexing.extraction import make_extractor
-    from indexing.extraction.batch import extract_path
     from indexing.extraction.export import FORMATS, write
     from indexing.extraction.quality import check
 
@@ -36,6 +31,8 @@ def extract(path: Annotated[Path, typer.Argument(help="a file or folder of the c
         if backend not in ("rules", "llm"):
             raise CasewiseError(f"--backend: unknown backend {backend!r}; valid: rules, llm")
         settings = settings.model_copy(update={"extract": settings.extract.model_copy(update={"backend": backend})})
+    from app.runtime import Runtime
+
     rt = Runtime(settings)
     extractor = make_extractor(settings)
     batch = extract_path([path], settings, rt.deid, extractor)

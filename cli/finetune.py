@@ -27,21 +27,19 @@ def build_data(
 ) -> None:
     """SFT rows (HuatuoGPT-o1 format) from the indexed store's de-identified cases, split by patient."""
     from casewise.errors import ConfigError
-    from casewise.runtime import Runtime
-    from casewise.settings import load_settings
+    from cli.common import runtime
     from reasoning.finetune.card import data_card, write_card
     from reasoning.finetune.data import DataError, build_rows, load_cases, write_rows
-    from reasoning.llm import make_llm
 
     if reasoning not in ("auto", "llm", "template"):
         raise ConfigError(f"--reasoning: {reasoning!r} is not one of auto, llm, template")
-    rt = Runtime(load_settings(**({"data_dir": data_dir} if data_dir else {})))
+    rt = runtime(data_dir)
     cases = load_cases(rt.store)
     if not cases:
         raise DataError(f"{rt.settings.data_dir}: the store holds no cases; run `casewise index <folder>` first")
     llm = None
     if reasoning != "template":
-        llm = make_llm(rt.settings.llm)
+        llm = rt.llm
         if llm is None and reasoning == "llm":
             raise ConfigError("--reasoning llm: llm.backend is none; configure an LLM or use --reasoning template")
     result = build_rows(cases, detector=rt.deid, llm=llm, test_fraction=test_fraction, max_chars=max_chars, seed=seed)  # type: ignore[arg-type]

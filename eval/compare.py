@@ -7,7 +7,7 @@ Scores per answer:
   (improved / unchanged / worse, first stated) is the recorded one (when the case has a follow-up);
 - semantic: cosine between the answer and the reference response with the local embedder (>= SEMANTIC_MATCH);
 - citation validity (RAG rows): share of cited case ids that were retrieved; abstention; latency; tokens.
-The +RAG rows retrieve with the same components as reasoning/service.py (de-identify, CaseRetriever, evidence
+The +RAG rows retrieve through app.clinical as every answer does (de-identify, similar cases, evidence
 table, answer_with_llm with its citation check) and leave the held-out patient's own case out of the results:
 otherwise RAG would read the answer from the very record it is tested on. Ragas metrics run only where a judge
 is given (`judge=`, e.g. built on eval/ragas_judge.py).
@@ -21,16 +21,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from app.runtime import Runtime
     from casewise.embedding import Embedder
-    from casewise.runtime import Runtime
+    from casewise.llm import LLM, LLMReply, Message
     from casewise.types import Answer
     from reasoning.finetune.data import SFTRow
-    from reasoning.llm import LLM, LLMReply, Message
 
 SEMANTIC_MATCH = 0.75  # MiniLM cosine at which an answer says the same thing as the reference (checked by hand)
 DEFAULT_MAX_TOKENS = 256
@@ -174,16 +172,12 @@ def rag_answer(rt: Runtime, llm: LLM, question: HeldOutQuestion, *, max_tokens: 
                judge_llm: LLM | None = None) -> tuple[Answer, LLMReply | None]:
     """Answer over retrieved cases, the held-out case left out; the checked Answer and the raw reply (None: abstained
     before asking the model)."""
+    from app import clinical
     from casewise.settings import LLMSettings
     from reasoning.llm_answer import answer_with_llm
-    from retrieval.evidence import build_evidence
-    from retrieval.search import CaseRetriever
 
-    clean = rt.deid.deidentify(question.question).text
-    k = rt.settings.retrieval.top_cases
-    retriever = CaseRetriever(rt.settings, rt.store, rt.index, rt.embedder)
-    cases = [c for c in retriever.similar(clean, k=k + 1) if c.case_id != question.case_id][:k]
-    evidence = build_evidence(clean, cases, rt.settings.retrieval, retriever.vocab)
+    clean = clinical.clean_question(rt, question.question)
+    _, evidence = clinical.gather_evidence(rt, clean, exclude={question.case_id})
     recorder = _Recorder(llm)
     settings = LLMSettings(max_tokens=max_tokens, temperature=0.0)
     answer = answer_with_llm(clean, question.language, evidence, recorder, rt.embedder, settings, judge=judge_llm)
@@ -381,14 +375,11 @@ def write_outputs(c: Comparison, out_dir: Path) -> Path:
     return write_report(to_report(c), out_dir)
 
 
-# --------------------------------------------------------------------------- CLI
-
-
-def _system_llm(spec: str, *, max_tokens: int, timeout_s: float) -> LLM:
+def system_llm(spec: str, *, max_tokens: int, timeout_s: float) -> LLM:
     """`MODEL@URL` (an OpenAI-compatible server: vLLM, llama.cpp) or `local:BASE[+ADAPTER_DIR]` (transformers)."""
     from casewise.errors import ConfigError
+    from casewise.llm import OpenAICompatibleLLM
     from casewise.settings import LLMSettings
-    from reasoning.llm import OpenAICompatibleLLM
 
     if spec.startswith("local:"):
         from reasoning.finetune.local_llm import LocalLLM
@@ -400,48 +391,3 @@ def _system_llm(spec: str, *, max_tokens: int, timeout_s: float) -> LLM:
         raise ConfigError(f"system {spec!r}: use MODEL@http://host:port/v1 or local:BASE[+ADAPTER_DIR]")
     return OpenAICompatibleLLM(LLMSettings(backend="openai", base_url=url, model=model, max_tokens=max_tokens,
                                            temperature=0.0, timeout_s=timeout_s, max_retries=1))
-
-
-def compare_cmd(
-    data: Annotated[Path, typer.Option("--data", help="test.json written by `casewise finetune build-data`")],
-    base: Annotated[str, typer.Option(help="base model: MODEL@URL or local:BASE")],
-    sft: Annotated[str | None, typer.Option(help="fine-tuned: MODEL@URL (vLLM LoRA name) or local:BASE+ADAPTER")] = None,
-    out: Annotated[Path, typer.Option("--out", help="folder for comparison.json and the report")] = Path("compare-report"),
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="indexed Casewise data folder")] = None,
-    questions: Annotated[int | None, typer.Option(min=1, help="first N held-out questions")] = None,
-    medqa: Annotated[Path | None, typer.Option(help="MedQA test.jsonl (or folder)")] = None,
-    medmcqa: Annotated[Path | None, typer.Option(help="MedMCQA dev.json (or folder)")] = None,
-    mcq_n: Annotated[int, typer.Option(min=1, help="MCQ items sampled per set (same for every system)")] = 100,
-    max_tokens: Annotated[int, typer.Option(min=16, help="per held-out answer")] = DEFAULT_MAX_TOKENS,
-    mcq_max_tokens: Annotated[int, typer.Option(min=1, help="per MCQ answer (HuatuoGPT-o1 thinks first: >= 1024)")]
-    = 1024,
-    timeout_s: Annotated[float, typer.Option(help="per request")] = 300.0,
-) -> None:
-    """Base, base+RAG, SFT and SFT+RAG on held-out questions (+ MedQA/MedMCQA accuracy): table, JSON, HTML report."""
-    from casewise.runtime import Runtime
-    from casewise.settings import load_settings
-    from eval.mcq import load_medmcqa, load_medqa, sample
-    from reasoning.finetune.data import read_rows
-
-    rt = Runtime(load_settings(**({"data_dir": data_dir} if data_dir else {})))
-    qs = held_out_questions(read_rows(data), questions)
-    systems = []
-    for name, spec in (("base", base), ("SFT", sft)):
-        if spec:
-            llm = _system_llm(spec, max_tokens=max_tokens, timeout_s=timeout_s)
-            systems += [System(name, llm, rag=False), System(f"{name}+RAG", llm, rag=True)]
-    mcq_sets = []
-    if medqa:
-        mcq_sets.append(("medqa", sample(load_medqa(medqa), mcq_n)))
-    if medmcqa:
-        mcq_sets.append(("medmcqa", sample(load_medmcqa(medmcqa), mcq_n)))
-    result = compare(systems, qs, rt=rt, embedder=rt.embedder, max_tokens=max_tokens, mcq_sets=mcq_sets,
-                     mcq_max_tokens=mcq_max_tokens)
-    folder = write_outputs(result, out)
-    typer.echo(table_text(result))
-    typer.echo(f"report: {folder / 'report.html'}; every answer: {out / 'comparison.json'}")
-
-
-def register(eval_app: typer.Typer) -> None:
-    """Add `casewise eval compare`."""
-    eval_app.command("compare")(compare_cmd)

@@ -39,8 +39,8 @@ from indexing.extraction.rules import RulesExtractor
 
 if TYPE_CHECKING:
     from casewise.types import Case
-    from eval.synth import GroundTruth
     from indexing.deid import Deidentifier
+    from synth import GroundTruth
 
 TEXT_TYPES = {".txt": "txt", ".pdf": "pdf", ".docx": "docx"}
 MEASURE_OF = {"vas": "VAS", "womac": "WOMAC", "koos_pain": "KOOS", "koos": "KOOS", "lequesne": "LEQUESNE"}
@@ -134,8 +134,8 @@ def _dose_key(dose: str | None) -> str | None:
 def evaluate_synth(folder: Path, extractor: Extractor, *, deid: Deidentifier | None, limit: int | None = None,
                    patients: Iterable[str] | None = None) -> SynthExtractReport:
     """Per-field precision and recall of the cases assembled from each patient's free-text documents."""
-    from eval.synth import load_ground_truth
     from indexing.parse import parse_text_document
+    from synth import load_ground_truth
 
     started = time.perf_counter()
     truth: GroundTruth = load_ground_truth(folder)
@@ -351,7 +351,7 @@ def main(argv: Sequence[str] | None = None, *, extractor: Extractor | None = Non
         parser.error("give --synth [DIR] and/or --codiesp DIR")
     reports: list[Any] = []
     if args.synth is not None:
-        from eval.synth import SAMPLE_DIR
+        from synth import SAMPLE_DIR
 
         folder = Path(args.synth) if args.synth else Path(SAMPLE_DIR)
         if not (folder / "ground_truth.json").is_file():

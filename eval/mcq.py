@@ -195,7 +195,7 @@ def mcq_messages(item: MCQItem) -> list[dict[str, str]]:
 
 def evaluate_mcq(llm: object, items: Sequence[MCQItem], *, max_tokens: int = MCQ_MAX_TOKENS,
                  source: str | None = None) -> MCQResult:
-    """Ask `llm` (the reasoning.llm.LLM protocol) every item; first-match accuracy over all items."""
+    """Ask `llm` (the casewise.llm.LLM protocol) every item; first-match accuracy over all items."""
     outcomes = []
     for item in items:
         started = time.perf_counter()

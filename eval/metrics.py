@@ -61,6 +61,15 @@ def recall_curve(rankings: Sequence[Sequence[str]], relevants: Sequence[Collecti
 
 
 # -- answers -----------------------------------------------------------------------------------------------------
+def ranking_ok(order: Sequence[str], better: Sequence[str], worse: Sequence[str]) -> bool | None:
+    """True when each designed-better treatment found ranks above each designed-worse one found (None: not both)."""
+    b = [order.index(t) for t in better if t in order]
+    w = [order.index(t) for t in worse if t in order]
+    if not b or not w:
+        return None
+    return max(b) < min(w) if len(b) == 1 else all(x < y for x in b for y in w)
+
+
 def citation_validity(cited: Sequence[str], retrieved: Collection[str]) -> float | None:
     """Share of the cited case ids (each counted once) that were among the retrieved cases; None when none is cited."""
     unique = list(dict.fromkeys(cited))

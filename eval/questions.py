@@ -69,7 +69,7 @@ class QuestionSet:
 
     source: str
     questions: list[EvalQuestion]
-    ground_truth: Any = None  # eval.synth.GroundTruth for the synthetic clinic
+    ground_truth: Any = None  # synth.GroundTruth for the synthetic clinic
 
 
 def normalize_record(ref: str) -> str:
@@ -80,7 +80,7 @@ def normalize_record(ref: str) -> str:
 def load_questions(path: Path | None, pseudonym: Callable[[str], str]) -> QuestionSet:
     """Read a question set; `pseudonym` turns a record number into the case id the indexer gave that patient."""
     if path is None:
-        from eval.synth import SAMPLE_DIR
+        from synth import SAMPLE_DIR
 
         path = SAMPLE_DIR / "ground_truth.json"
     path = Path(path)
@@ -112,7 +112,7 @@ def load_questions(path: Path | None, pseudonym: Callable[[str], str]) -> Questi
 def _from_ground_truth(path: Path, pseudonym: Callable[[str], str]) -> QuestionSet:
     from pydantic import ValidationError
 
-    from eval.synth import load_ground_truth
+    from synth import load_ground_truth
 
     try:
         truth = load_ground_truth(path)

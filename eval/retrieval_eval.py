@@ -1,6 +1,7 @@
 """Retrieval quality on any CodiEsp-format folder: BM25, dense, LlamaIndex's default, RRF and Casewise's hybrid.
 
-`casewise eval retrieval --codiesp DIR [--lang es|en|en-es] [--json] [--limit N] [--model M] [--methods ...]`
+`casewise eval retrieval --codiesp DIR [--lang es|en|en-es] [--json] [--limit N] [--model M] [--methods ...] [--report DIR]`
+(`python -m eval.retrieval_eval` also takes `--backend` and `--cache DIR`).
 
 Protocol: every case is a query (its first 600 characters, in the query language); the corpus is the other cases,
 split into ~200-word chunks (a case scores as its best chunk). A case is relevant to a query when their sets of
@@ -214,7 +215,7 @@ class CachedEmbedder:
 
 def cached(embedder: Embedder, cache_dir: Path | None) -> Embedder:
     """The embedder with an on-disk vector cache; an ensemble caches each of its models (shared with single-model runs)."""
-    from casewise.embedders.ensemble import EnsembleEmbedder
+    from casewise.embedding.ensemble import EnsembleEmbedder
 
     if isinstance(embedder, EnsembleEmbedder):
         return EnsembleEmbedder(embedder.name, [(CachedEmbedder(e, cache_dir), w) for e, w in embedder.parts])
@@ -295,7 +296,7 @@ def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray
 
     from casewise.settings import Settings
     from casewise.types import Chunk
-    from casewise.vectors_qdrant import QdrantIndex
+    from casewise.vectors.qdrant import QdrantIndex
     from retrieval import search
     from retrieval.search import CaseRetriever
 
@@ -400,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = load_codiesp(args.codiesp, args.lang, args.limit)
     embedder: Embedder | None = None
     if set(methods) - {"bm25"}:
-        from casewise.embedding import get_embedder
+        from casewise.embedding.factory import get_embedder
         from casewise.settings import EmbeddingSettings
 
         es = EmbeddingSettings()

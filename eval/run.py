@@ -37,7 +37,7 @@ from eval.report.model import Chart, Highlight, Report, Section, Table, new_run_
 from eval.report.render_util import format_value
 
 if TYPE_CHECKING:
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.types import Answer
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,8 @@ def ask_questions(rt: Runtime, questions: Sequence[EvalQuestion], depth: int,
 
     `guard` is entered around each question's use of the index (the server passes its index read lock).
     """
-    from eval.synth_eval import ranking_ok
-    from reasoning import service
+    from app import clinical as service
+    from eval.metrics import ranking_ok
 
     # Load the models behind the first question now, so its latency is not the models' start-up.
     rt.embedder.embed_queries(["warm up"])

@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from casewise.lang import detect_language
 from casewise.settings import Settings
 from indexing.assemble import CaseFacts
 from indexing.extraction.interface import Extractor
-from indexing.extraction.schema import NoteExtraction
+from indexing.extraction.records import BatchResult, NoteRecord, TableRecord
 from indexing.parse import parse_text_document
 from indexing.sources import content_hash, discover, doc_id_for, doc_type
 
@@ -27,37 +26,6 @@ if TYPE_CHECKING:
     from indexing.deid import Deidentifier
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class NoteRecord:
-    """One free-text document, de-identified and extracted."""
-
-    doc_id: str
-    case_id: str | None
-    extraction: NoteExtraction
-    today: dt.date  # today, shifted like this patient's dates (to tell a future date from a shifted one)
-
-
-@dataclass
-class TableRecord:
-    """What one table says about one case (the indexer's reading of its rows)."""
-
-    doc_id: str
-    case_id: str
-    facts: CaseFacts
-    today: dt.date
-
-
-@dataclass
-class BatchResult:
-    notes: list[NoteRecord] = field(default_factory=list)
-    tables: list[TableRecord] = field(default_factory=list)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): shown to the operator only
-
-    @property
-    def documents(self) -> int:
-        return len(self.notes) + len({t.doc_id for t in self.tables})
 
 
 def extract_path(paths: Iterable[Path], settings: Settings, deid: Deidentifier, extractor: Extractor, *,
@@ -117,10 +85,10 @@ def _note(path: Path, dtype: str, settings: Settings, id_pattern: re.Pattern[str
 
 def _table(path: Path, dtype: str, settings: Settings, deid: Deidentifier, today: dt.date) -> list[TableRecord]:
     # The indexer's own table reading (column roles, date shifts, vocabulary), so `extract` and indexing agree.
-    from indexing.pipeline import Indexer
+    from indexing.reader import DocumentReader
 
-    reader = Indexer(settings, None, None, None, deid)  # type: ignore[arg-type]
-    processed = reader._process_table(path, content_hash(path), doc_id_for(path), dtype)  # type: ignore[arg-type]
+    reader = DocumentReader(settings, deid)
+    processed = reader.read_table(path, content_hash(path), doc_id_for(path), dtype)  # type: ignore[arg-type]
     refs = _refs_by_case(processed.facts, deid, path)
     return [TableRecord(processed.doc_id, cid, facts, _shifted_today(deid, refs.get(cid), today, settings))
             for cid, facts in sorted(processed.facts.items())]

@@ -25,7 +25,7 @@ from casewise.errors import InputFileError
 
 if TYPE_CHECKING:
     from casewise.settings import Settings
-    from indexing.pipeline import Indexer, Processed
+    from indexing.reader import DocumentReader, ReadDocument
 
 MIN_DOCUMENTS = 40  # below this, starting workers (imports, spaCy models: ~10 s each) costs more than it saves
 MAX_AUTO_WORKERS = 8
@@ -33,7 +33,7 @@ MIN_CORES_AUTO = 4  # automatic workers only where there are cores to spare besi
 
 Job = tuple[Path, str, str]  # path, content hash, document id
 
-_worker: Indexer | None = None
+_worker: DocumentReader | None = None
 
 
 def worker_count(setting: int, documents: int) -> int:
@@ -63,24 +63,24 @@ def _start(settings: Settings, log_level: int, parent: int) -> None:
     _die_with_parent(parent)
     from casewise.offline import enforce_offline
     from indexing.deid import Deidentifier
-    from indexing.pipeline import Indexer
+    from indexing.reader import DocumentReader
 
     enforce_offline()
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
-    # Store, index and embedder stay None: a worker only reads files and returns de-identified chunks.
-    _worker = Indexer(settings, None, None, None, Deidentifier(settings.deid))  # type: ignore[arg-type]
+    # A worker only reads files and returns de-identified chunks: no store, index or embedder.
+    _worker = DocumentReader(settings, Deidentifier(settings.deid))
 
 
-def _process(job: Job) -> Processed | tuple[str, str]:
-    path, chash, doc_id = job
+def _process(job: Job) -> ReadDocument | tuple[str, str]:
+    path, digest, doc_id = job
     assert _worker is not None
     try:
-        return _worker._process(path, chash, doc_id)
+        return _worker.read(path, digest, doc_id)
     except InputFileError as exc:  # sent back as plain data: exception pickling loses custom arguments
         return exc.path, exc.reason
 
 
-def processed(settings: Settings, jobs: list[Job], workers: int) -> Iterator[Processed | InputFileError]:
+def processed(settings: Settings, jobs: list[Job], workers: int) -> Iterator[ReadDocument | InputFileError]:
     """Each job's result, in the jobs' order; the workers run ahead of the consumer."""
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers, initializer=_start, initargs=(settings, logging.getLogger().getEffectiveLevel(), os.getpid())) as pool:

@@ -271,6 +271,19 @@ def parse_text_document(path: Path, dtype: DocType, max_bytes: int, ocr: OcrPoli
     return sections
 
 
+class UnstructuredParser:
+    """`casewise.parsing.Parser` on Unstructured (typed pages) and tesseract (scanned pages), with the size limit."""
+
+    name = "unstructured"
+
+    def __init__(self, max_bytes: int, ocr: OcrPolicy | None = None) -> None:
+        self.max_bytes = max_bytes
+        self.ocr = ocr or OcrPolicy()
+
+    def parse(self, path: Path, dtype: DocType) -> list[Section]:
+        return parse_text_document(path, dtype, self.max_bytes, self.ocr)
+
+
 def _pdf_hint(policy: OcrPolicy) -> str:
     """Why a PDF with no text stayed empty: OCR off, OCR not installed, or OCR ran and read nothing."""
     if not policy.enabled:

@@ -7,11 +7,9 @@ run killed at any moment and started again converges on what a clean run gives.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -19,25 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casewise import extract
 from casewise.embedding import Embedder
 from casewise.errors import InputFileError
-from casewise.lang import detect_language
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector
 from casewise.store import Store
-from casewise.types import Chunk, Diagnosis, DocType, Outcome, Section, Treatment
+from casewise.types import Chunk
 from casewise.vectors import VectorIndex, holds_other_vector_size, next_physical
-from casewise.vocabulary import fold, load_vocabulary
-from indexing import parallel, synthea
+from indexing import parallel
 from indexing.assemble import CaseFacts, merge
-from indexing.chunk import split_sections
-from indexing.extraction import Extractor, make_extractor
-from indexing.extraction.interface import facts_from
-from indexing.ocr import OcrPolicy
-from indexing.parse import parse_text_document
+from indexing.extraction import Extractor
+from indexing.reader import DocumentReader, ReadDocument
 from indexing.sources import content_hash, discover, doc_id_for, doc_type
-from indexing.tables import TableRecord, detect_roles, read_table, records
 
 if TYPE_CHECKING:
     from indexing.deid import Deidentifier
@@ -58,34 +49,18 @@ class IndexReport:
     seconds: float = 0.0
 
 
-@dataclass
-class Processed:
-    """One document, de-identified and chunked, ready to embed and write."""
-
-    doc_id: str
-    path: Path
-    dtype: DocType
-    chash: str
-    chunks: list[Chunk]
-    facts: dict[str, CaseFacts]
-    case_id: str | None
-
-
 class Indexer:
     """Index folders incrementally: only new, changed and deleted files are touched."""
 
     def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder,
-                 deid: Deidentifier, *, extractor: Extractor | None = None) -> None:
+                 deid: Deidentifier, *, extractor: Extractor | None = None, reader: DocumentReader | None = None
+                 ) -> None:
         self.settings = settings
-        self.extractor = extractor or make_extractor(settings)
-        self.vocab = load_vocabulary(settings.extract.vocabulary_file)  # table labels map through the clinic's terms
         self.store = store
         self.index = index
         self.embedder = embedder
         self.deid = deid
-        self._id_pattern = re.compile(settings.ingest.patient_id_pattern)
-        ing = settings.ingest
-        self._ocr = OcrPolicy(enabled=ing.ocr, languages=tuple(ing.ocr_languages), max_pages=ing.ocr_max_pages)
+        self.reader = reader or DocumentReader(settings, deid, extractor=extractor)
 
     # -- public -----------------------------------------------------------------------------------------------
     def run(self, roots: Iterable[Path], progress: Callable[[int, int], None] | None = None, *,
@@ -113,17 +88,17 @@ class Indexer:
         todo: list[tuple[Path, str, str, bool]] = []
         for path in files:
             try:
-                chash = content_hash(path)
+                digest = content_hash(path)
             except OSError as exc:
                 report.quarantined.append((str(path), f"cannot read file ({exc.strerror})"))
                 continue
             row = known.get(str(path))
-            if not force and row is not None and row.content_hash == chash and row.status in ("indexed", "quarantined"):
+            if not force and row is not None and row.content_hash == digest and row.status in ("indexed", "quarantined"):
                 report.unchanged += 1
                 if row.status == "quarantined" and row.error:
                     report.quarantined.append((str(path), row.error))
                 continue
-            todo.append((path, chash, doc_id_for(path), row is not None))
+            todo.append((path, digest, doc_id_for(path), row is not None))
         # Refused links are listed like quarantined files (casewise status); what one pointed to before goes.
         for link, reason in refused:
             row = known.get(link)
@@ -139,14 +114,14 @@ class Indexer:
                 self.store.delete_document(row.doc_id)
                 report.deleted += 1
         done = 0
-        outcomes = self._outcomes([(path, chash, doc_id) for path, chash, doc_id, _ in todo])
+        outcomes = self._outcomes([(path, digest, doc_id) for path, digest, doc_id, _ in todo])
         for start in range(0, len(todo), GROUP):
             group = todo[start:start + GROUP]
-            processed: list[Processed] = []
-            for path, chash, doc_id, _existed in group:
+            processed: list[ReadDocument] = []
+            for path, digest, doc_id, _existed in group:
                 outcome = next(outcomes)
                 if isinstance(outcome, InputFileError):
-                    self._quarantine(path, chash, doc_id, outcome.reason, known.get(str(path)))
+                    self._quarantine(path, digest, doc_id, outcome.reason, known.get(str(path)))
                     report.quarantined.append((str(path), outcome.reason))
                     log.warning("quarantined %s: %s", path.name, outcome.reason)
                 else:
@@ -184,7 +159,7 @@ class Indexer:
         marker.write_text(json.dumps({"target": new}))  # the manifest may now run ahead of the live collection
         self.index.create_physical(new, self.embedder.dim)
         builder = Indexer(self.settings, self.store, self.index.bound(new), self.embedder, self.deid,
-                          extractor=self.extractor)
+                          reader=self.reader)
         report = builder.run(roots, progress, force=True)
         with switch_guard():
             self.index.switch_alias(new)
@@ -220,7 +195,7 @@ class Indexer:
         self.index.flush()
 
     # -- per document -----------------------------------------------------------------------------------------
-    def _outcomes(self, jobs: list[parallel.Job]) -> Iterator[Processed | InputFileError]:
+    def _outcomes(self, jobs: list[parallel.Job]) -> Iterator[ReadDocument | InputFileError]:
         """Each document parsed, de-identified and chunked, in order: in worker processes for a large batch
         (ingest.workers), so they work ahead while this process embeds and writes."""
         workers = parallel.worker_count(self.settings.ingest.workers, len(jobs))
@@ -228,156 +203,14 @@ class Indexer:
             log.info("parsing %d documents in %d worker process(es)", len(jobs), workers)
             yield from parallel.processed(self.settings, jobs, workers)
             return
-        for path, chash, doc_id in jobs:
+        for path, digest, doc_id in jobs:
             try:
-                yield self._process(path, chash, doc_id)
+                yield self.reader.read(path, digest, doc_id)
             except InputFileError as exc:
                 yield exc
 
-    def _process(self, path: Path, chash: str, doc_id: str) -> Processed:
-        dtype = doc_type(path)
-        if dtype is None:
-            raise InputFileError(str(path), "unsupported file type")
-        max_bytes = int(self.settings.ingest.max_file_mb * 1e6)
-        if dtype in ("csv", "xlsx"):
-            if path.stat().st_size > max_bytes:
-                raise InputFileError(str(path), f"table is above the limit of {self.settings.ingest.max_file_mb} MB")
-            return self._process_table(path, chash, doc_id, dtype)
-        sections = parse_text_document(path, dtype, max_bytes, self._ocr)
-        raw_text = "\n".join(s.title + "\n" + s.text for s in sections)
-        m = self._id_pattern.search(raw_text)
-        ref = _norm_ref(m.group(1)) if m else None
-        case_id = self.deid.pseudonym(ref) if ref else None
-        language = detect_language(raw_text)
-        results = self.deid.deidentify_many([s.title + "\n" + s.text for s in sections], patient_keys=ref,
-                                            language=language)
-        clean: list[Section] = []
-        for res in results:
-            title, _, body = res.text.partition("\n")
-            clean.append(Section(title=title.strip(), text=body.strip()))
-        text = "\n".join(s.title + "\n" + s.text for s in clean)
-        facts: dict[str, CaseFacts] = {}
-        if case_id:
-            facts[case_id] = self._facts_from_text(text, language)
-        chunks = self._chunks(doc_id, case_id, clean, language, facts.get(case_id) if case_id else None)
-        return Processed(doc_id, path, dtype, chash, chunks, facts, case_id)
-
-    def _facts_from_text(self, text: str, language: str) -> CaseFacts:
-        """A note without a structured row reaches its case through the configured extractor (extract.backend)."""
-        return facts_from(self.extractor.extract(text, language=language))  # type: ignore[arg-type]
-
-    def _chunks(self, doc_id: str, case_id: str | None, sections: list[Section], language: str,
-                facts: CaseFacts | None) -> list[Chunk]:
-        out = []
-        for pos, (title, text) in enumerate(split_sections(sections, self.settings.chunking)):
-            out.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text, section=title,
-                             language=language,  # type: ignore[arg-type]
-                             diagnoses=[d.name for d in facts.diagnoses] if facts else [],
-                             treatments=[t.name for t in facts.treatments] if facts else []))
-        return out
-
-    def _process_table(self, path: Path, chash: str, doc_id: str, dtype: DocType) -> Processed:
-        df = read_table(path)
-        declared: dict[str, str] | None = None
-        kind = synthea.kind_of(path, list(df.columns))
-        if kind in synthea.SKIPPED:  # billing and administration: nothing for a case, and no names read
-            log.info("%s: Synthea %s file, no clinical facts: skipped", path.name, kind)
-            return Processed(doc_id, path, dtype, chash, [], {}, None)
-        if kind:
-            df, declared = synthea.prepare(kind, df)
-        roles = detect_roles(list(df.columns), declared)
-        recs = records(df, roles, path)
-        by_case: dict[str, list[TableRecord]] = {}
-        skipped = 0
-        for rec in recs:
-            if not rec.patient_ref:
-                skipped += 1
-                continue
-            ref = _norm_ref(rec.patient_ref)
-            rec.patient_ref = ref
-            by_case.setdefault(self.deid.pseudonym(ref), []).append(rec)
-        if not by_case:
-            raise InputFileError(str(path), "no row has a patient identifier")
-        if skipped:
-            log.warning("%s: %d rows without a patient identifier were skipped", path.name, skipped)
-        facts: dict[str, CaseFacts] = {}
-        chunks: list[Chunk] = []
-        # Free-text cells de-identified in one batch (spaCy's pipe): row by row was most of a table's time.
-        noted = [r for rows in by_case.values() for r in rows if r.free_text]
-        cleaned = self.deid.deidentify_many([r.free_text or "" for r in noted],
-                                            patient_keys=[r.patient_ref for r in noted])
-        clean_text = {id(r): c.text for r, c in zip(noted, cleaned, strict=True)}
-        pos = 0
-        for case_id, rows in sorted(by_case.items()):
-            f = CaseFacts()
-            lines = []
-            for rec in rows:
-                f = self._merge_row(f, rec)
-                lines.append(self._row_text(rec, clean_text.get(id(rec))))
-            facts[case_id] = f
-            for text in _row_groups(lines, self.settings.chunking.max_words):  # a long history: several chunks
-                chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text,
-                                    section="table", language=f.language, diagnoses=[d.name for d in f.diagnoses],
-                                    treatments=[t.name for t in f.treatments]))
-                pos += 1
-        return Processed(doc_id, path, dtype, chash, chunks, facts, None)
-
-    def _shift(self, d: dt.date | None, ref: str | None) -> dt.date | None:
-        """The same per-patient offset the de-identifier applies to dates inside that patient's notes."""
-        if d is None or ref is None or not self.settings.deid.shift_dates:
-            return d
-        return self.deid.shift_date(d, ref)
-
-    def _merge_row(self, f: CaseFacts, rec: TableRecord) -> CaseFacts:
-        if rec.sex:
-            f.sex = rec.sex
-        if rec.age is not None:
-            f.age = rec.age
-        elif rec.birth_date and rec.date:
-            f.age = int((rec.date - rec.birth_date).days // 365.25)
-        elif rec.birth_date:  # demographics without a visit date: keep the year, the age comes at assembly
-            f.birth_year = rec.birth_date.year
-        dname = (self.vocab.diagnosis_from_icd10(rec.icd10) if rec.icd10 else None) or (
-            self.vocab.diagnosis_id(rec.diagnosis) if rec.diagnosis else None)
-        if dname and all(d.name != dname for d in f.diagnoses):
-            sev = _kl(rec.severity) if rec.severity else None
-            if sev is None and rec.diagnosis:
-                ds = extract.diagnoses(rec.diagnosis)
-                sev = ds[0].severity if ds else None
-            f.diagnoses.append(Diagnosis(name=dname, label=rec.diagnosis or "", icd10=rec.icd10 or self.vocab.icd10_of(dname),
-                                         side=_norm_side(rec.side), severity=sev))
-        tname = self.vocab.treatment_id(rec.treatment) if rec.treatment else None
-        if tname:
-            f.treatments.append(Treatment(name=tname, label=rec.treatment or "", date=self._shift(rec.date, rec.patient_ref),
-                                          dose=rec.dose, sessions=rec.sessions, side=_norm_side(rec.side)))
-            for (measure, months), value in rec.outcomes.items():
-                f.outcomes.append(Outcome(measure=measure, value=value, months=months, treatment=tname))
-        if rec.adverse and not _is_none(rec.adverse):
-            f.adverse_events.append(rec.adverse.lower())
-        if rec.free_text:
-            f.language = f.language or detect_language(rec.free_text)  # type: ignore[assignment]
-        return f
-
-    def _row_text(self, rec: TableRecord, free_text: str | None = None) -> str:
-        """A de-identified sentence for one table row (identifier columns were never read)."""
-        bits = []
-        d = self._shift(rec.date, rec.patient_ref)
-        if d:
-            bits.append(f"Fecha {d.isoformat()}")
-        for name, val in (("Diagnóstico", rec.diagnosis), ("CIE-10", rec.icd10), ("Lado", rec.side),
-                          ("Tratamiento", rec.treatment), ("Dosis", rec.dose),
-                          ("Sesiones", rec.sessions), ("Efectos adversos", rec.adverse)):
-            if val:
-                bits.append(f"{name}: {val}")
-        for (measure, months), value in sorted(rec.outcomes.items()):
-            bits.append(f"{measure} {'basal' if months == 0 else f'{months:g}m'} {value:g}")
-        if rec.free_text:
-            bits.append(free_text if free_text is not None else
-                        self.deid.deidentify(rec.free_text, patient_key=rec.patient_ref).text)
-        return "; ".join(bits)
-
     # -- writes -----------------------------------------------------------------------------------------------
-    def _write(self, processed: list[Processed], known: dict[str, Any], report: IndexReport) -> None:
+    def _write(self, processed: list[ReadDocument], known: dict[str, Any], report: IndexReport) -> None:
         all_chunks = [c for p in processed for c in p.chunks]
         # Case-level payload as the store knows it now; `_assemble` refreshes it when the case itself changes.
         stored = self.store.get_cases(sorted({c.case_id for c in all_chunks if c.case_id}))
@@ -395,10 +228,10 @@ class Indexer:
             old = known.get(str(p.path))
             self.index.delete_doc(p.doc_id)
             ids = self.index.upsert(p.chunks, dense[offset:offset + n], sparse[offset:offset + n],
-                                    {p.doc_id: p.chash}) if n and dense is not None else []
+                                    {p.doc_id: p.content_hash}) if n and dense is not None else []
             offset += n
             self.store.upsert_document(doc_id=p.doc_id, source_path=str(p.path), doc_type=p.dtype,
-                                       content_hash=p.chash, status="indexed", error=None, case_id=p.case_id,
+                                       content_hash=p.content_hash, status="indexed", error=None, case_id=p.case_id,
                                        chunk_ids=ids, facts={k: v.model_dump(mode="json") for k, v in p.facts.items()})
             if old is not None:
                 report.changed += 1
@@ -406,10 +239,10 @@ class Indexer:
                 report.added += 1
             report.chunks_written += n
 
-    def _quarantine(self, path: Path, chash: str, doc_id: str, reason: str, old: Any) -> None:
+    def _quarantine(self, path: Path, digest: str, doc_id: str, reason: str, old: Any) -> None:
         # A changed file that no longer parses keeps its last good version in the index: nothing indexed is lost.
         self.store.upsert_document(doc_id=doc_id, source_path=str(path), doc_type=doc_type(path) or "txt",
-                                   content_hash=chash, status="quarantined", error=reason,
+                                   content_hash=digest, status="quarantined", error=reason,
                                    case_id=old.case_id if old else None,
                                    chunk_ids=old.chunk_ids if old else [], facts=old.facts if old else {})
 
@@ -452,22 +285,6 @@ class Indexer:
             self.store.save_case(c, _fingerprint(raw[c.case_id]))
 
 
-def _row_groups(lines: list[str], max_words: int) -> list[str]:
-    """Consecutive table rows of one patient, grouped into chunks of at most `max_words` words (a row is never cut)."""
-    groups: list[str] = []
-    buf: list[str] = []
-    words = 0
-    for line in lines:
-        n = len(line.split())
-        if buf and words + n > max_words:
-            groups.append("\n".join(buf))
-            buf, words = [], 0
-        buf.append(line)
-        words += n
-    if buf:
-        groups.append("\n".join(buf))
-    return groups
-
 
 def _fingerprint(facts: list[tuple[str, Any]]) -> str:
     """Hash of the facts a case is built from (order-independent)."""
@@ -475,36 +292,6 @@ def _fingerprint(facts: list[tuple[str, Any]]) -> str:
     return _hash(body)
 
 
-def _norm_ref(ref: str) -> str:
-    """Record numbers are compared without leading zeros or spaces ('0012345' in a note = '12345' in a table)."""
-    return ref.strip().lstrip("0") or "0"
-
-
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-
-def _norm_side(side: str | None) -> str | None:
-    if not side:
-        return None
-    f = fold(side)
-    if f.startswith(("izq", "l")):
-        return "left"
-    if f.startswith(("d", "r")):
-        return "right"
-    if f.startswith(("bil", "amb", "both")):
-        return "bilateral"
-    return None
-
-
-def _kl(value: str) -> str | None:
-    m = re.search(r"([1-4]|IV|III|II|I)\b", value.upper())
-    if not m:
-        return None
-    g = {"I": "1", "II": "2", "III": "3", "IV": "4"}.get(m.group(1), m.group(1))
-    return f"KL{g}"
-
-
-def _is_none(text: str) -> bool:
-    f = fold(text).strip(" .-")
-    return f in ("", "no", "nada", "-") or f.startswith(("ninguno", "ninguna", "none", "no adverse", "sin ", "no se "))

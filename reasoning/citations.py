@@ -23,10 +23,10 @@ import numpy as np
 from casewise.embedding import Embedder
 from casewise.errors import LLMError
 from casewise.lang import detect_language
+from casewise.llm import LLM, Message
 from casewise.settings import on_minilm_scale
 from casewise.types import Citation, Claim, Language
 from casewise.vocabulary import MEASURES, find_diagnoses, find_treatments, fold, measure_id
-from reasoning.llm import LLM, Message
 
 log = logging.getLogger(__name__)
 

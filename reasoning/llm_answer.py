@@ -14,12 +14,12 @@ from collections.abc import Iterator
 
 from casewise.embedding import Embedder
 from casewise.lang import detect_language
+from casewise.llm import LLM, LLMReply
 from casewise.settings import LLMSettings
 from casewise.types import Answer, Evidence, Language
 from casewise.vocabulary import label
 from reasoning.citations import SUPPORT_THRESHOLD, check_citations, remove_invalid_citations, stream_safe_prefix
 from reasoning.evidence_answer import NOTICE  # one medical-use notice for every answer
-from reasoning.llm import LLM, LLMReply
 from reasoning.output import final_so_far, parse_output, strip_echoed_fences
 from reasoning.prompts import (
     MAX_CASES,

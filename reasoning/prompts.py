@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from casewise.llm import Message
 from casewise.types import Evidence, EvidenceRow, Language, Outcome, SimilarCase
 from casewise.vocabulary import label
-from reasoning.llm import Message
 from reasoning.output import header_kind
 
 CASE_ID_RE = re.compile(r"\bPT-[A-Z0-9]{4,32}\b", re.IGNORECASE)

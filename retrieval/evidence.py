@@ -11,7 +11,7 @@ from casewise.vocabulary import BUILTIN, MEASURES, Vocabulary
 
 PREFERRED_MEASURES = ("VAS", "WOMAC", "KOOS", "LEQUESNE")
 # Ranking shrinks each treatment's mean gain towards no change, as if this many more cases had not changed: one lucky
-# (or mis-read) case cannot put a treatment above one that helped five. Chosen on 6 synthetic clinics (eval.synth_eval):
+# (or mis-read) case cannot put a treatment above one that helped five. Chosen on 6 synthetic clinics (`casewise eval run`):
 # a skeptical prior ranked as designed as often as or more often than shrinking towards the mean of all similar cases.
 PRIOR_CASES = 1.0
 OFF_TIME_WEIGHT = 0.5

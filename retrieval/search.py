@@ -15,17 +15,16 @@ from casewise.lang import detect_language
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector, terms, words_by_term
 from casewise.store import Store
-from casewise.types import Case, Filters, MatchedChunk, SimilarCase
+from casewise.types import Case, Filters, MatchedChunk, SimilarCase, age_band
 from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
 from casewise.vocabulary import BUILTIN, Vocabulary, fold, load_vocabulary
-from casewise.types import age_band
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
 RRF_K = 60.0
 W_DENSE, TOP_Z = 1.0, 100  # z-score fusion: dense weight (tuned on half of CodiEsp's queries) and depth of the stats
 W_SPARSE_OTHER_LANGUAGE = 0.5  # lexical evidence from a chunk in another language than the query (cognates, codes)
-W_FUSED, W_COSINE, W_STRUCT = 0.5, 0.0, 2.0  # fused case rank + structure (eval.retrieval_eval, eval.synth_eval)
+W_FUSED, W_COSINE, W_STRUCT = 0.5, 0.0, 2.0  # fused case rank + structure (eval.retrieval_eval, `casewise eval run`)
 
 
 @dataclass

@@ -3,13 +3,13 @@
 Usage::
 
     from pathlib import Path
-    from eval.synth import generate_clinic, load_ground_truth
+    from synth import generate_clinic, load_ground_truth
     truth = generate_clinic(Path("/tmp/clinic"), patients=200, seed=7)
 """
 
-from eval.synth.cli import main
-from eval.synth.generate import DEFAULT_PATIENTS, DEFAULT_SEED, SAMPLE_DIR, NotAClinicFolderError, generate_clinic
-from eval.synth.model import GROUND_TRUTH_FILE, GroundTruth, load_ground_truth
+from synth.command import main
+from synth.generate import DEFAULT_PATIENTS, DEFAULT_SEED, SAMPLE_DIR, NotAClinicFolderError, generate_clinic
+from synth.model import GROUND_TRUTH_FILE, GroundTruth, load_ground_truth
 
 __all__ = [
     "DEFAULT_PATIENTS",

@@ -1,7 +1,7 @@
-"""``python -m eval.synth --patients N --seed S --out DIR`` (or ``--sample``)."""
+"""``python -m synth --patients N --seed S --out DIR`` (or ``--sample``)."""
 
 import sys
 
-from eval.synth.cli import main
+from synth.command import main
 
 sys.exit(main())

@@ -6,9 +6,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from eval.synth.model import Language, Sex
-from eval.synth.people import Identity, make_identity
-from eval.synth.vocab import (
+from synth.model import Language, Sex
+from synth.people import Identity, make_identity
+from synth.vocab import (
     ADVERSE_EVENT_RATES,
     AGE_FACTOR,
     AGE_THRESHOLD,

@@ -8,13 +8,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from eval.synth.generate import DEFAULT_PATIENTS, DEFAULT_SEED, SAMPLE_DIR, NotAClinicFolderError, generate_clinic
+from synth.generate import DEFAULT_PATIENTS, DEFAULT_SEED, SAMPLE_DIR, NotAClinicFolderError, generate_clinic
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of ``python -m eval.synth``."""
+    """Return the argument parser of ``python -m synth``."""
     parser = argparse.ArgumentParser(
-        prog="python -m eval.synth",
+        prog="python -m synth",
         description="Generate the deterministic synthetic clinic (documents + ground_truth.json).",
     )
     parser.add_argument(

@@ -7,10 +7,10 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eval.synth.cohort import PatientPlan, TreatmentPlan, draw_nhcs, draw_patient
-from eval.synth.files import write_bytes, write_text
-from eval.synth.letters import render_letter
-from eval.synth.model import (
+from synth.cohort import PatientPlan, TreatmentPlan, draw_nhcs, draw_patient
+from synth.files import write_bytes, write_text
+from synth.letters import render_letter
+from synth.model import (
     GROUND_TRUTH_FILE,
     Diagnosis,
     GroundTruth,
@@ -19,12 +19,12 @@ from eval.synth.model import (
     TableRowRef,
     Treatment,
 )
-from eval.synth.notes import NoteWriter
-from eval.synth.people import PhiRecorder
-from eval.synth.questions import build_questions
-from eval.synth.reports import render_report
-from eval.synth.tables import CSV_PATH, XLSX_PATH, TableEntry, choose_label, render_csv, render_xlsx
-from eval.synth.vocab import effects_table, vocabulary
+from synth.notes import NoteWriter
+from synth.people import PhiRecorder
+from synth.questions import build_questions
+from synth.reports import render_report
+from synth.tables import CSV_PATH, XLSX_PATH, TableEntry, choose_label, render_csv, render_xlsx
+from synth.vocab import effects_table, vocabulary
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from docx import Document
 from docx.document import Document as DocumentObject
 
-from eval.synth.files import FIXED_DATETIME, normalize_office_zip
-from eval.synth.notes import NoteWriter
-from eval.synth.reports import CLINIC_EN, CLINIC_ES
-from eval.synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, num, side_word, treatment_name
+from synth.files import FIXED_DATETIME, normalize_office_zip
+from synth.notes import NoteWriter
+from synth.reports import CLINIC_EN, CLINIC_ES
+from synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, num, side_word, treatment_name
 
 
 def _heading(doc: DocumentObject, text: str, level: int) -> None:

@@ -173,13 +173,6 @@ class GroundTruth(_Frozen):
     patients: list[Patient]
     questions: list[Question]
 
-    def patient_by_nhc(self, nhc: str) -> Patient:
-        """Return the patient with record number ``nhc``; KeyError if none."""
-        for patient in self.patients:
-            if patient.nhc == nhc:
-                return patient
-        raise KeyError(nhc)
-
 
 def load_ground_truth(path: Path | str) -> GroundTruth:
     """Load ``ground_truth.json`` (or a clinic folder containing it)."""

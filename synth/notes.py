@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from eval.synth.cohort import PatientPlan, TreatmentPlan
-from eval.synth.people import PhiRecorder
-from eval.synth.wording import (
+from synth.cohort import PatientPlan, TreatmentPlan
+from synth.people import PhiRecorder
+from synth.wording import (
     JOINT_MASCULINE,
     add_typos,
     diagnosis_text,

@@ -6,7 +6,7 @@ import random
 import unicodedata
 from dataclasses import dataclass, field
 
-from eval.synth.model import Language, PhiItem, PhiKind, Sex
+from synth.model import Language, PhiItem, PhiKind, Sex
 
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eval.synth.model import EffectsTable, Language, Patient, Question, QuestionProfile, Sex
+from synth.model import EffectsTable, Language, Patient, Question, QuestionProfile, Sex
 
 BETTER_MARGIN = 0.75  # within this many VAS points of the best designed change -> "better"
 WORSE_MARGIN = 1.2  # at least this many VAS points short of the best -> "worse"

@@ -12,9 +12,9 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from eval.synth.cohort import TreatmentPlan
-from eval.synth.notes import NoteWriter
-from eval.synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, num, side_word, treatment_name
+from synth.cohort import TreatmentPlan
+from synth.notes import NoteWriter
+from synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, num, side_word, treatment_name
 
 CLINIC_ES = "Unidad de Medicina Regenerativa y Ortopedia"
 CLINIC_EN = "Regenerative Medicine & Orthopaedics Unit"

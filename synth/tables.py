@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from openpyxl import Workbook
 
-from eval.synth.cohort import PatientPlan, TreatmentPlan
-from eval.synth.files import FIXED_DATETIME, normalize_office_zip
-from eval.synth.people import PhiRecorder
-from eval.synth.vocab import TABLE_LABELS
-from eval.synth.wording import fmt_date, num
+from synth.cohort import PatientPlan, TreatmentPlan
+from synth.files import FIXED_DATETIME, normalize_office_zip
+from synth.people import PhiRecorder
+from synth.vocab import TABLE_LABELS
+from synth.wording import fmt_date, num
 
 CSV_PATH = "tables/tratamientos.csv"
 XLSX_PATH = "tables/treatments.xlsx"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eval.synth.model import EffectRow, EffectsTable
+from synth.model import EffectRow, EffectsTable
 
 TREATMENT_IDS: tuple[str, ...] = (
     "prp",

@@ -6,8 +6,8 @@ import random
 import re
 from datetime import date
 
-from eval.synth.cohort import PatientPlan, TreatmentPlan
-from eval.synth.model import Language
+from synth.cohort import PatientPlan, TreatmentPlan
+from synth.model import Language
 
 MONTHS_ES = (
     "enero",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-CASEWISE = [sys.executable, "-m", "casewise.cli"]
+CASEWISE = [sys.executable, "-m", "cli.main"]
 
 
 def run(args: list[str], data_dir: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -21,7 +21,7 @@ def run(args: list[str], data_dir: Path, timeout: int = 600) -> subprocess.Compl
 
 @pytest.fixture(scope="module")
 def small_clinic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     out = tmp_path_factory.mktemp("cli-clinic")
     generate_clinic(out, patients=12, seed=11)

@@ -8,10 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from api.config import max_upload_bytes
-from api.deps import AdminKey, ApiSettingsDep, IndexingDep, RuntimeDep
+from api.deps import AdminKey, ApiSettingsDep, IndexingDep, RuntimeDep, max_upload_bytes
 from api.errors import ERROR_RESPONSES, ApiError, ErrorResponse
-from api.keys import create_key, list_keys, revoke_key
 from api.schemas import (
     AuditEntry,
     AuditList,
@@ -29,6 +27,7 @@ from api.schemas import (
     ReindexRequest,
 )
 from api.services.indexing import public_document
+from app import admin
 from casewise.errors import RequestError
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
@@ -58,7 +57,7 @@ KEY_LINKS: dict[int | str, dict[str, Any]] = {201: {"links": {"RevokeKey": _link
 @router.get("/documents", response_model=DocumentList, tags=["documents"], summary="The manifest")
 def documents(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep) -> DocumentList:
     listing = indexing.documents()
-    rt.store.audit(key.actor, "documents_list", detail={"documents": len(listing.documents)})
+    admin.record(rt, key.actor, "documents_list", documents=len(listing.documents))
     return listing
 
 
@@ -69,8 +68,8 @@ async def upload(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, api: ApiS
     limit = max_upload_bytes(api, rt.settings)
     path = await run_in_threadpool(indexing.save_upload, file.filename or "", file.file, limit)
     row = await run_in_threadpool(indexing.index_upload, path)
-    rt.store.audit(key.actor, "document_upload", case_ids=[row.case_id] if row.case_id else [],
-                   detail={"doc_id": row.doc_id, "status": row.status})
+    admin.record(rt, key.actor, "document_upload", case_ids=[row.case_id] if row.case_id else [],
+                 doc_id=row.doc_id, status=row.status)
     return public_document(row)
 
 
@@ -81,8 +80,7 @@ def delete_document(doc_id: DocId, key: AdminKey, rt: RuntimeDep, indexing: Inde
     if row is None:
         raise ApiError(404, "document_not_found", f"no document {doc_id!r}")
     indexing.delete(row)
-    rt.store.audit(key.actor, "document_delete", case_ids=[row.case_id] if row.case_id else [],
-                   detail={"doc_id": doc_id})
+    admin.record(rt, key.actor, "document_delete", case_ids=[row.case_id] if row.case_id else [], doc_id=doc_id)
     return DeleteResponse(deleted=True, id=doc_id)
 
 
@@ -93,19 +91,16 @@ def reindex(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, body: ReindexR
     roots = indexing.resolve_roots(body.paths if body else None)
     rebuild = bool(body and body.rebuild)
     job = indexing.start_reindex(roots, rebuild=rebuild)
-    rt.store.audit(key.actor, "rebuild" if rebuild else "reindex", detail={"job_id": job.job_id, "roots": len(roots)})
+    admin.audit_reindex_job(rt, key.actor, job.job_id, len(roots), rebuild)
     return job
 
 
 @router.post("/index/backup", tags=["index"], summary="Write a backup archive (store + index + config) on the server")
 def backup(key: AdminKey, rt: RuntimeDep, indexing: IndexingDep, body: BackupRequest) -> dict[str, Any]:
-    from casewise.backup import create_backup
-
     path = FsPath(body.path).expanduser()
     if not path.is_absolute():
         raise RequestError("path", "must be an absolute path on the server")
-    manifest = create_backup(rt, path, guard=indexing.writer)
-    rt.store.audit(key.actor, "backup", detail={"documents": manifest["documents"], "chunks": manifest["chunks"]})
+    manifest = admin.backup(rt, path, actor=key.actor, guard=indexing.writer)
     return {k: v for k, v in manifest.items() if k != "files"}
 
 
@@ -132,38 +127,27 @@ def audit_verify(key: AdminKey, rt: RuntimeDep) -> AuditVerify:
 @router.get("/audit", response_model=AuditList, tags=["audit"], summary="Audit entries (this read is audited too)")
 def audit_list(key: AdminKey, rt: RuntimeDep, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> AuditList:
-    from sqlalchemy import select
-
-    from casewise.store import AuditRow
-
-    with rt.store.session() as s:
-        rows = list(s.scalars(select(AuditRow).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(limit)))
-    entries = [AuditEntry(seq=r.seq, at=r.at, actor=r.actor, action=r.action, query=r.query, case_ids=r.case_ids,
-                          detail=r.detail, hash=r.hash) for r in rows]
-    rt.store.audit(key.actor, "audit_list", detail={"after": after, "returned": len(entries)})
-    return AuditList(entries=entries)
+    rows = admin.audit_page(rt, after=after, limit=limit, actor=key.actor)
+    return AuditList(entries=[AuditEntry(seq=r.seq, at=r.at, actor=r.actor, action=r.action, query=r.query,
+                                         case_ids=r.case_ids, detail=r.detail, hash=r.hash) for r in rows])
 
 
 # -- keys ---------------------------------------------------------------------------------------------------------
 @router.get("/keys", response_model=KeyList, tags=["keys"], summary="API keys (never the secrets)")
 def keys(key: AdminKey, rt: RuntimeDep) -> KeyList:
-    listing = KeyList(keys=[KeyPublic(**vars(k)) for k in list_keys(rt.store)])
-    rt.store.audit(key.actor, "keys_list", detail={"keys": len(listing.keys)})
-    return listing
+    return KeyList(keys=[KeyPublic(**vars(k)) for k in admin.keys(rt, actor=key.actor)])
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=201, tags=["keys"], responses=KEY_LINKS,
              summary="Create a key; the response holds the key, which is not shown again")
 def new_key(body: KeyCreate, key: AdminKey, rt: RuntimeDep) -> KeyCreated:
-    info, secret = create_key(rt.store, body.name, body.role)
-    rt.store.audit(key.actor, "key_create", detail={"key_id": info.key_id, "role": info.role})
+    info, secret = admin.new_key(rt, body.name, body.role, actor=key.actor)
     return KeyCreated(**vars(info), key=secret)
 
 
 @router.delete("/keys/{key_id}", response_model=DeleteResponse, tags=["keys"], responses=NOT_FOUND,
                summary="Revoke a key")
 def delete_key(key_id: Annotated[str, Path(max_length=32)], key: AdminKey, rt: RuntimeDep) -> DeleteResponse:
-    if not revoke_key(rt.store, key_id):
+    if not admin.revoke(rt, key_id, actor=key.actor):
         raise ApiError(404, "key_not_found", f"no key {key_id!r}")
-    rt.store.audit(key.actor, "key_revoke", detail={"key_id": key_id})
     return DeleteResponse(deleted=True, id=key_id)

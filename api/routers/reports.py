@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ClinicianKey, RuntimeDep
 from api.errors import ERROR_RESPONSES, ApiError, ErrorResponse
+from app import admin
 
 router = APIRouter(prefix="/v1", tags=["reports"], responses=ERROR_RESPONSES)
 
@@ -55,7 +56,7 @@ def reports(key: ClinicianKey, rt: RuntimeDep) -> ReportRunList:
     from eval.report import list_runs
 
     runs = list_runs(_root(rt))
-    rt.store.audit(key.actor, "reports_list", detail={"runs": len(runs)})
+    admin.record(rt, key.actor, "reports_list", runs=len(runs))
     return ReportRunList(reports=[
         ReportRun(id=r.run_id, kind=r.kind, title=r.title, created_at=r.created_at, headline=r.headline,
                   links={"json": f"/v1/reports/{r.run_id}", "html": f"/v1/reports/{r.run_id}/html",
@@ -69,7 +70,7 @@ def report(run_id: RunId, key: ClinicianKey, rt: RuntimeDep) -> Response:
     from eval.report.history import REPORT_JSON
 
     body = (_folder(rt, run_id) / REPORT_JSON).read_bytes()
-    rt.store.audit(key.actor, "report_read", detail={"run": run_id, "format": "json"})
+    admin.record(rt, key.actor, "report_read", run=run_id, format="json")
     return Response(body, media_type="application/json")
 
 
@@ -82,7 +83,7 @@ def report_html(run_id: RunId, key: ClinicianKey, rt: RuntimeDep) -> Response:
     path = _folder(rt, run_id) / REPORT_HTML
     if not path.is_file():
         raise ApiError(404, "report_not_found", f"run {run_id!r} has no HTML report")
-    rt.store.audit(key.actor, "report_read", detail={"run": run_id, "format": "html"})
+    admin.record(rt, key.actor, "report_read", run=run_id, format="html")
     # The page's own policy: its one style block and data: images; no script, no other resource.
     return Response(path.read_bytes(), media_type="text/html; charset=utf-8",
                     headers={"Content-Security-Policy": REPORT_CSP})
@@ -96,5 +97,5 @@ def report_markdown(run_id: RunId, key: ClinicianKey, rt: RuntimeDep) -> Respons
     path = _folder(rt, run_id) / REPORT_MD
     if not path.is_file():
         raise ApiError(404, "report_not_found", f"run {run_id!r} has no Markdown summary")
-    rt.store.audit(key.actor, "report_read", detail={"run": run_id, "format": "markdown"})
+    admin.record(rt, key.actor, "report_read", run=run_id, format="markdown")
     return Response(path.read_bytes(), media_type="text/markdown; charset=utf-8")

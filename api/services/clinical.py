@@ -1,5 +1,5 @@
-"""Clinical operations for the API: ask (whole or streamed), similar cases, one case. Every one is audited once:
-reasoning.service audits ask and similar; this module audits what it adds (case reads, aborted streams)."""
+"""Clinical operations for the API: ask (whole or streamed), similar cases, one case, over app.clinical (which
+de-identifies, times and audits each one); this module adds the index's read lock and HTTP errors."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, cast
 
 from api.errors import ApiError, error_payload
 from api.services.locks import ReadWriteLock
+from app import clinical
+from casewise.errors import RequestError
 from casewise.types import Answer, Case, Filters, Language, SimilarCase
 
 if TYPE_CHECKING:
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
 
 Stream = Iterator["str | Answer"]
 
@@ -30,34 +32,24 @@ class ClinicalService:
         if not evidence_only or self.rt.settings.llm.backend == "none":
             return self.rt
         if self._evidence_rt is None:
-            import copy
-
-            rt = self.rt
-            _ = (rt.store, rt.index, rt.embedder, rt.deid)  # build the shared parts once, before the view copies them
-            view = copy.copy(rt)
-            llm_off = rt.settings.llm.model_copy(update={"backend": "none"})
-            view.settings = rt.settings.model_copy(update={"llm": llm_off})
-            self._evidence_rt = view
+            llm_off = self.rt.settings.llm.model_copy(update={"backend": "none"})
+            self._evidence_rt = self.rt.view(self.rt.settings.model_copy(update={"llm": llm_off}))
         return self._evidence_rt
 
     # -- ask ------------------------------------------------------------------------------------------------------
     def ask(self, question: str, *, filters: Filters | None, k: int | None, language: Language | None,
             actor: str, evidence_only: bool = False) -> Answer:
-        from reasoning import service
-
         with self.lock.read():
-            return service.ask(self.runtime_for(evidence_only), question, filters=filters, k=k, language=language,
+            return clinical.ask(self.runtime_for(evidence_only), question, filters=filters, k=k, language=language,
                                actor=actor)
 
     def ask_stream(self, question: str, *, filters: Filters | None, k: int | None, language: Language | None,
                    actor: str, evidence_only: bool = False) -> Stream:
         """Start answering: retrieval (and the first text) happens now, so errors become proper HTTP statuses;
         the rest streams. A stream that stops early after sending text is audited as `ask_aborted`."""
-        from reasoning import service
-
         rt = self.runtime_for(evidence_only)
         gen = cast("Generator[str | Answer, None, None]",
-                   service.ask_stream(rt, question, filters=filters, k=k, language=language, actor=actor))
+                   clinical.ask_stream(rt, question, filters=filters, k=k, language=language, actor=actor))
         with self.lock.read():
             first = next(gen)
         return self._guard(gen, first, question, actor)
@@ -69,7 +61,7 @@ class ClinicalService:
             yield first
             for item in gen:
                 if isinstance(item, Answer):
-                    audited = True  # reasoning.service wrote the entry just before yielding the Answer
+                    audited = True  # app.clinical wrote the entry just before yielding the Answer
                 yield item
         except Exception as exc:
             failed = type(exc).__name__
@@ -77,28 +69,22 @@ class ClinicalService:
         finally:
             if not audited:
                 gen.close()
-                # Text was delivered without the final Answer: record that access (de-identified question only).
-                self.rt.store.audit(actor, "ask_aborted", query=self.rt.deid.deidentify(question).text,
-                                    detail={"reason": failed or "client disconnected"})
+                clinical.audit_aborted(self.rt, question, actor, failed or "client disconnected")
 
     # -- similar and cases ----------------------------------------------------------------------------------------
     def similar(self, description: str | None, case_id: str | None, *, filters: Filters | None, k: int | None,
                 actor: str) -> list[SimilarCase]:
-        from casewise.errors import RequestError
-        from reasoning import service
-
         if not description and not case_id:
             raise RequestError("description", "give a description or a case_id")
         if case_id and self.rt.store.get_case(case_id) is None:
             raise ApiError(404, "case_not_found", f"no case {case_id!r}")
         with self.lock.read():
-            return service.similar(self.rt, description, case_id=case_id, filters=filters, k=k, actor=actor)
+            return clinical.similar(self.rt, description, case_id=case_id, filters=filters, k=k, actor=actor)
 
     def case(self, case_id: str, actor: str) -> Case:
-        case = self.rt.store.get_case(case_id)
+        case = clinical.case(self.rt, case_id, actor=actor)
         if case is None:
             raise ApiError(404, "case_not_found", f"no case {case_id!r}")
-        self.rt.store.audit(actor, "case", query=f"case:{case_id}", case_ids=[case_id])
         return case
 
 

@@ -8,17 +8,18 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from api.config import ApiSettings
 from api.errors import ApiError
 from api.schemas import DocumentList, DocumentPublic, IndexStatus, Job
 from api.services.locks import ReadWriteLock
+from app import admin
+from app.admin import minimal_roots
+from app.runtime import Runtime
 from casewise.errors import RequestError
-from casewise.runtime import Runtime
+from casewise.settings import ApiSettings
 from casewise.store import DocumentRow
 
 UPLOADS = "uploads"
@@ -35,15 +36,6 @@ def public_document(row: DocumentRow) -> DocumentPublic:
     return DocumentPublic(doc_id=row.doc_id, source_path=row.source_path, doc_type=row.doc_type, status=row.status,
                           quarantine_reason=row.error if row.status == "quarantined" else None, case_id=row.case_id,
                           chunks=len(row.chunk_ids or []), updated_at=row.updated_at)
-
-
-def _minimal_roots(paths: Iterable[Path]) -> list[Path]:
-    """Drop folders that lie inside another folder of the list."""
-    roots: list[Path] = []
-    for p in sorted({p.resolve() for p in paths}, key=lambda x: len(x.parts)):
-        if not any(p.is_relative_to(r) for r in roots):
-            roots.append(p)
-    return roots
 
 
 class IndexService:
@@ -87,16 +79,13 @@ class IndexService:
 
     # -- indexing -------------------------------------------------------------------------------------------------
     def _run_indexer(self, roots: list[Path], rebuild: bool = False) -> dict[str, Any]:
-        from indexing.pipeline import Indexer
-
         rt = self.rt
-        indexer = Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid)
         with self._writer:
             if rebuild:  # builds beside the live collection; only the alias switch excludes queries
-                report = indexer.rebuild(roots, switch_guard=self.lock.write)
+                report = admin.run_indexer(rt, roots, rebuild=True, switch_guard=self.lock.write)
             else:
                 with self.lock.write():
-                    report = indexer.run(roots)
+                    report = admin.run_indexer(rt, roots)
         out = dataclasses.asdict(report)
         # File paths can carry patient names: the report gives counts and reasons, the manifest gives the paths.
         out["quarantined"] = len(report.quarantined)
@@ -106,7 +95,7 @@ class IndexService:
     def default_roots(self) -> list[Path]:
         """Configured sources, the uploads folder and the folders of documents already indexed."""
         known = [Path(r.source_path).parent for r in self.rt.store.documents()]
-        return _minimal_roots([*self.api.sources, self.uploads_dir, *[p for p in known if p.exists()]])
+        return minimal_roots([*self.api.sources, self.uploads_dir, *[p for p in known if p.exists()]])
 
     def resolve_roots(self, paths: list[str] | None) -> list[Path]:
         if not paths:
@@ -117,7 +106,7 @@ class IndexService:
             if not path.is_absolute() or not path.exists():
                 raise RequestError(f"paths[{i}]", "must be an existing absolute path on the server")
             roots.append(path)
-        return _minimal_roots(roots)
+        return minimal_roots(roots)
 
     def start_reindex(self, roots: list[Path], rebuild: bool = False) -> Job:
         job = Job(job_id=uuid.uuid4().hex[:16], kind="rebuild" if rebuild else "reindex", state="queued",
@@ -208,8 +197,5 @@ class IndexService:
             path.unlink(missing_ok=True)
             self._run_indexer([self.uploads_dir])
             return
-        from indexing.pipeline import Indexer
-
-        rt = self.rt
         with self._writer, self.lock.write():
-            Indexer(rt.settings, rt.store, rt.index, rt.embedder, rt.deid).remove(row.doc_id)
+            self.rt.indexer.remove(row.doc_id)

@@ -184,7 +184,7 @@ class E5Embedder:
 
     def __init__(self, settings: EmbeddingSettings, *, cache_dir: Path, precision: str = "int8",
                  threads: int | None = None) -> None:
-        from casewise.embedders.onnx import (
+        from casewise.embedding.onnx_export import (
             EXPORT_RECIPE,
             OnnxEncoder,
             cache_folder,

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from alembic import context
 
-from casewise.store import Base
-
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations with `casewise db upgrade` (casewise.migrations.upgrade), not the alembic CLI")
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=context.config.attributes.get("target_metadata"),  # the store's models, for autogenerate
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
     compare_type=True,
 )

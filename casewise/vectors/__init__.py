@@ -5,6 +5,7 @@ One protocol, two implementations chosen by Settings (`index.backend`):
   (measured: bench/query.py; ~40x faster upserts and ~10x faster queries than qdrant-client's local mode at 100k points);
 - `local`: qdrant-client's local mode (pure Python; kept for comparison and small test indexes);
 - `server`: a Qdrant server or cluster by URL (production, scale-out).
+This module holds the protocol and the helpers every backend shares; `factory.make_index` builds the configured one.
 Everything else talks to `VectorIndex` and builds filters with qdrant-client's `models.Filter`; the Edge backend
 translates them.
 """
@@ -19,7 +20,6 @@ from typing import Any, Protocol
 import numpy as np
 from qdrant_client import models
 
-from casewise.settings import Settings
 from casewise.types import Chunk
 
 DENSE = "dense"
@@ -38,17 +38,6 @@ def chunk_payload(chunk: Chunk, pid: str) -> dict[str, Any]:
     payload = chunk.model_dump(mode="json", exclude={"chunk_id"})
     payload["chunk_id"] = pid
     return payload
-
-
-class Hit(Protocol):
-    """What a search returns (qdrant-client's ScoredPoint and Edge's ScoredPoint both fit)."""
-
-    @property
-    def id(self) -> Any: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def payload(self) -> dict[str, Any] | None: ...
 
 
 class VectorIndex(Protocol):
@@ -120,14 +109,3 @@ def next_physical(alias: str, existing: Sequence[str]) -> str:
     """`<alias>_v<n+1>` after the highest version present."""
     versions = [int(n.rsplit("_v", 1)[1]) for n in existing if n.startswith(f"{alias}_v") and n.rsplit("_v", 1)[1].isdigit()]
     return f"{alias}_v{max(versions, default=0) + 1}"
-
-
-def make_index(settings: Settings) -> VectorIndex:
-    """The index Settings ask for: Qdrant Edge (embedded default), qdrant-client local mode, or a server by URL."""
-    if settings.index.backend == "edge":
-        from casewise.vectors_edge import EdgeIndex
-
-        return EdgeIndex(settings.qdrant_path, settings.index.collection)
-    from casewise.vectors_qdrant import QdrantIndex, make_client
-
-    return QdrantIndex(make_client(settings), settings.index.collection)

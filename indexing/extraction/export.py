@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from casewise.errors import CasewiseError
-from indexing.extraction.batch import BatchResult
+from indexing.extraction.records import BatchResult
 
 COLUMNS = ("case_id", "doc_id", "source", "backend", "fallback", "kind", "name", "category", "icd10", "side",
            "severity", "dose", "volume_ml", "sessions", "date", "measure", "value", "months", "treatment",

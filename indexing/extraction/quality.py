@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from casewise.vocabulary import category_of
 from indexing.assemble import CaseFacts, merge
-from indexing.extraction.batch import BatchResult, NoteRecord
 from indexing.extraction.interface import facts_from
+from indexing.extraction.records import BatchResult, NoteRecord
 
 Severity = Literal["error", "warning"]
 Kind = Literal["implausible", "future_date", "missing", "contradiction", "llm_fallback"]

@@ -29,7 +29,7 @@ from casewise.types import Case, Language, Outcome, Treatment
 from casewise.vocabulary import MEASURES, label
 
 if TYPE_CHECKING:
-    from reasoning.llm import LLM
+    from casewise.llm import LLM
 
 log = logging.getLogger(__name__)
 

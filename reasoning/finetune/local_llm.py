@@ -1,6 +1,6 @@
 """A base model (+ optional LoRA adapter) answering in this process with transformers + peft.
 
-It implements the same `LLM` protocol as reasoning/llm.py, so the comparison harness and the answer checker treat
+It implements the same `LLM` protocol as casewise/llm.py, so the comparison harness and the answer checker treat
 it like the vLLM or llama.cpp backends. Its purpose is evaluation where no vLLM runs (CPU machines, CI): it is slow
 and holds one generation at a time.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from casewise.errors import LLMError
+from casewise.llm import LLMReply, LLMStream, Message
 from reasoning.finetune.models import ModelError, load_base
-from reasoning.llm import LLMReply, LLMStream, Message
 
 
 class LocalLLM:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from tests.api.conftest import Clinic, Keys, audit_count, bearer
@@ -79,7 +80,7 @@ def http_app_lock(_: httpx.Client):  # type: ignore[no-untyped-def]
 def test_cli_keys_and_audit(clinic: Clinic, tmp_path: Path) -> None:
     import typer
 
-    from api.cli import register
+    from cli.ops import register
 
     app = typer.Typer()
     register(app)
@@ -89,7 +90,7 @@ def test_cli_keys_and_audit(clinic: Clinic, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     key = r.stdout.strip().splitlines()[-1]
     assert key.startswith("cw_")
-    from api.keys import authenticate
+    from app.keys import authenticate
 
     info = authenticate(clinic.runtime.store, key)
     assert info is not None and info.role == "admin"
@@ -103,8 +104,41 @@ def test_cli_keys_and_audit(clinic: Clinic, tmp_path: Path) -> None:
     out = tmp_path / "audit.jsonl"
     assert runner.invoke(app, ["audit", "export", "--out", str(out), "--data-dir", dd]).exit_code == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert len(lines) == audit_count(clinic.runtime) and lines[0]["prev_hash"] == "0" * 64
+    # The export holds every entry before it; the export itself is the entry after.
+    assert len(lines) == audit_count(clinic.runtime) - 1 and lines[0]["prev_hash"] == "0" * 64
     assert all(a["hash"] == b["prev_hash"] for a, b in itertools.pairwise(lines))
+    cli_actions = [(e["action"], e["actor"]) for e in lines if e["actor"] == "cli"]
+    assert ("key_create", "cli") in cli_actions and ("keys_list", "cli") in cli_actions
+    assert cli_actions.count(("key_revoke", "cli")) == 2  # the revoke and the attempt on a key that does not exist
+    assert clinic.runtime.store.audit_entries()[-1].action == "audit_export"
+
+
+def test_cli_index_and_backup_write_one_audit_entry_each_and_the_chain_verifies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's admin actions go through app.admin, as the API's do: one entry per action, counts only."""
+    import cli.common
+    from app.runtime import Runtime
+    from casewise.settings import load_settings
+    from cli.main import app
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("NHC: 4455\nPaciente con gonartrosis. Infiltración PRP. EVA basal 7, a los 6 meses 3.\n",
+                                 encoding="utf-8")
+    rt = Runtime(load_settings(data_dir=tmp_path / "data"))
+    monkeypatch.setattr(cli.common, "runtime", lambda data_dir=None, **_: rt)  # one process, one Runtime
+    runner = CliRunner()
+    try:
+        for args in (["index", str(notes)], ["backup", "--out", str(tmp_path / "b.tar.gz")],
+                     ["keys", "create", "--name", "ops", "--role", "admin"]):
+            r = runner.invoke(app, args)
+            assert r.exit_code == 0, r.output
+        entries = rt.store.audit_entries()
+        assert [(e.actor, e.action) for e in entries] == [("cli", "index"), ("cli", "backup"), ("cli", "key_create")]
+        assert entries[0].detail["added"] == 1 and str(notes) not in json.dumps(entries[0].detail)
+        assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    finally:
+        rt.close()
 
 
 def test_tampering_is_detected(clinic: Clinic, http: httpx.Client, keys: Keys) -> None:

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.config import ApiSettings
 from api.errors import status_for
 from casewise.errors import CasewiseError, IndexUnavailableError, LLMError, RequestError
+from casewise.settings import ApiSettings
 from tests.api.conftest import Clinic, Keys, bearer
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.config import ApiSettings
+from casewise.settings import ApiSettings
 from tests.api.conftest import Clinic, Keys, Server, bearer, start_server, stop_server
 
 

@@ -16,8 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.app import create_app
-from api.config import ApiSettings
-from casewise.settings import LLMSettings
+from casewise.settings import ApiSettings, LLMSettings
 from tests.api.conftest import Clinic, Keys, audit_count, bearer, parse_sse, start_server, stop_server
 
 

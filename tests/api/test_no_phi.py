@@ -9,7 +9,7 @@ from tests.api.conftest import Clinic, Keys, bearer
 
 
 def test_api_responses_carry_no_patient_identifier(http: httpx.Client, keys: Keys, clinic: Clinic) -> None:
-    from eval.synth import load_ground_truth
+    from synth import load_ground_truth
 
     truth = load_ground_truth(clinic.source)
     h = bearer(keys.clinician)

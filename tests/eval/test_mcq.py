@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from casewise.llm import LLMReply
 from eval.mcq import MCQDataError, MCQItem, evaluate_mcq, extract_choice, load_medmcqa, load_medqa, mcq_messages, sample
-from reasoning.llm import LLMReply
 
 SHARED = Path("/work/shared/data")
 

@@ -101,7 +101,7 @@ def test_every_method_runs_and_scores_in_range(codiesp: Path) -> None:
 
 def test_an_ensemble_is_also_scored_model_by_model(codiesp: Path, tmp_path: Path) -> None:
     """With two models in one vector, plain search with each model alone is reported as a baseline too."""
-    from casewise.embedders.ensemble import EnsembleEmbedder
+    from casewise.embedding.ensemble import EnsembleEmbedder
 
     class Other(HashEmbedder):
         name = "bundled:other"

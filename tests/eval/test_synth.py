@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from eval.synth import SAMPLE_DIR, GroundTruth, NotAClinicFolderError, generate_clinic, load_ground_truth, main
-from eval.synth.people import dni_letter
-from eval.synth.questions import matches
-from eval.synth.tables import CSV_HEADERS, CSV_PATH, XLSX_HEADERS, XLSX_PATH
+from synth import SAMPLE_DIR, GroundTruth, NotAClinicFolderError, generate_clinic, load_ground_truth, main
+from synth.people import dni_letter
+from synth.questions import matches
+from synth.tables import CSV_HEADERS, CSV_PATH, XLSX_HEADERS, XLSX_PATH
 
 SMALL = 25
 RECORD_LINE = re.compile(r"^\s*(?:NHC|Nº historia|MRN): (\d{6,8})\s*$", re.MULTILINE)
@@ -96,9 +96,9 @@ def test_shipped_sample_equals_a_fresh_generation(tmp_path: Path, sample: Ground
     assert (sample.patient_count, sample.seed) == (200, 7)
     assert fresh == sample
     shipped, regenerated = _files(SAMPLE_DIR), _files(tmp_path)
-    assert shipped.keys() == regenerated.keys(), "sample is stale: run `python -m eval.synth --sample`"
+    assert shipped.keys() == regenerated.keys(), "sample is stale: run `python -m synth --sample`"
     assert [k for k in shipped if shipped[k] != regenerated[k]] == [], (
-        "sample is stale: run `python -m eval.synth --sample`"
+        "sample is stale: run `python -m synth --sample`"
     )
     assert sum(len(v) for v in shipped.values()) < 6_000_000
 

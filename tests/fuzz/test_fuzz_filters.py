@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from casewise.errors import RequestError
 from casewise.types import Filters
-from casewise.vectors_edge import to_edge_filter
+from casewise.vectors.edge import to_edge_filter
 from casewise.vocabulary import DIAGNOSES, TREATMENTS
 from retrieval.filters import to_qdrant
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from casewise.backup import BackupError, create_backup, restore_backup
-from casewise.runtime import Runtime
+from app.backup import BackupError, create_backup, restore_backup
+from app.runtime import Runtime
 from casewise.settings import load_settings
 from indexing.pipeline import Indexer
 from retrieval.search import CaseRetriever
@@ -23,7 +23,7 @@ QUESTION = "rodilla con artrosis tratada con plasma rico en plaquetas"
 
 @pytest.fixture(scope="module")
 def indexed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     root = tmp_path_factory.mktemp("backup_clinic")
     generate_clinic(root / "records", patients=6, seed=5)
@@ -85,17 +85,17 @@ def test_restore_refuses_a_non_empty_folder_and_a_damaged_archive(indexed_dir: P
 
 def test_backup_and_restore_from_the_command_line(indexed_dir: Path, tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "casewise.cli", "backup", "--data-dir", str(indexed_dir), "--out",
+    done = subprocess.run([sys.executable, "-m", "cli.main", "backup", "--data-dir", str(indexed_dir), "--out",
                            str(tmp_path / "cli.tar.gz")], capture_output=True, text=True, timeout=300, cwd=REPO,
                           env=env, check=False)
     assert done.returncode == 0, done.stderr[-1500:]
     assert "backup written" in done.stdout and "CASEWISE_DEID__SECRET" in done.stderr
-    back = subprocess.run([sys.executable, "-m", "casewise.cli", "restore", str(tmp_path / "cli.tar.gz"),
+    back = subprocess.run([sys.executable, "-m", "cli.main", "restore", str(tmp_path / "cli.tar.gz"),
                            "--data-dir", str(tmp_path / "again")], capture_output=True, text=True, timeout=300,
                           cwd=REPO, env=env, check=False)
     assert back.returncode == 0, back.stderr[-1500:]
     assert "audit log intact" in back.stdout
-    bad = subprocess.run([sys.executable, "-m", "casewise.cli", "restore", str(tmp_path / "missing.tar.gz"),
+    bad = subprocess.run([sys.executable, "-m", "cli.main", "restore", str(tmp_path / "missing.tar.gz"),
                           "--data-dir", str(tmp_path / "x")], capture_output=True, text=True, timeout=300, cwd=REPO,
                          env=env, check=False)
     assert bad.returncode == 2 and "missing.tar.gz" in bad.stderr and "Traceback" not in bad.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-CASEWISE = [sys.executable, "-m", "casewise.cli"]
+CASEWISE = [sys.executable, "-m", "cli.main"]
 IDENTIFIERS = ("Lucía", "Ferrándiz", "1234567", "Harold", "Finch", "7654321", "nota_a", "note_c", "612 345 678")
 
 NOTE_A = """PRIMERA VISITA
@@ -113,8 +113,8 @@ def test_xlsx_holds_the_same_rows_as_csv(records: Path, csv_run: tuple[subproces
 def test_jsonl_writes_one_object_per_row_with_iso_dates(tmp_path: Path) -> None:
     import datetime as dt
 
-    from indexing.extraction.batch import BatchResult, NoteRecord
     from indexing.extraction.export import COLUMNS, write
+    from indexing.extraction.records import BatchResult, NoteRecord
     from indexing.extraction.rules import RulesExtractor
 
     note = RulesExtractor().extract("3-month review. s/p PRP 14/02/2022 (3 inj, 4 ml). VAS 3/10 (baseline VAS 7).")

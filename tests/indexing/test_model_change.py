@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app import clinical as service
 from casewise.embedding import MINILM, MINILM_E5
 from casewise.errors import IndexUnavailableError
-from reasoning import service
 
 NOTES = {
     "nota_1.txt": "NHC: 2000001\nPrimera visita\n\nMujer de 61 años con gonartrosis grado 2 en rodilla derecha, EVA 7. "
@@ -22,7 +22,7 @@ NOTES = {
 
 
 def _runtime(data: Path, model: str):  # type: ignore[no-untyped-def]
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
 
     return Runtime(load_settings(data_dir=data, embedding={"model": model}))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from casewise.runtime import Runtime
+from app.runtime import Runtime
 from casewise.settings import load_settings
 from indexing.pipeline import Indexer
 
@@ -26,7 +26,7 @@ def _index(folder: Path, data: Path, workers: int) -> tuple[dict[str, dict], dic
 
 
 def test_worker_processes_give_the_same_index_as_one_process(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     folder = tmp_path / "clinic"
     generate_clinic(folder, patients=5, seed=5)  # notes ES/EN, PDF, DOCX, CSV and XLSX

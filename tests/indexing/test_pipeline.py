@@ -85,7 +85,7 @@ def test_no_identifier_from_the_clinic_reaches_the_index_or_the_store(indexed, g
 
 
 def test_a_corrupt_pdf_is_quarantined_by_name_and_everything_else_is_indexed(copy_clinic: Path, tmp_path: Path) -> None:
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
     from indexing.pipeline import Indexer
 

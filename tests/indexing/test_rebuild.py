@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from casewise.runtime import Runtime
+from app.runtime import Runtime
 from casewise.settings import load_settings
 from indexing.pipeline import Indexer
 
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def small_clinic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     root = tmp_path_factory.mktemp("rebuild_clinic")
     generate_clinic(root, patients=8, seed=21)
@@ -109,7 +109,7 @@ def test_a_rebuild_killed_midway_leaves_the_live_index_intact(small_clinic: Path
     rt.close()
     script = textwrap.dedent(f"""
         from pathlib import Path
-        from casewise.runtime import Runtime
+        from app.runtime import Runtime
         from casewise.settings import load_settings
         from indexing.pipeline import Indexer
         rt = Runtime(load_settings(data_dir=Path({str(data)!r}), chunking={{"max_words": 40, "overlap_words": 10}}))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from casewise.runtime import Runtime
+from app.runtime import Runtime
 from casewise.settings import load_settings
 from indexing.pipeline import Indexer
 

@@ -7,16 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from casewise.embedders import onnx as onnx_mod
-from casewise.embedding import (
-    E5_SMALL,
-    MINILM,
-    MINILM_E5,
-    OnnxEmbedder,
-    SentenceTransformerEmbedder,
-    build_embedder,
-    choose_backend,
-)
+from casewise.embedding import E5_SMALL, MINILM, MINILM_E5
+from casewise.embedding import onnx_export as onnx_mod
+from casewise.embedding.factory import build_embedder, choose_backend
+from casewise.embedding.onnx_embedder import OnnxEmbedder
+from casewise.embedding.st_embedder import SentenceTransformerEmbedder
 from casewise.errors import ConfigError
 from casewise.settings import EmbeddingSettings
 

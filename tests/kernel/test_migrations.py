@@ -74,7 +74,7 @@ def test_database_made_by_create_all_before_migrations_is_adopted_with_its_rows(
     assert migrations.current(store.engine) == migrations.head()
     assert_rows_kept(store)
     assert schema_diff(store.engine) == []  # the tables it lacked (API keys, job runs) were created
-    from api.keys import authenticate, create_key
+    from app.keys import authenticate, create_key
 
     info, secret = create_key(store, "doctor", "clinician")
     found = authenticate(store, secret)
@@ -166,7 +166,7 @@ def test_several_processes_starting_at_once_migrate_one_sqlite_file_once(tmp_pat
 def test_db_commands_report_and_upgrade_the_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from casewise.cli import app
+    from cli.main import app
 
     monkeypatch.setenv("CASEWISE_DATA_DIR", str(tmp_path))
     runner = CliRunner()

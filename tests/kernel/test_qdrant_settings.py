@@ -21,7 +21,7 @@ from qdrant_client import QdrantClient, models
 
 from casewise.errors import ConfigError
 from casewise.settings import IndexSettings, load_settings
-from casewise.vectors_qdrant import QdrantIndex, client_kwargs, collection_kwargs, make_client
+from casewise.vectors.qdrant import QdrantIndex, client_kwargs, collection_kwargs, make_client
 from tests.local_http import serving
 
 CLUSTER_ENV = {

@@ -120,8 +120,8 @@ def test_stream_prefix_holds_back_open_brackets_and_partial_ids() -> None:
 
 
 def test_judge_that_cannot_be_reached_leaves_the_check_usable(evidence: Evidence) -> None:
+    from casewise.llm import make_llm
     from casewise.settings import LLMSettings
-    from reasoning.llm import make_llm
     from tests.reasoning.reasoning_testdata import closed_port_url
 
     judge = make_llm(LLMSettings(backend="openai", base_url=closed_port_url(), max_retries=0))
@@ -131,8 +131,8 @@ def test_judge_that_cannot_be_reached_leaves_the_check_usable(evidence: Evidence
 
 
 def test_real_judge_model_gives_a_verdict(evidence: Evidence, server_settings: object) -> None:
+    from casewise.llm import make_llm
     from casewise.settings import LLMSettings
-    from reasoning.llm import make_llm
 
     assert isinstance(server_settings, LLMSettings)
     judge = make_llm(server_settings)

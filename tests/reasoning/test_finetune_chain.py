@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from casewise.runtime import Runtime
+from app.runtime import Runtime
+from casewise.llm import OpenAICompatibleLLM
 from casewise.settings import LLMSettings
 from eval.compare import SYSTEM_NAMES, Comparison, System, compare, held_out_questions, table_text, write_outputs
 from eval.mcq import load_medqa
@@ -26,7 +27,6 @@ from reasoning.finetune.export import CONFIG_FILE, WEIGHTS_FILE, check_vllm_layo
 from reasoning.finetune.local_llm import LocalLLM
 from reasoning.finetune.models import BUNDLED_TINY, TINY_HUB_ID
 from reasoning.finetune.train import TrainResult, build_trainer, train
-from reasoning.llm import OpenAICompatibleLLM
 
 MEDQA = Path("/work/shared/data/medqa/test.jsonl")
 QUESTIONS = 3

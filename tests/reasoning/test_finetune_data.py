@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from casewise.errors import ConfigError
+from casewise.llm import OpenAICompatibleLLM
 from casewise.settings import DeidSettings, LLMSettings
 from casewise.types import Case, Diagnosis, Outcome, Treatment
 from indexing.deid import Deidentifier
 from reasoning.finetune.card import card_markdown, data_card, write_card
 from reasoning.finetune.config import load_config
 from reasoning.finetune.data import DataError, build_rows, read_rows, write_rows
-from reasoning.llm import OpenAICompatibleLLM
 from tests.reasoning.reasoning_testdata import closed_port_url
 
 

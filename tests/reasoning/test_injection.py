@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from casewise.embedding import Embedder
+from casewise.llm import LLMReply, Message, make_llm
 from casewise.settings import LLMSettings
 from casewise.types import Answer, Language
-from reasoning.llm import LLMReply, Message, make_llm
 from reasoning.llm_answer import answer_with_llm, stream_answer_with_llm
 from reasoning.prompts import SYSTEM_PROMPT, build_messages
 from tests.reasoning.reasoning_testdata import CS_ID, PRP_ID, RETRIEVED, make_evidence

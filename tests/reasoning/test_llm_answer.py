@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from casewise.embedding import Embedder
+from casewise.llm import LLMReply, make_llm
 from casewise.settings import LLMSettings
 from casewise.types import Answer, Case, Evidence, Language, MatchedChunk, SimilarCase
 from reasoning.citations import ID_RE
-from reasoning.llm import LLMReply, make_llm
 from reasoning.llm_answer import answer_with_llm, finish_answer, stream_answer_with_llm
 from reasoning.prompts import build_messages
 from tests.reasoning.reasoning_testdata import PRP_ID, RETRIEVED, closed_port_url, make_evidence

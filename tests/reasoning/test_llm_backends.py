@@ -12,8 +12,8 @@ from typing import ClassVar
 import pytest
 
 from casewise.errors import ConfigError, LLMError
+from casewise.llm import LlamaCppLLM, LLMReply, LLMStream, Message, make_llm
 from casewise.settings import LLMSettings
-from reasoning.llm import LlamaCppLLM, LLMReply, LLMStream, Message, make_llm
 from tests.local_http import serving
 from tests.reasoning.reasoning_testdata import closed_port_url
 

@@ -7,7 +7,6 @@ tells which one answered.
 from __future__ import annotations
 
 import http.server
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -15,9 +14,10 @@ from typing import ClassVar
 import pytest
 
 from casewise.errors import LLMError
+from casewise.llm import Message, OpenAICompatibleLLM, make_llm
 from casewise.settings import LLMSettings, load_settings
-from reasoning.llm import Message, OpenAICompatibleLLM, make_llm
 from tests.local_http import serving
+from tests.parts import LLAMA_SERVER, llama_cpp_missing, require_part
 from tests.reasoning.reasoning_testdata import (
     LlamaServer,
     closed_port_url,
@@ -32,8 +32,7 @@ HELLO: list[Message] = [{"role": "user", "content": "Say hi."}]
 @pytest.fixture(scope="module")
 def two_servers(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LlamaServer, LlamaServer]]:
     """Two llama.cpp servers started side by side (each ~1 s to load the 98 MB model)."""
-    if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("sse_starlette") is None:
-        pytest.skip("llama-cpp-python[server] extras are not installed (sse-starlette, starlette-context, fastapi, uvicorn)")
+    require_part(LLAMA_SERVER, llama_cpp_missing())
     folder = tmp_path_factory.mktemp("llama_logs")
     servers = (start_llama_server(gguf_path, folder / "a.log", n_ctx=512),
                start_llama_server(gguf_path, folder / "b.log", n_ctx=512))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from casewise.runtime import Runtime
+from app import clinical as service
+from app.runtime import Runtime
 from casewise.settings import LLMSettings
 from casewise.types import Answer
-from reasoning import service
 
 
 def _with_llm(rt: Runtime, llm: LLMSettings) -> Runtime:

@@ -18,7 +18,7 @@ import httpx
 START_TIMEOUT_S = 300.0
 # Root logging at INFO (production `serve` keeps only warnings): the log scans then see more than an operator would.
 LAUNCH = ("import logging, sys; logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s');"
-          "sys.argv = ['casewise', *sys.argv[1:]]; from casewise.cli import main; main()")
+          "sys.argv = ['casewise', *sys.argv[1:]]; from cli.main import main; main()")
 
 
 def free_port() -> int:
@@ -117,7 +117,7 @@ def consistency_problems(data_dir: Path, expected_files: set[str]) -> list[str]:
     Manifest: one row per source file, each indexed or quarantined, no duplicates. Index: every manifest chunk id
     present; no point whose document is not in the manifest; one summary per stored case. Audit chain intact.
     """
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
 
     problems: list[str] = []

@@ -36,7 +36,7 @@ class FullDisk:
 @pytest.fixture(scope="module")
 def full_disk(tmp_path_factory: pytest.TempPathFactory) -> FullDisk:
     """Index a 5-patient clinic; once its index exists, no file of the indexer may grow past 64 KB."""
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     root = tmp_path_factory.mktemp("disk-full")
     clinic, data = root / "clinic", root / "data"

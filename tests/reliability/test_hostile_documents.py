@@ -95,7 +95,7 @@ def test_hostile_files_are_quarantined_within_bounds_and_the_rest_is_indexed(fol
     assert "Traceback" not in stderr
     assert peak_mb < PEAK_RSS_LIMIT_MB, f"peak RSS {peak_mb:.0f} MB"
 
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
 
     rt = Runtime(load_settings(data_dir=data))

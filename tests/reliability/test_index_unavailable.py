@@ -9,10 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.config import ApiSettings
-from api.keys import create_key
-from casewise.runtime import Runtime
-from casewise.settings import load_settings
+from app.keys import create_key
+from app.runtime import Runtime
+from casewise.settings import ApiSettings, load_settings
 from tests.reliability.server_process import free_port
 
 

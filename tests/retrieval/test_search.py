@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app import clinical as service
 from casewise.errors import RequestError
 from casewise.types import Filters
-from reasoning import service
 
 
 def _diagnoses(sc) -> set[str]:  # type: ignore[no-untyped-def]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from app import clinical as service
 from casewise.errors import RequestError
 from casewise.types import Filters
-from reasoning import service
 
 VOCABULARY = """
 [treatments.prp]
@@ -39,7 +39,7 @@ NOTES = {
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
     from indexing.pipeline import Indexer
 

@@ -63,7 +63,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     root = tmp_path_factory.mktemp("secure")
     clinic = root / "clinic"
@@ -129,7 +129,7 @@ def test_bad_keys_are_refused_alike_and_no_key_is_logged_or_stored(site: Site) -
 
 
 def test_no_patient_identifier_in_the_server_log_or_the_audit_export(site: Site, tmp_path: Path) -> None:
-    from eval.synth import load_ground_truth
+    from synth import load_ground_truth
 
     truth = load_ground_truth(site.clinic)
     with site.client(site.clinician) as c:
