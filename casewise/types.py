@@ -53,6 +53,25 @@ class Diagnosis(BaseModel):
     severity: str | None = None
 
 
+class Code(BaseModel):
+    """An ICD-10 code found in a note, with the words that support it and how sure the coder is."""
+
+    system: Literal["ICD-10-CM", "ICD-10-PCS"] = Field(description="diagnoses: ICD-10-CM; procedures: ICD-10-PCS")
+    kind: Literal["diagnosis", "procedure"]
+    code: str = Field(description="lower case, dotted as CodiEsp writes it: 'm17.11', 'r52'; procedures 'bw03zzz'")
+    label: str = Field("", description="the code's description in the note's language")
+    text: str = Field("", description="the supporting words as written in the (de-identified) note")
+    start: int | None = Field(None, description="character offsets of the supporting words in the note")
+    end: int | None = None
+    confidence: float = Field(ge=0.0, le=1.0, description="estimated precision, calibrated on held-out notes")
+    side: Literal["left", "right", "bilateral"] | None = None
+
+    @property
+    def category(self) -> str:
+        """The 3-character category ('m17' of 'm17.11')."""
+        return self.code[:3]
+
+
 class Case(BaseModel):
     """One patient episode assembled from every document and table row of that patient."""
 
