@@ -1,0 +1,91 @@
+"""The coder role, and its implementation over the learned lexicon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from casewise.lang import detect_language
+from casewise.types import Code, Language
+from indexing.coding.lexicon import Match
+from indexing.coding.model import SYSTEMS, CoderModel, combine
+from indexing.coding.text import tokenize
+
+
+class Coder(Protocol):
+    """Reads one de-identified note and returns its ICD-10 diagnosis and procedure codes, best first."""
+
+    name: str
+
+    def code(self, text: str, *, language: Language | None = None) -> list[Code]: ...
+
+
+class LexiconCoder:
+    """Terms learned from coded notes and terminology labels, each code kept when its calibrated confidence
+    reaches the threshold cross-validation chose for its kind (diagnosis, procedure)."""
+
+    name = "lexicon"
+
+    def __init__(self, model: CoderModel) -> None:
+        self.model = model
+
+    @classmethod
+    def load(cls, path: Path) -> LexiconCoder:
+        return cls(CoderModel.load(path))
+
+    def code(self, text: str, *, language: Language | None = None) -> list[Code]:
+        """Codes whose confidence reaches their threshold, one per code (its best-supported mention)."""
+        lang = self._language(text, language)
+        if lang is None:
+            return []
+        thresholds = self.model.languages[lang].thresholds
+        return self.keep(self.candidates(text, language=lang), thresholds)  # type: ignore[arg-type]
+
+    @staticmethod
+    def keep(candidates: list[Code], thresholds: dict[str, float]) -> list[Code]:
+        """Codes at or over their kind's threshold; and where several codes of one category together reach it
+        while none does alone, the best of them (the category is likely right even when the code is not)."""
+        kept = [c for c in candidates if c.confidence >= thresholds.get(c.kind, 0.5)]
+        have = {(c.kind, c.category) for c in kept}
+        groups: dict[tuple[str, str], list[Code]] = {}
+        for c in candidates:
+            if (c.kind, c.category) not in have:
+                groups.setdefault((c.kind, c.category), []).append(c)
+        for (kind, _), codes in groups.items():
+            if len(codes) > 1 and combine([c.confidence for c in codes]) >= thresholds.get(kind, 0.5):
+                kept.append(max(codes, key=lambda c: c.confidence))
+        kept.sort(key=lambda c: (-c.confidence, c.start or 0, c.code))
+        return kept
+
+    def candidates(self, text: str, *, language: Language | None = None) -> list[Code]:
+        """Every code a term of the note stands for, with its confidence, best first (ranked lists, as for MAP)."""
+        lang = self._language(text, language)
+        if lang is None or not text.strip():
+            return []
+        lm = self.model.languages[lang]
+        matches = lm.lexicon.find(text, tokens=tokenize(text), drop_negated=self.model.negation, drop_nested=False)
+        best: dict[tuple[str, str], tuple[float, Match]] = {}
+        terms: dict[tuple[str, str], dict[tuple[str, ...], float]] = {}
+        for m in matches:
+            conf = lm.confidence(m.sense)
+            key = (m.sense.kind, m.sense.code)
+            terms.setdefault(key, {})[m.term] = conf
+            if key not in best or conf > best[key][0] or (conf == best[key][0] and m.end - m.start > _len(best[key][1])):
+                best[key] = (conf, m)
+        best = {k: (combine(list(terms[k].values())), m) for k, (_, m) in best.items()}
+        out = [Code(system=SYSTEMS[kind], kind=kind, code=code,  # type: ignore[arg-type]
+                    label=self.model.label(code, lang), text=text[m.start:m.end], start=m.start, end=m.end,
+                    confidence=round(min(1.0, max(0.0, conf)), 4), side=m.side)  # type: ignore[arg-type]
+               for (kind, code), (conf, m) in best.items()]
+        out.sort(key=lambda c: (-c.confidence, c.start or 0, c.code))
+        return out
+
+    def _language(self, text: str, language: Language | None) -> str | None:
+        lang = language or detect_language(text)
+        if lang in self.model.languages:
+            return lang
+        return next(iter(self.model.languages), None)
+
+
+def _len(m: Match) -> int:
+    return m.end - m.start

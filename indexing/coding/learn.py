@@ -1,0 +1,223 @@
+"""Learn the coder from coded notes: evidence spans and terminology labels become terms, and every (term, code) pair
+is calibrated on the learning notes it was not learned from (leave-one-note-out), as are the thresholds.
+
+`learn_codes([DIR, ...])` reads CodiEsp-format folders and writes `<data_dir>/coding/icd10-coder-v<N>.json.gz`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexing.coding import terminology
+from indexing.coding.align import Aligner, WordTranslations
+from indexing.coding.codiesp import CodedNote, Evidence, read_folders
+from indexing.coding.lexicon import Lexicon, Sense
+from indexing.coding.model import FORMAT, KINDS, VERSION, CoderModel, LanguageModel, combine
+from indexing.coding.text import normalize, tokenize
+
+MODEL_NAME = f"icd10-coder-v{VERSION}.json.gz"
+LANGUAGES = ("es", "en")
+
+# Words a terminology label carries that a note never writes ('Dolor, no clasificado en otra parte').
+_QUALIFIERS = re.compile(
+    r"\([^)]*\)|\[[^\]]*\]|,?\s*\b(?:no especificad[oa]s?|sin otra especificaci[oó]n|no clasificad[oa]s? en otra parte|"
+    r"de sitio no especificado|unspecified(?: site)?|not elsewhere classified|NEOM|NCOP|NEC|NOS)\b", re.IGNORECASE)
+
+
+def label_variants(label: str) -> set[str]:
+    cleaned = re.sub(r"\s+", " ", _QUALIFIERS.sub(" ", label)).strip(" ,;")
+    return {v for v in (label, cleaned) if v}
+
+
+@dataclass
+class LearnReport:
+    path: Path | None
+    model: CoderModel
+    notes: int
+    seconds: float
+
+    def summary(self) -> str:
+        langs = ", ".join(f"{lang}: {sum(len(s) for s in lm.lexicon.terms.values()):,} term senses, thresholds "
+                          + " ".join(f"{k[0].upper()} {v:.2f}" for k, v in lm.thresholds.items())
+                          for lang, lm in self.model.languages.items())
+        where = f" -> {self.path}" if self.path else ""
+        return f"learned the ICD-10 coder from {self.notes} notes in {self.seconds:.0f} s ({langs}){where}"
+
+
+def aligner() -> Aligner:
+    es, en = terminology.spanish_labels(), terminology.english_labels()
+    return Aligner(WordTranslations((es[c], en[c]) for c in es if c in en))
+
+
+def project_english(notes: Iterable[CodedNote], align: Aligner | None = None) -> int:
+    """Add English evidence to every note that has an English text and Spanish evidence; returns how many spans."""
+    align = align or aligner()
+    en_labels = terminology.english_labels()
+    added = 0
+    for note in notes:
+        es, en = note.texts.get("es"), note.texts.get("en")
+        if not es or not en or note.evidence_in("en"):
+            continue
+        for ev in note.evidence_in("es"):
+            start = ev.spans[0][0] if ev.spans else 0
+            got = align.project(es, en, start, ev.text, en_labels.get(ev.code, ""))
+            if got:
+                note.evidence.append(Evidence(ev.kind, ev.code, en[got[0]:got[1]], (got,), "en"))
+                added += 1
+    return added
+
+
+def build_lexicon(notes: Sequence[CodedNote], language: str, *, kinds: Sequence[str] = KINDS,
+                  use_terminology: bool = True) -> Lexicon:
+    lex = Lexicon()
+    for note in notes:
+        seen: set[tuple[tuple[str, ...], str, str]] = set()
+        for ev in note.evidence_in(language):
+            if ev.kind not in kinds:
+                continue
+            toks = normalize(ev.text)
+            first = (tuple(sorted(toks)), ev.kind, ev.code) not in seen
+            if lex.add(toks, ev.kind, ev.code, "span", notes=int(first)):
+                seen.add((tuple(sorted(toks)), ev.kind, ev.code))
+    if use_terminology and "diagnosis" in kinds:
+        for code, label in terminology.labels(language).items():
+            for variant in label_variants(label):
+                lex.add_text(variant, "diagnosis", code, "term")
+    return lex
+
+
+def _annotated(lex: Lexicon, note: CodedNote, language: str) -> set[int]:
+    out = set()
+    for ev in note.evidence_in(language):
+        senses = lex.terms.get(tuple(sorted(normalize(ev.text))))
+        if senses and (ev.kind, ev.code) in senses:
+            out.add(id(senses[(ev.kind, ev.code)]))
+    return out
+
+
+def calibrate(lm: LanguageModel, notes: Sequence[CodedNote], language: str, *, kinds: Sequence[str] = KINDS,
+              negation: bool = True) -> None:
+    """Fill every sense's out-of-note hits/fires, the priors of untested senses and the thresholds (per kind)."""
+    lex = lm.lexicon
+    fired_by_note: list[tuple[CodedNote, dict[int, Sense], set[int]]] = []
+    for note in notes:
+        text = note.texts.get(language)
+        if not text:
+            continue
+        fired = {id(m.sense): m.sense for m in lex.find(text, tokens=tokenize(text), drop_negated=negation,
+                                                         drop_nested=False) if m.sense.kind in kinds}
+        own = _annotated(lex, note, language)
+        for sid, s in fired.items():
+            if sid in own:
+                continue  # what a note taught is not evidence of how well it generalises
+            s.fires += 1
+            s.hits += s.code in note.codes(s.kind)
+        fired_by_note.append((note, fired, own))
+    # Leave-one-note-out predictions: each note scored by what the other notes showed.
+    raw: list[tuple[CodedNote, Sense, int, int, bool]] = []
+    for note, fired, own in fired_by_note:
+        for sid, s in fired.items():
+            mine = sid in own
+            if mine and s.source == "span" and s.notes <= 1:
+                continue  # without this note the sense would not exist
+            correct = s.code in note.codes(s.kind)
+            hits, fires = (s.hits, s.fires) if mine else (s.hits - correct, s.fires - 1)
+            raw.append((note, s, hits, fires, correct))
+    for key in {f"{s.kind}/{s.source}" for _, s, _, _, _ in raw}:
+        untested = [c for _, s, _, f, c in raw if f == 0 and f"{s.kind}/{s.source}" == key]
+        lm.priors[key] = round((sum(untested) + 1) / (len(untested) + 2), 4)
+    per_code: dict[tuple[str, str, str], tuple[list[float], bool]] = {}
+    for note, s, hits, fires, correct in raw:
+        prior = lm.priors.get(f"{s.kind}/{s.source}", 0.5)
+        per_code.setdefault((s.kind, note.note_id, s.code), ([], correct))[0].append((hits + prior) / (fires + 1))
+    best = {k: (combine(confs), correct) for k, (confs, correct) in per_code.items()}
+    for kind in kinds:
+        gold = sum(len(note.codes(kind)) for note, _, _ in fired_by_note)
+        scored = sorted((v for k, v in best.items() if k[0] == kind), reverse=True)
+        lm.thresholds[kind] = best_threshold(scored, gold)
+
+
+def best_threshold(scored: list[tuple[float, bool]], gold: int) -> float:
+    """The score cut with the best F1 over (score, correct) pairs sorted by score, best first."""
+    best_f1, best_t, tp = -1.0, 1.0, 0
+    for i, (score, correct) in enumerate(scored):
+        tp += correct
+        nxt = scored[i + 1][0] if i + 1 < len(scored) else 0.0
+        if nxt == score:
+            continue
+        f1 = 2 * tp / (i + 1 + gold) if gold else 0.0
+        if f1 > best_f1:
+            best_f1, best_t = f1, (score + nxt) / 2
+    return round(best_t, 4)
+
+
+def learn_model(notes: Sequence[CodedNote], *, languages: Sequence[str] = LANGUAGES, kinds: Sequence[str] = KINDS,
+                use_terminology: bool = True, negation: bool = True,
+                progress: Callable[[str], None] | None = None) -> CoderModel:
+    """A coder learned from these notes (English evidence must already be projected; see `project_english`)."""
+    models: dict[str, LanguageModel] = {}
+    labels: dict[str, dict[str, str]] = {}
+    for lang in languages:
+        if not any(n.texts.get(lang) for n in notes):
+            continue
+        lex = build_lexicon(notes, lang, kinds=kinds, use_terminology=use_terminology)
+        lm = LanguageModel(lex)
+        calibrate(lm, notes, lang, kinds=kinds, negation=negation)
+        _prune(lm)
+        models[lang] = lm
+        labels[lang] = _labels(lm, notes, lang)
+        if progress:
+            progress(f"{lang}: {sum(len(s) for s in lex.terms.values()):,} term senses")
+    return CoderModel(models, labels, negation=negation)
+
+
+def _prune(lm: LanguageModel) -> None:
+    """Drop terminology senses that can never reach their threshold (untested and a prior below it)."""
+    for key in list(lm.lexicon.terms):
+        senses = lm.lexicon.terms[key]
+        for sk in list(senses):
+            s = senses[sk]
+            if s.source == "term" and s.fires == 0 and lm.confidence(s) < lm.thresholds.get(s.kind, 0.5):
+                del senses[sk]
+        if not senses:
+            del lm.lexicon.terms[key]
+    lm.lexicon.max_len = max((len(k) for k in lm.lexicon.terms), default=1)
+
+
+def _labels(lm: LanguageModel, notes: Sequence[CodedNote], language: str) -> dict[str, str]:
+    term = terminology.labels(language)
+    codes = {s.code for senses in lm.lexicon.terms.values() for s in senses.values()}
+    out = {c: term[c] for c in codes if c in term}
+    written: dict[str, dict[str, int]] = {}
+    for note in notes:
+        for ev in note.evidence_in(language):
+            if ev.code in codes and ev.code not in out:
+                written.setdefault(ev.code, {}).setdefault(ev.text.strip().lower(), 0)
+                written[ev.code][ev.text.strip().lower()] += 1
+    out.update({c: max(texts, key=lambda t: texts[t]) for c, texts in written.items()})
+    return dict(sorted(out.items()))
+
+
+def learn_codes(folders: Sequence[Path], out: Path | None = None, *, data_dir: Path | None = None,
+                languages: Sequence[str] = LANGUAGES, progress: Callable[[str], None] | None = None) -> LearnReport:
+    """Learn from CodiEsp-format folders and write the versioned model (to `out`, else `<data_dir>/coding/`)."""
+    t0 = time.perf_counter()
+    notes = list(read_folders(folders).values())
+    if "en" in languages:
+        n = project_english(notes)
+        if progress:
+            progress(f"en: {n:,} Spanish evidence spans carried over to the English translations")
+    model = learn_model(notes, languages=languages, progress=progress)
+    seconds = time.perf_counter() - t0
+    model.meta = {"format": FORMAT, "version": VERSION, "learned": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                  "folders": [Path(f).name for f in folders], "notes": len(notes), "seconds": round(seconds, 1)}
+    path = None
+    if out is not None or data_dir is not None:
+        path = out if out is not None else Path(data_dir or ".") / "coding" / MODEL_NAME
+        model.save(path)
+    return LearnReport(path, model, len(notes), seconds)

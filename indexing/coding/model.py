@@ -1,0 +1,104 @@
+"""The learned coder: one lexicon per language, with calibrated thresholds, saved as one versioned JSON file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from casewise.errors import ConfigError, InputFileError
+from indexing.coding.lexicon import Lexicon, Sense
+
+FORMAT = "casewise-icd10-coder"
+VERSION = 1
+KINDS = ("diagnosis", "procedure")
+SYSTEMS = {"diagnosis": "ICD-10-CM", "procedure": "ICD-10-PCS"}
+PRIOR_WEIGHT = 1.0  # pseudo-notes of the prior in a sense's confidence
+
+
+def combine(confidences: list[float]) -> float:
+    """A code's confidence from the confidences of the distinct terms that support it in one note (noisy-or)."""
+    miss = 1.0
+    for c in confidences:
+        miss *= 1.0 - min(1.0, max(0.0, c))
+    return 1.0 - miss
+
+
+@dataclass
+class LanguageModel:
+    lexicon: Lexicon
+    thresholds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KINDS, 0.5))
+    priors: dict[str, float] = field(default_factory=dict)  # '<kind>/<source>' -> precision of untested senses
+
+    def confidence(self, sense: Sense) -> float:
+        """Precision the sense showed on learning notes it was not learned from, shrunk towards its prior."""
+        prior = self.priors.get(f"{sense.kind}/{sense.source}", 0.5)
+        return (sense.hits + PRIOR_WEIGHT * prior) / (sense.fires + PRIOR_WEIGHT)
+
+
+@dataclass
+class CoderModel:
+    languages: dict[str, LanguageModel]
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> code -> label
+    meta: dict[str, Any] = field(default_factory=dict)
+    negation: bool = True  # leave negated and ruled-out mentions uncoded
+
+    def label(self, code: str, language: str) -> str:
+        for lang in (language, "en", "es"):
+            if code in self.labels.get(lang, {}):
+                return self.labels[lang][code]
+        from indexing.coding.terminology import labels
+
+        return labels(language).get(code, "")
+
+    def to_json(self) -> dict[str, Any]:
+        langs = {}
+        for lang, lm in self.languages.items():
+            rows = [[" ".join(term), s.kind[0], s.code, s.source[0], s.notes, s.hits, s.fires]
+                    for term, senses in lm.lexicon.terms.items() for s in senses.values()]
+            langs[lang] = {"thresholds": lm.thresholds, "priors": lm.priors, "senses": rows}
+        return {"format": FORMAT, "version": VERSION, "meta": self.meta, "negation": self.negation,
+                "labels": self.labels, "languages": langs}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, source: str = "model") -> CoderModel:
+        if data.get("format") != FORMAT:
+            raise InputFileError(source, f"not a Casewise coder model (format {data.get('format')!r})")
+        if data.get("version") != VERSION:
+            raise InputFileError(source, f"coder model version {data.get('version')} is not {VERSION}: "
+                                         "learn it again with `casewise learn --codes DIR`")
+        kinds = {k[0]: k for k in KINDS}
+        sources = {"s": "span", "t": "term"}
+        languages = {}
+        for lang, block in data["languages"].items():
+            lex = Lexicon()
+            for term, kind, code, src, notes, hits, fires in block["senses"]:
+                key = tuple(term.split(" "))
+                sense = Sense(kinds[kind], code, sources[src], notes, hits, fires)
+                lex.terms.setdefault(key, {})[(sense.kind, code)] = sense
+                lex.max_len = max(lex.max_len, len(key))
+            languages[lang] = LanguageModel(lex, dict(block["thresholds"]), dict(block["priors"]))
+        return cls(languages, data.get("labels", {}), data.get("meta", {}), bool(data.get("negation", True)))
+
+    def save(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+            json.dump(self.to_json(), fh, ensure_ascii=False, separators=(",", ":"))
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> CoderModel:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no coder model there; learn one with `casewise learn --codes DIR`")
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise InputFileError(str(path), f"unreadable coder model ({exc.__class__.__name__})") from exc
+        return cls.from_json(data, source=str(path))
