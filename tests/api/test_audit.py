@@ -116,7 +116,8 @@ def test_cli_keys_and_audit(clinic: Clinic, tmp_path: Path) -> None:
 def test_cli_index_and_backup_write_one_audit_entry_each_and_the_chain_verifies(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's admin actions go through app.admin, as the API's do: one entry per action, counts only."""
-    import cli.common
+    import cli.index
+    import cli.ops
     from app.runtime import Runtime
     from casewise.settings import load_settings
     from cli.main import app
@@ -126,7 +127,8 @@ def test_cli_index_and_backup_write_one_audit_entry_each_and_the_chain_verifies(
     (notes / "a.txt").write_text("NHC: 4455\nPaciente con gonartrosis. Infiltración PRP. EVA basal 7, a los 6 meses 3.\n",
                                  encoding="utf-8")
     rt = Runtime(load_settings(data_dir=tmp_path / "data"))
-    monkeypatch.setattr(cli.common, "runtime", lambda data_dir=None, **_: rt)  # one process, one Runtime
+    for module in (cli.index, cli.ops):  # one process, one Runtime (as each real `casewise` process has)
+        monkeypatch.setattr(module, "runtime", lambda data_dir=None, **_: rt)
     runner = CliRunner()
     try:
         for args in (["index", str(notes)], ["backup", "--out", str(tmp_path / "b.tar.gz")],

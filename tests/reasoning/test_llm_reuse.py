@@ -69,6 +69,7 @@ def test_in_process_llama_cpp_loads_its_model_once_for_two_questions(
     rt, _ = indexed
     view = rt.view(rt.settings.model_copy(update={"llm": LLMSettings(
         backend="llamacpp", gguf_path=str(gguf_path), max_tokens=32, temperature=0.0)}))
-    modes = [clinical.ask(view, QUESTION, language="en", actor="test").mode for _ in range(2)]
+    # Three cases keep the prompt inside the 4096-token context of the 135M test model.
+    modes = [clinical.ask(view, QUESTION, k=3, language="en", actor="test").mode for _ in range(2)]
     assert modes == ["llm", "llm"]
     assert loads == [str(gguf_path)], f"the GGUF was loaded {len(loads)} times for two questions"
