@@ -14,7 +14,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casewise.errors import CasewiseError, ConfigError, IndexUnavailableError, InputFileError, LLMError, RequestError
+from casewise.errors import (
+    CasewiseError,
+    ConfigError,
+    IndexUnavailableError,
+    InputFileError,
+    LLMError,
+    NothingIndexedError,
+    RequestError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,8 @@ def status_for(exc: CasewiseError) -> tuple[int, str]:
         return 422, "invalid_file"
     if isinstance(exc, IndexUnavailableError):
         return 503, "index_unavailable"
+    if isinstance(exc, NothingIndexedError):
+        return 409, "nothing_indexed"
     if isinstance(exc, LLMError):
         return 502, "llm_error"
     if isinstance(exc, ConfigError):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Collection, Iterator
 
 from app.runtime import Runtime
-from casewise.errors import RequestError
+from casewise.errors import NothingIndexedError, RequestError
 from casewise.lang import detect_language
 from casewise.types import Answer, Case, Evidence, Filters, Language, SimilarCase
 from reasoning.evidence_answer import evidence_answer
@@ -28,8 +28,16 @@ def clean_question(rt: Runtime, question: str, field: str = "question") -> str:
     return rt.deid.deidentify(question).text
 
 
+def require_indexed(rt: Runtime) -> None:
+    """An index that holds nothing answers nothing: say so, and how to fill it, instead of an empty table."""
+    if not rt.index.exists():
+        raise NothingIndexedError(f"nothing is indexed yet in {rt.settings.data_dir}: run `casewise index FOLDER` "
+                                  "with the clinic's records (or `casewise demo` for the bundled sample clinic)")
+
+
 def similar(rt: Runtime, description: str | None = None, *, case_id: str | None = None, filters: Filters | None = None,
             k: int | None = None, actor: str = "cli") -> list[SimilarCase]:
+    require_indexed(rt)
     retriever = rt.retriever
     if case_id:
         results = retriever.similar_to_case(case_id, filters=filters, k=k)
@@ -73,6 +81,7 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
     """Yield text deltas of the answer as they are produced, then the final checked Answer."""
     started = time.perf_counter()
     clean = clean_question(rt, question)
+    require_indexed(rt)
     lang: Language = language or detect_language(question)
     cases, evidence = gather_evidence(rt, clean, filters=filters, k=k)
     answer: Answer | None = None

@@ -22,6 +22,10 @@ class IndexUnavailableError(CasewiseError):
     """The vector index cannot be opened or reached."""
 
 
+class NothingIndexedError(CasewiseError):
+    """A question reached an index that holds nothing yet (a new data folder, or the wrong one)."""
+
+
 class LLMError(CasewiseError):
     """The language model server failed, timed out or returned unusable output."""
 

@@ -87,6 +87,11 @@ def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo 
         print_similar(answer.evidence.cases, rt.settings)
         print_answer(answer)
     out.print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
+    # The sample stays in its own folder, never mixed into the clinic's data folder; this is how to ask it more.
+    out.print(f"The sample clinic stays indexed in {data_dir}. Ask it more questions with:\n"
+              f"  CASEWISE_DATA_DIR={data_dir} .venv/bin/casewise ask \"{DEMO_QUESTIONS[1][1]}\"\n"
+              f"  CASEWISE_DATA_DIR={data_dir} .venv/bin/casewise similar --describe \"62-year-old man, knee OA, VAS 7\"",
+              markup=False, highlight=False)
 
 
 def ask(question: str, as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,

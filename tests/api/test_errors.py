@@ -62,3 +62,23 @@ def test_store_failure_is_503(clinic: Clinic, keys: Keys, monkeypatch: pytest.Mo
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get(f"/v1/cases/{clinic.case_ids[0]}", headers=bearer(keys.clinician))
     assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable"
+
+
+def test_asking_an_empty_index_is_409_saying_how_to_index(tmp_path: object) -> None:
+    """A server started on a new data folder answers questions with what to do, not an empty evidence table."""
+    from app.keys import create_key
+    from app.runtime import Runtime
+    from casewise.settings import load_settings
+
+    rt = Runtime(load_settings(data_dir=tmp_path))
+    _, key = create_key(rt.store, "empty", "clinician")
+    try:
+        with TestClient(create_app(rt, ApiSettings())) as c:
+            for path, body in (("/v1/ask", {"question": "knee OA, VAS 7: what worked?"}),
+                               ("/v1/cases/similar", {"description": "knee OA, VAS 7"})):
+                r = c.post(path, json=body, headers=bearer(key))
+                assert r.status_code == 409, r.text
+                err = r.json()["error"]
+                assert err["code"] == "nothing_indexed" and "casewise index FOLDER" in err["message"]
+    finally:
+        rt.close()

@@ -63,6 +63,15 @@ def test_errors_are_one_clear_line_without_traceback(tmp_path: Path) -> None:
     assert typo.returncode == 2 and "No such option: --data-dir" in typo.stderr and "internal error" not in typo.stderr
 
 
+def test_asking_an_empty_index_says_nothing_is_indexed_and_how_to_index(tmp_path: Path) -> None:
+    """A new data folder (or the wrong one) answers no question with an empty table: it says what to run."""
+    for args in (["ask", "Knee osteoarthritis, VAS 7: what worked?"], ["similar", "--describe", "knee OA, VAS 7"]):
+        res = run(args, tmp_path / "empty")
+        assert res.returncode == 2, res.stdout
+        assert "nothing is indexed yet" in res.stderr and "casewise index FOLDER" in res.stderr, res.stderr
+        assert "Similar cases" not in res.stdout and "Traceback" not in res.stderr
+
+
 def test_invalid_configuration_names_the_setting(tmp_path: Path) -> None:
     env = {**os.environ, "CASEWISE_DATA_DIR": str(tmp_path), "CASEWISE_LLM__BACKEND": "gpt5"}
     res = subprocess.run(CASEWISE + ["status"], capture_output=True, text=True, env=env, timeout=120, check=False)
@@ -89,6 +98,8 @@ def test_demo_answers_in_spanish_and_english_with_cited_cases(tmp_path: Path) ->
     for block in out.split("Cited cases:")[1:]:
         assert len(block.splitlines()[0].split(",")) >= 3, "at least 3 cited similar cases"
     assert "Evidence: what was done" in out
+    # It says how to keep asking the sample clinic (its own folder, never the clinic's data folder).
+    assert f"CASEWISE_DATA_DIR={tmp_path / 'demo'} .venv/bin/casewise ask" in out
     # The evidence tables name treatments as the answers do ("ácido hialurónico"), not by id ("hyaluronic_acid").
     tables = [part.split("Answer (evidence)")[0] for part in out.split("Evidence: what was done")[1:]]
     assert len(tables) == 2 and not any(re.search(r"[a-z]+_[a-z]+", t) for t in tables), tables
