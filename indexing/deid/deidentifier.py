@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from casewise.errors import CasewiseError
 from casewise.lang import detect_language
-from indexing.deid import keys
+from indexing.deid import gazetteer, keys
 from indexing.deid.dates import find_dates, shift_date_text
-from indexing.deid.lexicon import COUNTRIES, GIVEN_NAMES, KINSHIP, PLACES, fold, is_not_name_word
+from indexing.deid.lexicon import COUNTRIES, GIVEN_NAMES, KINSHIP, PLACES, fold, is_eponym, is_not_name_word
 from indexing.deid.patterns import address_block_tail
 from indexing.deid.types import DeidResult, PhiSpan
 
 if TYPE_CHECKING:
-    import pandas as pd
     from presidio_analyzer import AnalyzerEngine, RecognizerResult
     from presidio_anonymizer import AnonymizerEngine
 
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 ALL_ENTITIES = ("PERSON", "ID", "PHONE", "EMAIL", "URL", "IP", "ADDRESS", "POSTAL_CODE", "LOCATION", "DATE",
                 "AGE_OVER_89", "INSTITUTION")
-COLUMN_ROLES = ("name", "id", "address", "phone", "email", "birth_date", "date", "patient_id", "free_text", "keep")
 DEFAULT_BATCH_SIZE = 32
 _SPACY = "SpacyRecognizer"
 
@@ -61,7 +59,10 @@ _CUE_BEFORE = re.compile(
 _TRIM = " \t\r\n.,;:-–[]\"'"
 _NAME_GAP = re.compile(r"\n|\r|\t|  ")
 # Rules where a label or a title says the value is a name (a weaker filter applies to their words).
-_STRONG_NAME_RULES = frozenset({"casewise_name_label", "casewise_pro_label", "casewise_pro_title"})
+_STRONG_NAME_RULES = frozenset({"casewise_name_label", "casewise_pro_label", "casewise_pro_title", "casewise_signed",
+                                "casewise_signature", "casewise_salutation"})
+_GAZETTEER = "casewise_gazetteer"
+_WORD = re.compile(r"[\w'’´]+")
 
 
 class DeidError(CasewiseError):
@@ -180,14 +181,18 @@ class Deidentifier:
                 start, end = _trim(text, start, _name_end(text, start, end))
                 if end <= start:
                     continue
-                if source == _SPACY:
-                    if not self._spacy_name_ok(text, start, end, lang):
+                if source in (_SPACY, _GAZETTEER):
+                    if not self._spacy_name_ok(text, start, end, lang, gazetteer=source == _GAZETTEER):
                         continue
-                elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES):
+                elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES) \
+                        or (source == "casewise_caps_listed" and not _listed_name_ok(text[start:end])):
                     continue
-            elif source == _SPACY and not self._spacy_other_ok(text, start, end, etype) \
-                    or etype in ("LOCATION", "ADDRESS") and fold(text[start:end]) in COUNTRIES:
+            elif (source == _SPACY and not self._spacy_other_ok(text, start, end, etype)) \
+                    or (source == _GAZETTEER and (self._allowed(text[start:end]) or _followed_by_colon(text, end))) \
+                    or (etype in ("LOCATION", "ADDRESS") and fold(text[start:end]) in COUNTRIES):
                 continue
+            if etype in ("PERSON", "LOCATION") and is_eponym(text, start, end):
+                continue  # "quiste de Baker", "Parkinson's disease", "Osgood-Schlatter": clinical, not a person
             if etype == "PROFESSIONAL":
                 if not self._remove_professionals:
                     professionals.append((start, end))
@@ -201,9 +206,11 @@ class Deidentifier:
                 continue
             cands.append((start, end, etype, float(r.score)))
         contact = [c for c in cands if c[2] in ("ADDRESS", "POSTAL_CODE", "LOCATION", "PHONE", "EMAIL")]
+        places = gazetteer.load().places
         for loc in spacy_locations:
             value = text[loc[0]:loc[1]]
-            if fold(value) in PLACES or any(abs(c[0] - loc[1]) < 60 or abs(loc[0] - c[1]) < 60 for c in contact):
+            if fold(value) in PLACES or fold(value) in places \
+                    or any(abs(c[0] - loc[1]) < 60 or abs(loc[0] - c[1]) < 60 for c in contact):
                 cands.append(loc)
         for c in [c for c in cands if c[2] == "ADDRESS"]:
             cands.extend((s, e, "ADDRESS", 0.6) for s, e in address_block_tail(text, c[1])
@@ -212,15 +219,17 @@ class Deidentifier:
             cands = [c for c in cands if not (c[2] == "PERSON" and any(c[0] < e and s < c[1] for s, e in professionals))]
         if "PERSON" in self.entities:
             cands.extend(self._propagate_names(text, [c for c in cands if c[2] == "PERSON"], professionals))
+        if "DATE" in self.entities or "AGE_OVER_89" in self.entities:
+            cands = _birth_dates_over_89(text, cands)
         return _merge(cands)
 
     def _allowed(self, value: str) -> bool:
-        return any(fold(w) in self._allow for w in re.findall(r"[\w'´]+", value))
+        return any(fold(w) in self._allow for w in _WORD.findall(value))
 
     def _rule_name_ok(self, value: str, *, strong: bool = False) -> bool:
         """A name found by a rule. After a label or a title ("Apellidos:", "Dra.") a surname that is also a word
         ("Domingo", "Días", "Eva") is still a name: only a value made of clinical or allowed words alone is not."""
-        words = [w for w in re.findall(r"[\w'´]+", value) if fold(w) not in _PARTICLES]
+        words = [w for w in _WORD.findall(value) if fold(w) not in _PARTICLES]
         if strong:
             words = [w for w in words if len(w) > 1]  # initials: "Dr. A. Parente"
             return bool(words) and not all((is_not_name_word(w) and fold(w) not in GIVEN_NAMES) or fold(w) in self._allow
@@ -229,14 +238,14 @@ class Deidentifier:
             return False
         return not is_not_name_word(words[0]) and not all(is_not_name_word(w) for w in words)
 
-    def _spacy_name_ok(self, text: str, start: int, end: int, lang: str) -> bool:
+    def _spacy_name_ok(self, text: str, start: int, end: int, lang: str, *, gazetteer: bool = False) -> bool:
         value = text[start:end]
         if any(ch.isdigit() for ch in value) or self._allowed(value) or _followed_by_colon(text, end) \
                 or text[start - 1:start] == "/":  # "133 mmol/L. Recibía": a unit, not an initial
             return False
-        words = re.findall(r"[\w'´]+", value)
+        words = _WORD.findall(value)
         names = [w for w in words if fold(w) not in _PARTICLES]
-        before = re.findall(r"[\w'´]+", text[max(0, start - 30):start])
+        before = _WORD.findall(text[max(0, start - 30):start])
         if len(before) >= 2 and fold(before[-1]) in ("de", "del", "of") and before[-2].islower() \
                 and fold(before[-2]) not in KINSHIP:
             return False  # "enfermedad de Behcet", "técnica de Anderson-Hynes": eponyms, not people
@@ -248,7 +257,7 @@ class Deidentifier:
             w = names[0]
             if w.isupper() and len(w) <= 5:
                 return False
-            if fold(w) in GIVEN_NAMES or lang == "en":
+            if fold(w) in GIVEN_NAMES or lang == "en" or gazetteer:
                 return True
             return bool(_CUE_BEFORE.search(text[max(0, start - 40):start]))
         return True
@@ -257,7 +266,7 @@ class Deidentifier:
         value = text[start:end]
         if self._allowed(value) or _followed_by_colon(text, end) or fold(value) in COUNTRIES:
             return False
-        words = [w for w in re.findall(r"[\w'´]+", value) if fold(w) not in _PARTICLES]
+        words = [w for w in _WORD.findall(value) if fold(w) not in _PARTICLES]
         if not words or not words[0][0].isupper() or any(is_not_name_word(w) for w in words):
             return False
         if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5:
@@ -270,13 +279,13 @@ class Deidentifier:
         """Every other mention of a detected name's words (a surname alone later in the note)."""
         words: set[str] = set()
         for start, end, _, _ in persons:
-            for w in re.findall(r"[\w'´]+", text[start:end]):
+            for w in _WORD.findall(text[start:end]):
                 if len(w) >= 3 and w[0].isupper() and fold(w) not in _PARTICLES and not is_not_name_word(w) \
                         and fold(w) not in self._allow:
                     words.add(w)
         out: list[tuple[int, int, str, float]] = []
         for w in words:
-            for m in re.finditer(rf"(?<![\w'´]){re.escape(w)}(?![\w'´])", text):
+            for m in re.finditer(rf"(?<![\w'’´]){re.escape(w)}(?![\w'’´])", text):
                 if not any(m.start() < e and s < m.end() for s, e in professionals):
                     out.append((m.start(), m.end(), "PERSON", 0.5))
         return out
@@ -321,6 +330,7 @@ class Deidentifier:
             "ID": OperatorConfig("custom", {"lambda": ident}),
             "DATE": OperatorConfig("custom", {"lambda": date}),
             "AGE_OVER_89": OperatorConfig("custom", {"lambda": fixed("90+")}),
+            BIRTH_OVER_89: OperatorConfig("custom", {"lambda": fixed(f"[{names['DATE']}]")}),
         }
         for etype in ALL_ENTITIES:
             operators.setdefault(etype, OperatorConfig("custom", {"lambda": fixed(f"[{names.get(etype, etype)}]")}))
@@ -331,33 +341,49 @@ class Deidentifier:
                 person(text[s.start:s.end])
         results = [RecognizerResult(s.type, s.start, s.end, 1.0) for s in spans]
         out = anonymizer.anonymize(text, results, operators=operators, merge_entities_with_spaces=False)  # type: ignore[arg-type]  # analyzer's and anonymizer's RecognizerResult: same fields
-        return DeidResult(out.text, spans)
+        return DeidResult(out.text, [PhiSpan("DATE", s.start, s.end) if s.type == BIRTH_OVER_89 else s for s in spans])
 
-    # ---- tables -------------------------------------------------------------------------------------------------
-    def deidentify_table(
-        self,
-        df: pd.DataFrame,
-        column_roles: dict[str, str],
-        *,
-        patient_column: str | None,
-        reference_date: dt.date | None = None,
-    ) -> pd.DataFrame:
-        """A de-identified copy of a table, column by column according to `column_roles`.
 
-        name/id/address/phone/email: dropped. birth_date: replaced by an "age" column (years at the row's first
-        "date" column, else at `reference_date` or today; "90+" above 89). date: shifted by the row's patient offset
-        (set to empty when there is no patient column). patient_id: keyed pseudonym. free_text: de-identified with
-        the row's patient. keep: unchanged. Columns without a role are dropped (fail closed) and named in a warning.
-        """
-        from indexing.deid.table import deidentify_table
+# A date of birth: "DOB:", "D.O.B.", "F. nac.:", "Fecha de nacimiento:", "born (on|in)", "nacido el", "Birth date:".
+_BIRTH_CUE = re.compile(
+    r"(?i:\b(?:d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|born(?:\s+(?:on|in))?|f\.?\s*(?:de\s+)?nac(?:\.|imiento)?|"
+    r"fecha\s+(?:de\s+)?nacimiento|nacid[oa](?:\s+(?:el|en))?(?:\s+(?:el\s+)?año)?|año\s+de\s+nacimiento|"
+    r"year\s+of\s+birth|f\.\s*n\.))[ \t]*[:.]?[ \t]*$")
+_BARE_YEAR = re.compile(r"\b(?:18|19|20)\d{2}\b")
+BIRTH_OVER_89 = "BIRTH_DATE_OVER_89"  # internal: a date of birth that reveals an age over 89 (placeholder, not shifted)
 
-        bad = {c: r for c, r in column_roles.items() if r not in COLUMN_ROLES}
-        if bad:
-            raise DeidError(f"unknown column roles {sorted(set(bad.values()))} for columns {sorted(bad)}; "
-                            f"valid roles: {list(COLUMN_ROLES)}")
-        if patient_column is not None and patient_column not in df.columns:
-            raise DeidError(f"patient_column {patient_column!r} is not a column of the table")
-        return deidentify_table(self, df, column_roles, patient_column=patient_column, reference_date=reference_date)
+
+def _birth_dates_over_89(text: str, cands: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """Dates of birth that would reveal an age over 89 are not shifted but removed, and so is a bare birth year
+    ("born in 1928"): HIPAA Safe Harbor counts every date element that indicates such an age."""
+    years = [int(m.group()) for m in _BARE_YEAR.finditer(text)]
+    ref = max([y for y in years if y <= dt.date.today().year] or [dt.date.today().year])
+    over_89 = any(c[2] == "AGE_OVER_89" for c in cands)
+    out: list[tuple[int, int, str, float]] = []
+    dated = [c for c in cands if c[2] == "DATE"]
+    for c in cands:
+        if c[2] == "DATE" and _BIRTH_CUE.search(text[max(0, c[0] - 30):c[0]]):
+            ys = [int(y) for y in _BARE_YEAR.findall(text[c[0]:c[1]])]
+            if over_89 or (ys and ref - ys[0] >= 90):
+                out.append((c[0], c[1], BIRTH_OVER_89, c[3]))
+                continue
+        out.append(c)
+    for m in _BARE_YEAR.finditer(text):
+        if any(d[0] <= m.start() < d[1] for d in dated):
+            continue
+        if _BIRTH_CUE.search(text[max(0, m.start() - 30):m.start()]) and (over_89 or ref - int(m.group()) >= 90):
+            out.append((m.start(), m.end(), BIRTH_OVER_89, 0.9))
+    return out
+
+
+def _listed_name_ok(value: str) -> bool:
+    """'O'BRIEN, William' outside a label: the word after the comma is a known given name written as one
+    (not 'VIH, Sífilis' or 'ANA, ANCA', lists of tests)."""
+    surname, _, given = value.partition(",")
+    first = _WORD.findall(given)[:1]
+    gaz = gazetteer.load()
+    return bool(first) and not first[0].isupper() and fold(first[0]) in (gaz.given | GIVEN_NAMES) \
+        and len(re.sub(r"[^\w]", "", surname)) >= 3
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

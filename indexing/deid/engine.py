@@ -157,6 +157,31 @@ class DateRecognizer(EntityRecognizer):
         ]
 
 
+class GazetteerRecognizer(EntityRecognizer):
+    """Person and place names that the wheels' gazetteers and their context support (`gazetteer.find`)."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(supported_entities=["PERSON", "LOCATION"], name="casewise_gazetteer",
+                         supported_language=language)
+
+    def load(self) -> None:
+        """The gazetteers are read once per process, on first use."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        """Gazetteer hits of the types asked for."""
+        from indexing.deid import gazetteer
+
+        want_p, want_l = "PERSON" in entities, "LOCATION" in entities
+        if not (want_p or want_l):
+            return []
+        return [
+            RecognizerResult(m.type, m.start, m.end, 0.7,
+                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,  # type: ignore[has-type]
+                                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+            for m in gazetteer.find(text, gazetteer.load(), persons=want_p, places=want_l)
+        ]
+
+
 def build_analyzer(languages: Iterable[str] = LANGUAGES, *, lean: bool = True) -> AnalyzerEngine:
     """An AnalyzerEngine with spaCy NER and Casewise's rules for each language.
 
@@ -165,12 +190,16 @@ def build_analyzer(languages: Iterable[str] = LANGUAGES, *, lean: bool = True) -
     langs = list(languages)
     nlp_engine = PreloadedSpacyNlpEngine(langs, lean=lean)
     nlp_engine.load()
+    from indexing.deid import gazetteer
+
+    gazetteer.load()  # here, once, rather than inside the first note's analysis
     recognizers: list[EntityRecognizer] = []
     for lang in langs:
         recognizers.append(SpacyRecognizer(supported_language=lang,
                                            supported_entities=["PERSON", "LOCATION", "INSTITUTION"]))
         recognizers.extend(RuleRecognizer(rule, lang) for rule in RULES if lang in rule.languages)
         recognizers.append(DateRecognizer(lang))
+        recognizers.append(GazetteerRecognizer(lang))
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=langs)
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=langs,
                           context_aware_enhancer=None if not lean else NoContextEnhancer())

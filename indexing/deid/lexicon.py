@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -58,6 +59,11 @@ trastorno personalidad hepatitis colitis ulcerosa herpes simple virus perfil nut
 anestesiologia gleason escherichia coli neisseria pylori jefe seccion terapia intensiva acetato secrecion
 inadecuada presentamos macroscopia masa hospital microbiologia bacteria cultivo serologia
 the a an of in on at to for with without by from and or but no yes
+atentamente cordialmente saludo saludos estimado estimada estimados querido querida natural procedente vive reside
+regards sincerely dear yours kind best wishes signed
+un una uno unos unas individuo sujeto oral maxilofacial general farmacia toxicologia candida aspergillus
+staphylococcus staphilococo streptococcus streptococo pseudomonas klebsiella enterococcus mycobacterium
+factor unidades servicio departamento seccion
 """.split()
 NOT_NAMES: frozenset[str] = frozenset(_NOT_NAMES)
 
@@ -139,3 +145,43 @@ Bogotá Lima Quito Caracas Santiago Montevideo Asunción Habana Holguín Managua
 Guayaquil Rosario Mendoza Monterrey Guadalajara Puebla Tijuana Boston Chicago Houston Miami Seattle Denver Phoenix
 Dallas Atlanta Philadelphia London Londres Paris París Lisboa Lisbon Roma Rome Berlín Berlin
 """.replace("_", " ").split())
+
+
+# Eponyms of diseases, signs, tests, fractures and scales in these clinics' notes. A span made only of these words is
+# clinical content, not a person or a place: always for the first list (rarely anyone's name in a note), and for the
+# second only when the clinical context says so ("fractura de Smith", "Thomas test", "Bell's palsy").
+EPONYMS_ALWAYS = frozenset(fold(w) for w in """
+parkinson parkinsons alzheimer alzheimers osgood schlatter hoffa kellgren lequesne womac koos achilles aquiles
+crohn hodgkin dupuytren quervain perthes legg calve calvé kienbock kienböck sinding bankart billroth bosniak
+hounsfield leyden leiden gleason breslow clark glasgow apgar karnofsky
+segond stener colles monteggia lisfranc chopart maisonneuve tillaux baastrup forestier scheuermann
+bechterew sjogren sjögren raynaud wegener behcet behçet kawasaki guillain barre barré trendelenburg lasegue lasègue
+babinski romberg apley lachman mcmurray hawkins neer jobe yergason tinel phalen finkelstein mulder gerdy
+hashimoto addison cushing paget charcot sudeck haglund freiberg kohler köhler baker ehlers danlos
+marfan heberden bouchard ortolani galeazzi thessaly steinmann cozen lhermitte spurling
+""".split())
+EPONYMS_IN_CONTEXT = frozenset(fold(w) for w in """
+smith jones thomas bell still speed weber barton bennett rolando patrick graves down ober ely homans mill mills
+murphy gaenslen fabere faber noble thompson simmonds hoover waddell schober wright roos hill sachs larsen
+sever blount barlow adson allen blake durie salmon stevens johnson jonson marsh fisher child pugh ann arbor
+""".split())
+_EPONYM_HEADS = (
+    r"enfermedad|s[íi]ndrome|signo|test|prueba|maniobra|fractura|quiste|lesi[óo]n|tumor|linfoma|escala|clasificaci[óo]n|"
+    r"[íi]ndice|criterio|criterios|grado|tipo|nódulo|nódulos|n[óo]dulos|par[áa]lisis|disease|syndrome|sign|manoeuvre|"
+    r"maneuver|fracture|cyst|lesion|palsy|lymphoma|scale|score|classification|index|criteria|grade|type|nodes|nodules|"
+    r"procedure|operation|technique|t[ée]cnica|procedimiento|operaci[óo]n"
+)
+_EPONYM_BEFORE = re.compile(rf"(?i:\b(?:{_EPONYM_HEADS})[ \t]+(?:de[ \t]+|of[ \t]+)?(?:la[ \t]+)?)$")
+_EPONYM_AFTER = re.compile(rf"(?i:^(?:['’]s?)?[ \t]*(?:[-–][ \t]*\w+[ \t]+)?(?:{_EPONYM_HEADS})\b)")
+
+
+def is_eponym(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] names a disease, sign, test or fracture ("Baker", "Osgood-Schlatter",
+    "Parkinson's disease", "fractura de Smith") rather than a person or a place."""
+    words = [fold(w) for w in re.findall(r"[^\W\d_]+", text[start:end])]
+    words = [w for w in words if w not in ("s", "de", "la", "of", "the")]
+    if not words or not all(w in EPONYMS_ALWAYS or w in EPONYMS_IN_CONTEXT for w in words):
+        return False
+    if all(w in EPONYMS_ALWAYS for w in words):
+        return True
+    return bool(_EPONYM_BEFORE.search(text[max(0, start - 40):start]) or _EPONYM_AFTER.search(text[end:end + 40]))

@@ -20,8 +20,12 @@ _NOT_NAME = (r"(?!(?:Fecha|FECHA|Date|DATE|Visit|Visita|DNI|NIE|NIF|NHC|MRN|DOB|
 _PARTICLE = r"(?:de|del|la|las|los|y|i|van|von|da|di|do|dos|das|le|el|du|den|der|mc|mac)"
 # A name word: "Gil", "LLoret" (a typed double capital), "Torregrosa-de" (a compound that goes on after a space:
 # "Torregrosa-de Juan"), "GIL", an initial "J." or "Mª".
-_W = _NOT_NAME + (rf"(?:M[ªº]|M\.ª|M\.a|[{UP}]{{1,2}}[{LOW}'´]+(?:-(?:[{UP}][{LOW}'´]+|{_PARTICLE}(?=[ \t][{UP}])))?|"
-                  rf"[{UP}]{{2,}}(?:-[{UP}]{{2,}})?|[{UP}]\.)")
+_APOS = "'’´"
+# "O'Brien", "D'Souza", "McDonald", "MacLeod", "FitzGerald": a capital inside the word after the prefix.
+_PREFIX = rf"(?:[{UP}][{_APOS}]|Mc|Mac|Fitz)"
+_W = _NOT_NAME + (rf"(?:M[ªº]|M\.ª|M\.a|"
+                  rf"{_PREFIX}?[{UP}]{{1,2}}[{LOW}][{LOW}{_APOS}]*(?:-(?:{_PREFIX}?[{UP}][{LOW}][{LOW}{_APOS}]*|{_PARTICLE}(?=[ \t][{UP}])))?|"
+                  rf"(?:[{UP}][{_APOS}])?[{UP}]{{2,}}(?:-(?:[{UP}][{_APOS}])?[{UP}]{{2,}})?|[{UP}]\.)")
 # Name words are separated by ONE space or tab: two or more are a column gap in a form ("Ana Gil    F. nac.: ..."),
 # and the next column's label must not become part of the name.
 _SP = r"[ \t](?![ \t])"
@@ -99,7 +103,8 @@ def _c(p: str, flags: int = 0) -> re.Pattern[str]:
 _PATIENT_NAME_LABELS = (
     r"Pac\.|Pte\.|Pt|Pat\.|Nombre(?:\s+y\s+apellidos)?|Apellidos?|Paciente|Nombre del paciente|Familiar|Acompañante|Contacto|"
     r"Madre|Padre|Esposo|Esposa|Cónyuge|Tutor|Tutora|Patient(?:'s)?(?:\s+name)?|Name|Full name|Surname|"
-    r"First name|Last name|Given name|Family name|Next of kin|Emergency contact|Mother|Father|Spouse|Guardian"
+    r"First name|Last name|Given name|Family name|Next of kin|Emergency contact|Mother|Father|Spouse|Guardian|Re|Regarding|"
+    r"Asunto|Ref|Referencia|Relative|Carer|Caregiver|Cuidador|Cuidadora|Son|Daughter|Husband|Wife|Hijo|Hija|Marido"
 )
 _PRO_NAME_LABELS = (
     r"Médico|Medico|Médico responsable|Responsable cl[ií]nico|Remitido por|Derivado por|Firmado(?:\s+por)?|Firma|"
@@ -194,6 +199,10 @@ INSTITUTION = (
 
 # "SURNAME SURNAME, Given" as registries write names.
 NAME_LISTED = rf"{NAME}(?:,[ \t]*{NAME})?"
+# "O'BRIEN, William", "GARCÍA-LORCA LÓPEZ, Ana": surnames in capitals, a comma, the given name (no label needed)
+_CAPS_W = rf"(?:[{UP}][{_APOS}])?[{UP}]{{2,}}(?:-(?:[{UP}][{_APOS}])?[{UP}]{{2,}})?"
+CAPS_LISTED = (rf"{_CAPS_W}(?:{_SP}(?:(?i:{_PARTICLE}){_SP})*{_CAPS_W}){{0,3}},[ \t]*"
+               rf"{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{0,2}}")
 _KIN = (
     r"herman[oa]|hij[oa]|espos[oa]|marido|mujer|madre|padre|sobrin[oa]|niet[oa]|prim[oa]|cuñad[oa]|yerno|nuera|"
     r"pareja|amig[oa]|cuidador[a]?|husband|wife|daughter|son|sister|brother|mother|father|niece|nephew|"
@@ -205,15 +214,31 @@ RULES: list[Rule] = [
     Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME_LISTED})"), 0.95),
     # "Paciente Tomás Ibarra Gil, NHC ..." / "Patient John Smith, 54": a label without a colon, then a full name
     # (two or more capitalised words) that ends where the sentence goes on.
+    Rule("caps_listed", "PERSON", _c(rf"(?<![\w{_APOS}])(?P<phi>{CAPS_LISTED})(?![\w{_APOS}])"), 0.8),
     Rule("name_after_patient", "PERSON", _c(rf"(?i:\b(?:paciente|patient|pte\.|pac\.))[ \t]+"
                                             rf"(?P<phi>{_W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_W}){{1,4}})"
                                             r"(?=[ \t]*(?:[,.;:(]|$|(?i:de|of|con|with|aged|NHC|MRN)\b))"), 0.85),
     # relatives and companions: "su hermana (María José Santana)", "Viene con Begoña Diez (hija)", "husband Gary Phillips"
     Rule("kin_before", "PERSON", _c(rf"(?i:\b(?:{_KIN}))\b[ \t]*[(,:]?[ \t]*(?P<phi>{NAME})"), 0.9),
     Rule("kin_after", "PERSON", _c(rf"(?P<phi>{NAME})[ \t]*\((?i:{_KIN})\)"), 0.9),
-    Rule("companion", "PERSON", _c(rf"(?i:\b(?:viene con|acude con|acompañad[oa] (?:de|por)|accompanied by|comes with|"
-                                   rf"attends with))[ \t]+(?:(?i:su|his|her|el|la)[ \t]+)?(?:(?i:{_KIN})[ \t]+)?(?P<phi>{NAME})"),
-         0.9),
+    Rule("companion", "PERSON", _c(rf"(?i:\b(?:(?:viene|acude|llega|vino|acudió|está|esta)[ \t]+(?:acompañad[oa][ \t]+)?"
+                                   rf"(?:con|de|por)|acompañad[oa][ \t]+(?:de|por)|en[ \t]+compañía[ \t]+de|junto[ \t]+(?:a|con)|"
+                                   rf"accompanied[ \t]+by|escorted[ \t]+by|brought[ \t]+(?:in[ \t]+)?by|together[ \t]+with|"
+                                   rf"(?:comes|came|attends|attended|is[ \t]+here|here|presents|presented|arrives|arrived)[ \t]+with))"
+                                   rf"[ \t]+(?:(?i:su|sus|his|her|their|the|el|la|a)[ \t]+)?(?:(?i:{_KIN})[ \t]*,?[ \t]+)?"
+                                   rf"(?P<phi>{NAME})"), 0.9),
+    # letters: "Dear John,", "Dear Mr O'Brien", "Estimada Sra. López:", "Querida Ana"
+    Rule("salutation", "PERSON", _c(rf"(?i:\b(?:dear|hi|hello|estimad[oa]s?|querid[oa]s?|apreciad[oa]s?|hola))[ \t]+"
+                                    rf"(?:(?:{_TITLES_PERSON}|{_TITLES_PRO})\.?[ \t]+)?(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})(?=[ \t]*(?:[,:;!\n]|$))"), 0.85),
+    # signatures: the name on the line after "Yours sincerely,", "Kind regards,", "Atentamente,", "Un saludo,", "Fdo.:"
+    Rule("signature", "PERSON", _c(rf"(?i:\b(?:yours[ \t]+(?:sincerely|faithfully|truly)|sincerely|(?:kind|best|warm)[ \t]+regards|"
+                                   rf"regards|best[ \t]+wishes|atentamente|cordialmente|un[ \t]+(?:cordial[ \t]+)?saludo|saludos|"
+                                   rf"reciba[ \t]+un[ \t]+cordial[ \t]+saludo))[ \t]*[,.]?[ \t]*(?:\r?\n[ \t]*)+"
+                                   rf"(?:(?:{_TITLES_PRO}|{_TITLES_PERSON})\.?[ \t]+)?(?P<phi>{CAPS_LISTED}|{NAME})[ \t]*$"), 0.85),
+    Rule("signed", "PERSON", _c(rf"(?i:\b(?:fdo|firmado|signed|sgd|firma))\.?[ \t]*:?[ \t]*"
+                                rf"(?:(?:{_TITLES_PRO}|{_TITLES_PERSON})\.?[ \t]+)?(?P<phi>{CAPS_LISTED}|{NAME})"), 0.85),
+    # "-- Ana Gil" closing a note
+    Rule("dash_signature", "PERSON", _c(rf"^[ \t]*(?:--|—|–)[ \t]*(?:(?:{_TITLES_PRO})\.?[ \t]+)?(?P<phi>{NAME})[ \t]*$"), 0.8),
     # a name that a phrase introduces: "my name is Ana Gil", "I'm Naomi Ryan", "se llama Luis", "a son named Max"
     Rule("name_cue", "PERSON", _c(rf"(?i:\b(?:my[ \t]+name[ \t]+is|name[ \t]+is|name's|call[ \t]+me|named|me[ \t]+llamo|"
                                   rf"se[ \t]+llama|mi[ \t]+nombre[ \t]+es|(?:was|is|were)[ \t]+called|(?:first|last|family|given)[ \t]+name\??:?))"
@@ -222,10 +247,11 @@ RULES: list[Rule] = [
     Rule("name_i_am", "PERSON", _c(rf"(?i:\b(?:i'm|i[ \t]+am))[ \t]+(?P<phi>{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{1,4}})"),
          0.8),
     Rule("pro_label", "PROFESSIONAL", _c(rf"(?i:\b(?:{_PRO_NAME_LABELS})\.?){_LABEL_END}(?:(?i:{_TITLES_PRO})(?:\.[ \t]*|:[ \t]*|[ \t]+))?"
-                                         rf"(?P<phi>{NAME})"), 0.95),
-    Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)(?P<phi>{NAME})"),
+                                         rf"(?P<phi>{NAME_LISTED})"), 0.95),
+    Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)"
+                                         rf"(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"),
          0.95),
-    Rule("person_title", "PERSON", _c(rf"\b(?:{_TITLES_PERSON})\.?[ \t]+(?P<phi>{NAME})"), 0.7),
+    Rule("person_title", "PERSON", _c(rf"\b(?:{_TITLES_PERSON})\.?[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"), 0.7),
     # --- identifiers ---
     # "MartínezNºCol: ..." (a label glued to the name before it, as text extracted from forms often is)
     Rule("id_label", "ID", _c(rf"(?i:(?:\b|(?<=[a-záéíóúñ])(?=N[º°]))(?:{_ID_LABELS}))\b\.?[ \t]*(?:[:#]|n[º°o]\.?|number)?[ \t]*"
@@ -304,9 +330,13 @@ RULES: list[Rule] = [
                                           r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|cp|c\.p\.)\b|"
                                           r"[ \t]*\.?[ \t]*$)"), 0.9),
     # --- ages over 89 (the number only, so "92 años" -> "90+ años") ---
-    Rule("age_over_89", "AGE_OVER_89", _c(r"\b(?P<phi>(?:9\d|1[0-2]\d))(?=[ \t\-]*(?:años|año|a\.|years?|yrs?|yo\b|"
-                                          r"y/o|y\.o\.|-year|year-old|aa\b))", re.IGNORECASE), 0.95),
-    Rule("age_label", "AGE_OVER_89", _c(r"(?i:\b(?:Edad|Age|aged|de edad))[ \t]*:?[ \t]*(?P<phi>9\d|1[0-2]\d)\b"), 0.95),
+    # "92 años", "92 anos", "92a", "92 a.", "92 y/o", "92yo", "92-year-old", "92 yrs", "92M", "92 F,": a number then
+    # the way a note writes years (or the sex glued to it, as English notes do)
+    Rule("age_over_89", "AGE_OVER_89", _c(r"(?<![\d.,/\-])\b(?P<phi>(?:9\d|1[0-2]\d))(?=[ \t\-]*(?:(?i:años|año|anos|a\.|"
+                                          r"years?|yrs?\b|yr\b|yo\b|y/o|y\.o\.|-year|year-old|aa\b))|(?i:a|yo)\b|[MF]\b|[ \t][MF](?:[.,;:)]|"
+                                          r"[ \t]+(?i:c/o|with|presents|complains|pt|patient)\b|$))"), 0.95),
+    Rule("age_label", "AGE_OVER_89", _c(r"(?i:\b(?:Edad|Age|aged|de edad|edad de|age of))[ \t]*:?[ \t]*(?P<phi>9\d|1[0-2]\d)\b"
+                                        r"(?![.,]\d)"), 0.95),
     # --- institutions (only when the policy removes them) ---
     Rule("institution", "INSTITUTION", _c(rf"(?P<phi>\b{INSTITUTION})"), 0.8),
 ]

@@ -1,0 +1,337 @@
+"""Leak scan over everything Casewise stores: no sampling, so a leak cannot be sampled away.
+
+What is read:
+- every payload of the vector index, through the index's own API (every string field, however nested);
+- every row of every table of the system of record (SQLite or PostgreSQL, through SQLAlchemy): cases, documents,
+  the audit log, jobs;
+- every file under the data dir (the SQLite file, the embedded index's segment files, reports, logs) as raw bytes:
+  SQLite files cell by cell (a record that spills onto overflow pages is split on disk), JSON's \\uXXXX escapes read
+  back, everything else as its printable runs, as `strings` would.
+
+Two checks run over that text:
+- `ground_truth_hits`: the synthetic clinic's full ground truth (every name, record number, phone, e-mail, address,
+  national id and date its generator wrote, each name's own words, and each age over 89 in the clinical ways it is
+  written). Any hit is a leak and fails `casewise eval run`.
+- `detector_hits`: the de-identifier's own detectors over the prose (chunk texts, case summaries, audit queries),
+  as counts per type for review; a detector hit may be a drug or a scale that looks like a name.
+
+Only kinds, types, sources and counts leave this module: never a value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eval.metrics import KnownIdentifier, normalize_text
+
+if TYPE_CHECKING:
+    from indexing.deid import Deidentifier
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_PRINTABLE_RUN = re.compile(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]{4,}")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+# Fields of an index payload that hold ids and hashes, not text a person wrote.
+_ID_FIELDS = frozenset({"chunk_id", "doc_id", "content_hash"})
+# Prose that the detectors can read (ids, hashes and JSON keys make them fire for nothing).
+_PROSE_FIELDS = frozenset({"text", "summary", "query"})
+LOCAL_KINDS = frozenset({"birth_date", "visit_date"})  # a shifted date may equal another patient's real one
+NAME_KINDS = frozenset({"patient_name", "relative_name", "doctor_name"})
+_TITLE = re.compile(r"(?i)^(?:dr|dra|drs|dres|doctor|doctora|prof|sr|sra|srta|mr|mrs|ms|miss|d|dña|don|doña)\.?$")
+_PARTICLES = frozenset("de del la las los y i van von da di do dos das le el du den der".split())
+AGE_FORMS = ("{n} años", "{n} anos", "{n}a", "{n} a.", "{n}M", "{n}F", "{n} M", "{n} F", "{n}-year-old", "{n} year old",
+             "{n} years old", "{n}yo", "{n} yo", "{n} y/o", "{n}y/o", "{n} y.o.", "aged {n}", "edad: {n}", "age: {n}",
+             "edad {n}", "age {n}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """One piece of stored text: where it was read (a source label with no value in it), whose case it belongs
+    to when that is known, and whether it is prose a detector can read."""
+
+    source: str
+    owner: str | None
+    text: str
+    prose: bool = False
+
+
+@dataclass
+class ScanReport:
+    """What a scan read and found: counts only."""
+
+    sources: Counter[str] = field(default_factory=Counter)     # source family -> texts read
+    chars: int = 0
+    checked: Counter[str] = field(default_factory=Counter)     # kind -> distinct identifiers looked for
+    found: Counter[str] = field(default_factory=Counter)       # kind -> distinct identifiers found
+    found_in: Counter[str] = field(default_factory=Counter)    # source family -> (identifier, text) hits
+    detector_types: Counter[str] = field(default_factory=Counter)  # type -> prose texts where it fires
+    prose_checked: int = 0
+    prose_flagged: int = 0
+
+    @property
+    def leaked(self) -> int:
+        return sum(self.found.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts."""
+        return {"sources": dict(self.sources), "chars": self.chars, "checked": dict(self.checked),
+                "found": dict(self.found), "found_in": dict(self.found_in), "leaked": self.leaked,
+                "detector_types": dict(self.detector_types), "prose_checked": self.prose_checked,
+                "prose_flagged": self.prose_flagged}
+
+
+# ---- reading everything ------------------------------------------------------------------------------------------
+def _strings(value: Any, skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, str]]:
+    """(key, string) of every string inside a JSON-like value."""
+    if isinstance(value, str):
+        yield "", value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k in skip:
+                continue
+            for _, s in _strings(v, skip):
+                yield str(k), s
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v, skip)
+
+
+def index_texts(index: Any) -> Iterator[StoredText]:
+    """Every string of every payload in the vector index (no limit): one text per point, and its prose apart."""
+    if not index.exists():
+        return
+    for _, payload in index.all_payloads():
+        owner = payload.get("case_id")
+        owner = owner if isinstance(owner, str) else None
+        strings = list(_strings(payload, _ID_FIELDS))
+        yield StoredText("index payload", owner, "\n".join(s for _, s in strings))
+        prose = "\n".join(s for key, s in strings if key in _PROSE_FIELDS)
+        if prose.strip():
+            yield StoredText("index payload", owner, prose, prose=True)
+
+
+def store_texts(engine: Any) -> Iterator[StoredText]:
+    """Every value of every row of every table in the system of record: one text per row, and its prose apart."""
+    from sqlalchemy import MetaData, select
+
+    meta = MetaData()
+    meta.reflect(bind=engine)
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            for row in conn.execute(select(table)).mappings():
+                owner = row.get("case_id")
+                owner = owner if isinstance(owner, str) else None
+                parts: list[str] = []
+                prose: list[str] = []
+                for col, value in row.items():
+                    if isinstance(value, str) and value[:1] in "{[":
+                        try:
+                            value = json.loads(value)
+                        except ValueError:
+                            pass
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        value = _readable(bytes(value))
+                    for key, s in _strings(value):
+                        parts.append(s)
+                        if key in _PROSE_FIELDS or col in _PROSE_FIELDS:
+                            prose.append(s)
+                if parts:
+                    yield StoredText(f"table {table.name}", owner, "\n".join(parts))
+                if prose:
+                    yield StoredText(f"table {table.name}", owner, "\n".join(prose), prose=True)
+
+
+def _readable(data: bytes) -> str:
+    text = data.decode("utf-8", errors="replace")
+    text = _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return "\n".join(_PRINTABLE_RUN.findall(text))
+
+
+def _sqlite_cells(path: Path) -> Iterator[str]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            for row in conn.execute(f"SELECT * FROM {quoted}"):
+                cells = [c if isinstance(c, str) else _readable(c) if isinstance(c, bytes) else "" for c in row]
+                joined = "\n".join(c for c in cells if c)
+                if joined:
+                    yield joined
+    finally:
+        conn.close()
+
+
+def file_texts(root: Path, chunk_bytes: int = 8 << 20) -> Iterator[StoredText]:
+    """Every file under `root` (or `root` itself, a file), read as bytes: SQLite files cell by cell (and as bytes),
+    others as printable runs. Files are read in overlapping chunks, so a large segment file never sits whole in memory."""
+    root = Path(root)
+    if not root.exists():
+        return
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    for path in files:
+        family = f"file {path.suffix or path.name}"
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+        if head == SQLITE_MAGIC:
+            try:
+                for cells in _sqlite_cells(path):
+                    yield StoredText("file sqlite", None, cells)
+            except sqlite3.Error:
+                pass  # locked or mid-write: its bytes are still read below
+        overlap = 4096
+        with path.open("rb") as fh:
+            carry = b""
+            while True:
+                block = fh.read(chunk_bytes)
+                if not block:
+                    break
+                text = _readable(carry + block)
+                if text:
+                    yield StoredText(family, None, text)
+                carry = block[-overlap:]
+
+
+def everything_stored(rt: Any, extra_paths: Sequence[Path] = ()) -> Iterator[StoredText]:
+    """All stored text of a runtime: index payloads, every table row, every file under the data dir (and `extra_paths`,
+    such as a log file or a report folder kept elsewhere)."""
+    yield from index_texts(rt.index)
+    yield from store_texts(rt.store.engine)
+    seen: set[Path] = set()
+    for root in [Path(rt.settings.data_dir), *map(Path, extra_paths)]:
+        resolved = root.resolve()
+        if resolved in seen:
+            continue
+        seen.add(resolved)
+        yield from file_texts(resolved)
+
+
+# ---- what to look for ------------------------------------------------------------------------------------------
+def known_identifiers(truth: Any, owner_of: dict[str, str], *, min_word: int = 4) -> list[KnownIdentifier]:
+    """Every identifier of the synthetic clinic's ground truth, with, for each name, each of its words (a surname
+    that survives alone is a leak too) and, for each patient over 89, their age as clinical notes write it."""
+    out: list[KnownIdentifier] = []
+    for p in truth.patients:
+        owner = owner_of.get(p.patient_id)
+        for item in p.phi:
+            out.append(KnownIdentifier(item.kind, item.text, owner))
+            if item.kind in NAME_KINDS:
+                for w in re.findall(r"[\w'’´-]+", item.text):
+                    w = w.strip("-'")
+                    if len(w) >= min_word and not _TITLE.match(w) and w.lower() not in _PARTICLES:
+                        out.append(KnownIdentifier(f"{item.kind}_word", w, owner))
+        age = getattr(p, "age", None)
+        if isinstance(age, int) and age > 89:
+            out.extend(KnownIdentifier("age_over_89", form.format(n=age), owner) for form in AGE_FORMS)
+    return out
+
+
+def _word_pattern(needle: str) -> re.Pattern[str]:
+    left = r"(?<![\w])" if needle[:1].isalnum() else ""
+    right = r"(?![\w])" if needle[-1:].isalnum() else ""
+    return re.compile(left + re.escape(needle) + right)
+
+
+def ground_truth_hits(texts: Iterable[StoredText], known: Sequence[KnownIdentifier], report: ScanReport | None = None,
+                      *, min_chars: int = 4) -> ScanReport:
+    """Look for every known identifier in every text (case- and accent-insensitive, whole words); counts only.
+
+    Kinds in LOCAL_KINDS are looked for only in their owner's texts (and not in raw files, whose owner is unknown).
+    `found_in` counts, per source family, the distinct identifiers found there."""
+    report = report or ScanReport()
+    by_source: dict[str, list[str]] = {}
+    by_owner: dict[str, list[str]] = {}
+    for t in texts:
+        if t.prose:
+            continue  # the same strings are in the point's or row's full text
+        report.sources[t.source] += 1
+        report.chars += len(t.text)
+        norm = normalize_text(t.text)
+        by_source.setdefault(t.source, []).append(norm)
+        if t.owner:
+            by_owner.setdefault(t.owner, []).append(norm)
+    source_blobs = {s: "\n".join(v) for s, v in by_source.items()}
+    owner_blobs = {o: "\n".join(v) for o, v in by_owner.items()}
+    seen: set[tuple[str, str, str | None]] = set()
+    for item in known:
+        norm = normalize_text(item.text)
+        local = item.kind in LOCAL_KINDS
+        key = (item.kind, norm, item.owner if local else None)
+        if len(norm) < min_chars or key in seen:
+            continue
+        seen.add(key)
+        report.checked[item.kind] += 1
+        pattern = _word_pattern(norm)
+        if local:
+            blob = owner_blobs.get(item.owner or "", "")
+            hit = norm in blob and pattern.search(blob) is not None
+            if hit:
+                report.found_in["own case's texts"] += 1
+        else:
+            hit = False
+            for source, blob in source_blobs.items():
+                if norm in blob and pattern.search(blob):
+                    report.found_in[source] += 1
+                    hit = True
+        if hit:
+            report.found[item.kind] += 1
+    return report
+
+
+PLACEHOLDER = re.compile(r"\[[A-Z_]+(?:_[0-9A-F]{4})?\]|PT-[0-9A-F]{6,}")
+
+
+def detector_hits(texts: Iterable[StoredText], deid: Deidentifier, *, dates_kept_shifted: bool,
+                  report: ScanReport | None = None, batch: int = 64) -> ScanReport:
+    """Run the de-identifier's own detectors over stored prose; count, per type, the texts where one still fires
+    (its placeholders, pseudonyms, "90+" and, when dates are shifted by policy, dates are not counted)."""
+    report = report or ScanReport()
+    pending: list[str] = []
+
+    def flush() -> None:
+        for text, result in zip(pending, deid.deidentify_many(pending), strict=True):
+            types: set[str] = set()
+            for sp in result.spans:
+                value = text[sp.start:sp.end]
+                if PLACEHOLDER.search(value) or (sp.type == "DATE" and dates_kept_shifted) or value.strip() == "90+":
+                    continue
+                types.add(sp.type)
+            report.detector_types.update(types)
+            report.prose_flagged += bool(types)
+        report.prose_checked += len(pending)
+        pending.clear()
+
+    for t in texts:
+        if t.prose and t.text.strip():
+            pending.append(t.text)
+            if len(pending) >= batch:
+                flush()
+    if pending:
+        flush()
+    return report
+
+
+def scan(rt: Any, truth: Any | None = None, *, detectors: bool = True, extra_paths: Sequence[Path] = (),
+         owner_of: dict[str, str] | None = None) -> ScanReport:
+    """Scan everything `rt` stores: the ground truth (when given) and the detectors (when `detectors`)."""
+    texts = list(everything_stored(rt, extra_paths))
+    report = ScanReport()
+    if truth is not None:
+        if owner_of is None:
+            from eval.questions import normalize_record
+
+            owner_of = {p.patient_id: rt.deid.pseudonym(normalize_record(p.nhc)) for p in truth.patients}
+        ground_truth_hits(texts, known_identifiers(truth, owner_of), report)
+    else:
+        for t in texts:
+            report.sources[t.source] += 1
+            report.chars += len(t.text)
+    if detectors:
+        detector_hits(texts, rt.deid, dates_kept_shifted=bool(rt.settings.deid.shift_dates), report=report)
+    return report
