@@ -274,6 +274,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CASEWISE_", env_nested_delimiter="__", extra="forbid")
 
     environment: Literal["development", "production"] = "development"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning", description="the CLI's log level; debug also shows third-party warnings and progress bars")
     data_dir: Path = Field(Path(".casewise"), description="index, system of record, audit log, reports")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite file in data_dir")
     index: IndexSettings = Field(default_factory=IndexSettings)

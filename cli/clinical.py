@@ -26,46 +26,112 @@ DEMO_QUESTIONS = [
 ]
 
 
-def _cosine_caption(settings: Settings) -> str:
-    """What the cosine column means: each embedding model spreads its cosines differently (the default pair scores
-    unrelated text about 0.7, MiniLM about 0.2), so the table says where "unrelated" ends."""
-    return (f"cosine: best dense cosine with {settings.embedding.model}; below {settings.retrieval.similarity_floor:.2f} "
-            "(this model's similarity floor) a case does not count as evidence; 1.00 = the same text")
+# Every line of a CLI answer in the answer's language (the answer text itself comes localised from reasoning/).
+WORDS: dict[str, dict[str, str]] = {
+    "en": {"similar": "Similar cases", "case": "case", "score": "score", "cosine": "cosine", "sex_age": "sex/age",
+           "diagnoses": "diagnoses", "treatments": "treatments", "why": "why",
+           "evidence": "Evidence: what was done for similar cases and how it turned out", "treatment": "treatment",
+           "cases": "cases", "measure": "measure", "median": "median change", "iqr": "IQR", "improved": "improved",
+           "months": "months", "adverse": "adverse", "case_ids": "case ids", "answer": "Answer", "flags": "flags",
+           "cited": "Cited cases", "mode_evidence": "evidence", "mode_llm": "model", "none": "none",
+           "caption": ("cosine: best dense cosine with {model}; below {floor} (this model's similarity floor) a case "
+                       "does not count as evidence; 1.00 = the same text")},
+    "es": {"similar": "Casos similares", "case": "caso", "score": "puntuación", "cosine": "coseno",
+           "sex_age": "sexo/edad", "diagnoses": "diagnósticos", "treatments": "tratamientos", "why": "por qué",
+           "evidence": "Evidencia: qué se hizo en casos similares y cómo evolucionaron", "treatment": "tratamiento",
+           "cases": "casos", "measure": "escala", "median": "cambio mediano", "iqr": "RIC", "improved": "mejoraron",
+           "months": "meses", "adverse": "adversos", "case_ids": "casos (id)", "answer": "Respuesta",
+           "flags": "avisos", "cited": "Casos citados", "mode_evidence": "evidencia", "mode_llm": "modelo",
+           "none": "ninguno",
+           "caption": ("coseno: mejor coseno denso con {model}; por debajo de {floor} (el umbral de similitud de este "
+                       "modelo) un caso no cuenta como evidencia; 1,00 = el mismo texto")},
+}
+# The answer's checks (reasoning/): codes in JSON, words on a clinician's terminal.
+FLAGS = {
+    "es": {"too_little_evidence": "evidencia insuficiente", "truncated": "respuesta cortada por llm.max_tokens",
+           "uncited_claims": "afirmaciones sin caso citado", "unsupported_claims": "afirmaciones no respaldadas",
+           "no_valid_citations": "ninguna cita válida", "fabricated_citation_removed": "cita inventada eliminada",
+           "low_support": "respaldo débil", "absolute_claim": "afirmación absoluta",
+           "missing_final_response": "sin respuesta final", "injection_suspected": "posible inyección en los casos"},
+    "en": {"too_little_evidence": "too little evidence", "truncated": "answer cut by llm.max_tokens",
+           "uncited_claims": "claims without a cited case", "unsupported_claims": "unsupported claims",
+           "no_valid_citations": "no valid citation", "fabricated_citation_removed": "invented citation removed",
+           "low_support": "weak support", "absolute_claim": "absolute claim",
+           "missing_final_response": "no final response", "injection_suspected": "possible injection in the cases"},
+}
+# The reasons a case matched (retrieval/search.py writes them as "key: values").
+WHY_KEYS = {"es": {"diagnosis": "diagnóstico", "severity": "gravedad", "sex": "sexo", "age band": "franja de edad",
+                   "terms": "términos"}}
 
 
-def print_similar(cases: list[SimilarCase], settings: Settings) -> None:
-    t = Table(title="Similar cases", show_lines=False, caption=_cosine_caption(settings))
-    for col in ("case", "score", "cosine", "sex/age", "diagnoses", "treatments", "why"):
-        t.add_column(col)
+def number(x: float, lang: str, fmt: str = "{:+.1f}") -> str:
+    """A number as the answer's language writes it (decimal comma in Spanish)."""
+    text = fmt.format(x)
+    return text.replace(".", ",") if lang == "es" else text
+
+
+def _measure(name: str, lang: str) -> str:
+    return "EVA" if name == "VAS" and lang == "es" else name
+
+
+def _why(reasons: list[str], lang: str) -> str:
+    from casewise.vocabulary import label
+
+    keys = WHY_KEYS.get(lang, {})
+    out = []
+    for reason in reasons:
+        key, sep, values = reason.partition(": ")
+        if key == "diagnosis":
+            values = ", ".join(label(v, lang) for v in values.split(", "))
+        out.append(f"{keys.get(key, key)}{sep}{values}")
+    return "; ".join(out)
+
+
+def print_similar(cases: list[SimilarCase], settings: Settings, lang: str = "en") -> None:
+    from casewise.vocabulary import label
+
+    w = WORDS[lang]
+    caption = w["caption"].format(model=settings.embedding.model,
+                                  floor=number(settings.retrieval.similarity_floor, lang, "{:.2f}"))
+    t = Table(title=w["similar"], show_lines=False, caption=caption)
+    for col in ("case", "score", "cosine", "sex_age", "diagnoses", "treatments", "why"):
+        t.add_column(w[col])
     for c in cases:
         case = c.case
-        t.add_row(c.case_id, f"{c.score:.3f}", f"{c.similarity:.2f}",
+        t.add_row(c.case_id, number(c.score, lang, "{:.3f}"), number(c.similarity, lang, "{:.2f}"),
                   f"{case.sex or '?'}/{case.age_band or '?'}" if case else "",
-                  ", ".join(f"{d.name}{' ' + d.severity if d.severity else ''}" for d in case.diagnoses) if case else "",
-                  ", ".join(dict.fromkeys(x.name for x in case.treatments)) if case else "", "; ".join(c.why))
+                  ", ".join(f"{label(d.name, lang)}{' ' + d.severity if d.severity else ''}" for d in case.diagnoses)
+                  if case else "",
+                  ", ".join(dict.fromkeys(label(x.name, lang) for x in case.treatments)) if case else "",
+                  _why(c.why, lang))
     out.print(t)
 
 
 def print_answer(answer: Answer) -> None:
     from casewise.vocabulary import label
 
+    lang = answer.language
+    w = WORDS[lang]
     ev = answer.evidence
-    t = Table(title="Evidence: what was done for similar cases and how it turned out")
-    for col in ("treatment", "cases", "measure", "median change", "IQR", "improved", "months", "adverse", "case ids"):
-        t.add_column(col)
+    t = Table(title=w["evidence"])
+    for col in ("treatment", "cases", "measure", "median", "iqr", "improved", "months", "adverse", "case_ids"):
+        t.add_column(w[col])
     for row in ev.table:
         o = row.outcomes[0] if row.outcomes else None
-        t.add_row(label(row.treatment, answer.language), str(row.n_cases), o.measure if o else "-",
-                  f"{o.median_change:+.1f}" if o else "-",
-                  f"{o.iqr[0]:+.1f}..{o.iqr[1]:+.1f}" if o and o.iqr else "-",
-                  f"{(o.improved_share or 0) * 100:.0f}%" if o else "-", f"{o.months:g}" if o else "-",
+        t.add_row(label(row.treatment, lang), str(row.n_cases), _measure(o.measure, lang) if o else "-",
+                  number(o.median_change, lang) if o else "-",
+                  f"{number(o.iqr[0], lang)}..{number(o.iqr[1], lang)}" if o and o.iqr else "-",
+                  f"{(o.improved_share or 0) * 100:.0f}%" if o else "-", number(o.months, lang, "{:g}") if o else "-",
                   str(row.adverse_events), ", ".join(row.case_ids[:4]) + ("…" if len(row.case_ids) > 4 else ""))
     out.print(t)
-    out.print(f"[bold]Answer[/bold] ({answer.mode}{', ' + answer.model if answer.model else ''}):")
+    mode = w["mode_llm"] if answer.mode == "llm" else w["mode_evidence"]
+    out.print(f"[bold]{w['answer']}[/bold] ({mode}{', ' + answer.model if answer.model else ''}):")
     out.print(answer.text, markup=False, highlight=False)
     if answer.flags:
-        out.print(f"[yellow]flags:[/yellow] {', '.join(answer.flags)}")
-    out.print(f"[bold]Cited cases:[/bold] {', '.join(c.case_id for c in answer.citations if c.valid)}")
+        words = FLAGS[lang]
+        out.print(f"[yellow]{w['flags']}:[/yellow] {', '.join(words.get(f, f) for f in answer.flags)}")
+    cited = ", ".join(c.case_id for c in answer.citations if c.valid) or w["none"]
+    out.print(f"[bold]{w['cited']}:[/bold] {cited}")
     out.print(f"[dim]{answer.notice}[/dim]")
 
 
@@ -81,10 +147,10 @@ def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo 
     out.print(f"[bold]Casewise demo[/bold]: indexing the sample clinic in {SAMPLE_DIR} into {data_dir}")
     index_with_progress(rt, [SAMPLE_DIR], actor="demo")
     for lang, question in DEMO_QUESTIONS:
-        out.rule(f"Question ({lang})")
+        out.rule(f"{'Pregunta' if lang == 'es' else 'Question'} ({lang})")
         out.print(question)
         answer: Answer = clinical.ask(rt, question, language=lang, actor="demo")  # type: ignore[arg-type]
-        print_similar(answer.evidence.cases, rt.settings)
+        print_similar(answer.evidence.cases, rt.settings, answer.language)
         print_answer(answer)
     out.print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
     # The sample stays in its own folder, never mixed into the clinic's data folder; this is how to ask it more.
@@ -109,7 +175,7 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json", help="pri
     if as_json:
         print(answer.model_dump_json(indent=2))
     else:
-        print_similar(answer.evidence.cases, rt.settings)
+        print_similar(answer.evidence.cases, rt.settings, answer.language)
         print_answer(answer)
 
 
@@ -127,7 +193,9 @@ def similar(describe: Annotated[str | None, typer.Option(help="free-text patient
     if as_json:
         print(json.dumps([r.model_dump(mode="json") for r in results], indent=2, ensure_ascii=False))
     else:
-        print_similar(results, rt.settings)
+        from casewise.lang import detect_language
+
+        print_similar(results, rt.settings, detect_language(describe) if describe else "en")
 
 
 def register(app: typer.Typer) -> None:

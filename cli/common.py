@@ -24,12 +24,26 @@ _QUIET = ("transformers", "sentence_transformers", "unstructured", "presidio-ana
           "httpx", "pdfminer", "spacy", "qdrant_client", "tldextract", "filelock")
 
 
+VERBOSE = {"on": False}  # `casewise --verbose ...`
+
+
 def quiet_libraries() -> None:
-    """Third-party warnings and chatter stay out of a clinician's terminal."""
+    """Third-party warnings and chatter stay out of a clinician's terminal (until `--verbose` or log_level=debug)."""
     warnings.filterwarnings("ignore")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def apply_log_level(level: str) -> None:
+    """`log_level` (CASEWISE_LOG_LEVEL) or --verbose: debug shows everything, third-party libraries included."""
+    if VERBOSE["on"]:
+        level = "debug"
+    logging.getLogger().setLevel(level.upper())
+    if level == "debug":
+        warnings.resetwarnings()
+        for name in _QUIET:
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
@@ -39,7 +53,9 @@ def runtime(data_dir: Path | None = None, **overrides: object) -> Runtime:
 
     if data_dir:
         overrides["data_dir"] = data_dir
-    return Runtime(load_settings(**overrides))
+    settings = load_settings(**overrides)
+    apply_log_level(settings.log_level)
+    return Runtime(settings)
 
 
 def index_with_progress(rt: Runtime, paths: list[Path], rebuild: bool = False, actor: str = "cli") -> None:

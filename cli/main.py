@@ -11,9 +11,17 @@ import typer
 from casewise.errors import CasewiseError
 from cli import clinical, extract, finetune, index, ops, serve, synth
 from cli import eval as eval_cmds
-from cli.common import err, quiet_libraries
+from cli.common import VERBOSE, err, quiet_libraries
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Casewise: what worked for patients like this one?")
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", help="show debug logs, third-party warnings and progress "
+                                                                  "bars (also: CASEWISE_LOG_LEVEL=debug)")) -> None:
+    VERBOSE["on"] = verbose
+
+
 clinical.register(app)  # demo, ask, similar
 index.register(app)  # index, reindex, status, deid
 serve.register(app)  # serve

@@ -18,6 +18,11 @@ def _num(x: float, lang: Language) -> str:
     return s.replace(".", ",") if lang == "es" else s
 
 
+def _months(m: float, lang: Language) -> str:
+    s = f"{m:g}"
+    return s.replace(".", ",") if lang == "es" else s
+
+
 def _row_sentence(row: EvidenceRow, lang: Language) -> str:
     name = label(row.treatment, lang)
     cites = ", ".join(row.case_ids[:6]) + (", …" if len(row.case_ids) > 6 else "")
@@ -30,7 +35,7 @@ def _row_sentence(row: EvidenceRow, lang: Language) -> str:
     measure = "EVA" if (o.measure == "VAS" and lang == "es") else o.measure
     share = f"{round((o.improved_share or 0) * 100)} %"
     if lang == "es":
-        text = (f"{name}: {row.n_cases} caso(s); {measure} mediana {_num(o.median_change, lang)} a {o.months:g} meses "
+        text = (f"{name}: {row.n_cases} caso(s); {measure} mediana {_num(o.median_change, lang)} a {_months(o.months, lang)} meses "
                 f"(n={o.n}); {share} mejoraron al menos {mcid:g} puntos")
         if row.adverse_events:
             text += f"; efectos adversos en {row.adverse_events}"

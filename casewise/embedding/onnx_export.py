@@ -8,13 +8,14 @@ The cache key is a hash of the weights, the config and the export recipe, so a c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -62,7 +63,7 @@ def ensure_onnx(folder: Path, build_fp32: Callable[[Path], None], precision: Pre
     folder.mkdir(parents=True, exist_ok=True)
     fp32 = folder / "model.onnx"
     target = fp32 if precision == "fp32" else folder / "model.int8.onnx"
-    with _EXPORT_LOCK:
+    with _EXPORT_LOCK, _quiet_export():
         if target.exists():
             return target
         exported_now = not fp32.exists()
@@ -94,6 +95,35 @@ def ensure_onnx(folder: Path, build_fp32: Callable[[Path], None], precision: Pre
             if exported_now:
                 fp32.unlink(missing_ok=True)
     return target
+
+
+@contextlib.contextmanager
+def _quiet_export() -> Iterator[None]:
+    """The one-time export talks to the terminal (transformers' "Loading weights" bar, onnxruntime's root-logger
+    advice with a URL on every quantization): silenced unless the log level is DEBUG (`--verbose`)."""
+    root = logging.getLogger()
+    if root.getEffectiveLevel() <= logging.DEBUG:
+        yield
+        return
+    level = root.level
+    bars = None
+    try:
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers ships with sentence-transformers
+        pass
+    own = log.level
+    log.setLevel(logging.WARNING)  # our own warnings (a skipped optimisation) still show
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        log.setLevel(own)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _optimize(src: Path, dst: Path) -> None:
