@@ -92,7 +92,7 @@ def print_similar(cases: list[SimilarCase], settings: Settings, lang: str = "en"
 
     w = WORDS[lang]
     caption = w["caption"].format(model=settings.embedding.model,
-                                  floor=number(settings.retrieval.similarity_floor, lang, "{:.2f}"))
+                                  floor=number(settings.retrieval.similarity_floor or 0.0, lang, "{:.2f}"))
     t = Table(title=w["similar"], show_lines=False, caption=caption)
     for col in ("case", "score", "cosine", "sex_age", "diagnoses", "treatments", "why"):
         t.add_column(w[col])
