@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from indexing.deid import Deidentifier, PhiSpan
-from indexing.deid.lexicon import KINSHIP, fold
+from indexing.deid.lexicon import COUNTRY_NAMES, KINSHIP, fold
 
 MEDDOCAN_TO_ENTITY: dict[str, str | None] = {
     "NOMBRE_SUJETO_ASISTENCIA": "PERSON",
@@ -187,6 +187,21 @@ def _date_in_scope(text: str) -> bool:
     return not _YEAR_OR_WEEKDAY.fullmatch(text.strip())
 
 
+_COUNTRY_RE = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in sorted(COUNTRY_NAMES, key=len, reverse=True))
+                         + r")(?!\w)", re.IGNORECASE)
+
+
+def kept_countries(text: str, gold: Sequence[GoldSpan]) -> list[tuple[int, int]]:
+    """Country names inside in-scope gold spans ("Tunisia", "..., Czech Republic 33156"): Casewise keeps countries
+    (HIPAA Safe Harbor removes geographic units smaller than a state; a country identifies no one), so their tokens
+    are out of scope, like MEDDOCAN's PAIS."""
+    out: list[tuple[int, int]] = []
+    for g in gold:
+        if g.in_scope and MEDDOCAN_TO_ENTITY.get(g.type, PRESIDIO_TO_ENTITY.get(g.type)) in ("LOCATION", "ADDRESS"):
+            out.extend((g.start + m.start(), g.start + m.end()) for m in _COUNTRY_RE.finditer(text[g.start:g.end]))
+    return out
+
+
 def read_brat(folder: Path, limit: int | None = None) -> list[tuple[str, str, list[tuple[str, int, int]]]]:
     """(doc id, text, [(type, start, end)]) for each *.txt with its *.ann in `folder` (sorted by name)."""
     docs = []
@@ -224,10 +239,16 @@ class _Accumulator:
         self.leaked = 0
         self.gold_chars = 0
 
-    def add(self, text: str, gold: Sequence[GoldSpan], pred: Sequence[PhiSpan]) -> None:
+    def add(self, text: str, gold: Sequence[GoldSpan], pred: Sequence[PhiSpan],
+            kept: Sequence[tuple[int, int]] = ()) -> None:
+        """`kept`: character ranges inside gold spans that the policy keeps (a country in an address): their tokens
+        count neither for nor against, as out-of-scope spans do."""
         covered = bytearray(len(text))
         for p in pred:
             covered[p.start:p.end] = b"\x01" * (p.end - p.start)
+        keep = bytearray(len(text))
+        for s, e in kept:
+            keep[s:e] = b"\x01" * (e - s)
         in_gold = [g for g in gold if g.in_scope]
         out_gold = [g for g in gold if not g.in_scope]
         pred_offsets = {(p.start, p.end) for p in pred}
@@ -244,7 +265,7 @@ class _Accumulator:
                 self.exact.tp += exact
                 self.overlap.tp += overlap
                 for i in range(g.start, g.end):
-                    if not text[i].isspace():
+                    if not text[i].isspace() and not keep[i]:
                         self.gold_chars += 1
                         self.leaked += not covered[i]
         for p in pred:
@@ -258,6 +279,8 @@ class _Accumulator:
             self.overlap.pred_tp += bool(hits_in)
         for m in _TOKEN.finditer(text):
             s, e = m.span()
+            if any(keep[s:e]):
+                continue
             predicted = any(covered[s:e])
             g_in = [g for g in in_gold if g.start < e and s < g.end]
             g_out = [g for g in out_gold if g.start < e and s < g.end]
@@ -362,7 +385,7 @@ def evaluate_presidio_synth(file: Path, deid: Deidentifier, *, limit: int | None
                 m = re.search(r"\d+", s.get("entity_value", ""))
                 in_scope = m is not None and int(m.group()) > 89
             gold.append(GoldSpan(s["entity_type"], int(s["start_position"]), int(s["end_position"]), in_scope))
-        acc.add(rec["full_text"], gold, result.spans)
+        acc.add(rec["full_text"], gold, result.spans, kept_countries(rec["full_text"], gold))
     return acc.report(f"presidio_synth:{Path(file).name}", len(records), seconds, PRESIDIO_TO_ENTITY)
 
 

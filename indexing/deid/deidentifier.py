@@ -191,6 +191,9 @@ class Deidentifier:
                     or (source == _GAZETTEER and (self._allowed(text[start:end]) or _followed_by_colon(text, end))) \
                     or (etype in ("LOCATION", "ADDRESS") and fold(text[start:end]) in COUNTRIES):
                 continue
+            if source == "casewise_place_cue" and (self._allowed(text[start:end])
+                                                    or is_not_name_word(_WORD.findall(text[start:end])[0])):
+                continue
             if etype in ("PERSON", "LOCATION") and is_eponym(text, start, end):
                 continue  # "quiste de Baker", "Parkinson's disease", "Osgood-Schlatter": clinical, not a person
             if etype == "PROFESSIONAL":

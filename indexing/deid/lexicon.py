@@ -153,7 +153,7 @@ Dallas Atlanta Philadelphia London Londres Paris París Lisboa Lisbon Roma Rome 
 EPONYMS_ALWAYS = frozenset(fold(w) for w in """
 parkinson parkinsons alzheimer alzheimers osgood schlatter hoffa kellgren lequesne womac koos achilles aquiles
 crohn hodgkin dupuytren quervain perthes legg calve calvé kienbock kienböck sinding bankart billroth bosniak
-hounsfield leyden leiden gleason breslow clark glasgow apgar karnofsky
+hounsfield leyden leiden gleason breslow apgar karnofsky
 segond stener colles monteggia lisfranc chopart maisonneuve tillaux baastrup forestier scheuermann
 bechterew sjogren sjögren raynaud wegener behcet behçet kawasaki guillain barre barré trendelenburg lasegue lasègue
 babinski romberg apley lachman mcmurray hawkins neer jobe yergason tinel phalen finkelstein mulder gerdy
@@ -163,7 +163,8 @@ marfan heberden bouchard ortolani galeazzi thessaly steinmann cozen lhermitte sp
 EPONYMS_IN_CONTEXT = frozenset(fold(w) for w in """
 smith jones thomas bell still speed weber barton bennett rolando patrick graves down ober ely homans mill mills
 murphy gaenslen fabere faber noble thompson simmonds hoover waddell schober wright roos hill sachs larsen
-sever blount barlow adson allen blake durie salmon stevens johnson jonson marsh fisher child pugh ann arbor
+sever blount barlow adson allen blake durie salmon stevens johnson jonson marsh fisher child pugh ann arbor clark
+glasgow
 """.split())
 _EPONYM_HEADS = (
     r"enfermedad|s[íi]ndrome|signo|test|prueba|maniobra|fractura|quiste|lesi[óo]n|tumor|linfoma|escala|clasificaci[óo]n|"

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from indexing.deid.lexicon import COUNTRY_NAMES
 
-UP = "A-ZÁÉÍÓÚÑÜÀÈÌÒÙÇÏ"
-LOW = "a-záéíóúñüàèìòùçï"
+# Latin letters with diacritics (Latin-1 and Latin Extended-A/B): Spanish, and the names of the rest of Europe
+# ("Møller", "Šušulić", "Szölösi", "Þorsteinsgata")
+_LATIN_EXTRA = [chr(c) for c in range(0xC0, 0x250) if chr(c).isalpha()]
+UP = "A-Z" + "".join(c for c in _LATIN_EXTRA if c.isupper())
+LOW = "a-z" + "".join(c for c in _LATIN_EXTRA if c.islower())
 _NOT_NAME = (r"(?!(?:Fecha|FECHA|Date|DATE|Visit|Visita|DNI|NIE|NIF|NHC|MRN|DOB|Sexo|Sex|Edad|Age|Tel|Tfno|Móvil|Movil|Fax|FAX|"
              r"E-mail|Domicilio|Dirección|Direccion|Address|Phone|Email|Correo|Consulta|CONSULTA|Motivo|Diagn[oó]stico|Dx)\b)")
 _PARTICLE = r"(?:de|del|la|las|los|y|i|van|von|da|di|do|dos|das|le|el|du|den|der|mc|mac)"
@@ -164,8 +167,23 @@ _STREET_EN = "|".join(sorted(set(_USPS_SUFFIXES) | {
     "St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl", "Sq", "Ter", "Pkwy", "Hwy", "Cir", "Trl", "Jct", "Expy", "Fwy"},
     key=len, reverse=True))
 ADDRESS_EN = (
-    rf"\b\d{{1,6}}[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[{UP}][\w'\-]*\.?[ \t]+){{1,4}}(?:{_STREET_EN})\b\.?"
+    rf"\b(?:\d{{1,6}}[ \t]+){{1,2}}(?:[NSEW]\.?[ \t]+)?(?:[{UP}][\w'\-]*\.?[ \t]+){{1,4}}(?:{_STREET_EN})\b\.?"
     r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|#|Floor|Fl|Room|Rm)\.?[ \t]*#?[\w-]+)?"
+)
+# Street types of the rest of Europe and Latin America, before the name ("Rue de Tanger 29", "Via dei Fiorentini 17",
+# "ul. Miła 53") or glued to it as a suffix ("Skogstien 106", "Ditscheinergasse 80", "Kiannonkatu 98", "Mellemvej 32")
+_STREET_BEFORE = (r"Rue|Route|Chemin|Avenue|Boulevard|Allée|Impasse|Quai|Via|Viale|Piazza|Piazzale|Strada|Corso|Largo|"
+                  r"Vicolo|Contrada|Rua|Travessa|Praça|Praca|Alameda|Estrada|Avenida|Calle|Carrera|Cra|Diagonal|"
+                  r"Transversal|Jirón|ul|ulica|aleja|trg|Cite|Cité|Straße|Strasse")
+_STREET_SUFFIX = (r"vej|gade|gatan|gata|vägen|vegen|veien|väg|gränd|stien|katu|tie|kuja|polku|straße|strasse|gasse|"
+                  r"weg|laan|straat|plein|gracht|kade|dreef|braut|stræti|allee|platz|damm|põik|maantee")
+_STREET_AFTER = r"utca|u|út|útja|tér|körút|cesta|ulica|ulice|náměstí|namesti|nábřeží|trg|sokak|caddesi"
+_NUM = r"\d{1,5}[A-Za-z]?\b\.?"
+ADDRESS_INTL_TYPED = (
+    rf"(?:\d{{1,6}}[ \t]+){{0,2}}(?:"
+    rf"(?:{_STREET_BEFORE})\.?[ \t]+(?:[\w'’´.\-]+[ \t]+){{0,4}}?{_NUM}"
+    rf"|(?:[{UP}][\w'’´\-]*[ \t]+){{0,3}}[{UP}][\w'’´\-]*(?:{_STREET_SUFFIX})\.?[ \t]+{_NUM}"
+    rf"|(?:[{UP}][\w'’´\-]*[ \t]+){{1,3}}(?:{_STREET_AFTER})\.?[ \t]+{_NUM})"
 )
 # Postal codes of many countries: 4-5 digits, "NNN NN" (Sweden), "NNNNN-NNN" (Brazil), "NN-NNN" (Poland),
 # "A1A 1A1" (Canada), "SW1A 1AA" (UK).
@@ -305,8 +323,14 @@ RULES: list[Rule] = [
     Rule("address_after_cue", "ADDRESS", _c(rf"{_ADDRESS_CUE}(?P<phi>{ADDRESS_INTL})"), 0.8),
     Rule("address_with_unit", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_WITH_UNIT})"), 0.8),
     Rule("unit_designator", "ADDRESS", _c(r"(?P<phi>\b(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?[ \t]*\d{1,5}[A-Z]?)\b"), 0.8),
-    Rule("military_address", "ADDRESS", _c(r"(?P<phi>\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}"
-                                           r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5})\b"), 0.9),
+    Rule("military_address", "ADDRESS", _c(r"(?i:(?P<phi>\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}"
+                                           r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}|\b(?:USNS|USNV|USS|USCGC)[ \t]+[\w\-]+))\b"),
+         0.9),
+    Rule("address_intl", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_INTL_TYPED})"), 0.8),
+    # "the corner of Beiteveien 2 and Sieda Radial", "en la esquina de Gran Vía con Alcalá"
+    Rule("corner", "ADDRESS", _c(r"(?P<phi>(?i:\bthe[ \t]+corner[ \t]+of|\besquina[ \t]+(?:de[ \t]+)?)[ \t]+[^\n,.;?!]{3,60}?"
+                                 r"[ \t]+(?i:and|with|con|y)[ \t]+[^\n,.;?!]{2,40}?)(?=[ \t]*(?:[\n,.;?!]|$|(?i:st\.|street)))"),
+         0.8),
     Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
     Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
                                         r"[ \t]*:(?![ \t]*\[)[ \t]*(?P<phi>[^\n]*?[^\s.])"  # '[': already a placeholder
@@ -325,6 +349,15 @@ RULES: list[Rule] = [
     Rule("cp_after_town", "POSTAL_CODE", _c(rf"(?<=[{LOW}])[ \t]*[,(]?[ \t]*(?P<phi>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})"
                                             r"(?=\)|[ \t]*[,.]|[ \t]*$|[ \t]+(?i:tel|tfno|fax|e-?mail|correo)\b)"), 0.6),
     Rule("zip_us", "POSTAL_CODE", _c(r"\b[A-Z]{2}[ \t]+(?P<phi>\d{5}(?:-\d{4})?)\b"), 0.8),
+    # a place that a phrase announces: "natural de Tomelloso", "vive en Narón", "grew up in Ryssby", "moved here from
+    # Espoo", "flew to Leppen" (whatever the gazetteer knows)
+    Rule("place_cue", "LOCATION", _c(rf"(?i:\b(?:grew[ \t]+up[ \t]+in|originally[ \t]+from|(?:moved|came|comes|emigrated)"
+                                     rf"(?:[ \t]+here)?[ \t]+(?:from|to)|flew[ \t]+to|(?:lives|lived|living|live|resides|"
+                                     rf"resided|residing|raised|born|based|settled)[ \t]+in|returned[ \t]+to|home[ \t]+(?:city|town)"
+                                     rf"(?:[ \t]+of)?|hometown(?:[ \t]+of)?|natural[ \t]+de|(?:vive|vivía|vivia|vivió|reside|residía|"
+                                     rf"residente|afincad[oa]|domiciliad[oa]|nacid[oa]|criad[oa]|empadronad[oa])[ \t]+en|"
+                                     rf"procedente[ \t]+de|vecin[oa][ \t]+de|se[ \t]+(?:mudó|traslad[óo])[ \t]+(?:a[ \t]+vivir[ \t]+)?a))"
+                                     rf"[ \t]+(?P<phi>{NAME})"), 0.8),
     Rule("town_after_cp", "LOCATION", _c(rf"\b(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}[ \t,\-]+(?P<phi>{NAME})"), 0.75),
     Rule("location_label", "LOCATION", _c(rf"(?i:\b(?:{_LOCATION_LABELS})){_LABEL_END}(?P<phi>[^\n]*?[^\s.])"
                                           r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|cp|c\.p\.)\b|"
@@ -345,7 +378,9 @@ RULES: list[Rule] = [
 _BLOCK_LINE = re.compile(
     rf"[ \t>?]*(?P<line>(?:Apt|Apartment|Suite|Ste|Unit)\.?[ \t]*#?\d+\w*"
     rf"|(?:(?:{_COUNTRY}),?[ \t]+)?{_POSTCODE}(?:[ \t]+[{UP}][\w'´.\-]*){{0,3}}"
-    rf"|[{UP}][\w'´.\-]*(?:,?[ \t]+[{UP}\d][\w'´.\-]*){{0,3}}(?:,?[ \t]+{_POSTCODE})?)[ \t.,]*(?=\n|$)"
+    rf"|[{UP}][\w'´.\-]*(?:,?[ \t]+[{UP}\d][\w'´.\-]*){{0,3}}(?:,?[ \t]+{_POSTCODE})?"
+    # a region code or an empty field between the town and the postal code: ", CO", ", nan", "NO 9100"
+    rf"|,?[ \t]*(?:[A-Z]{{2,3}}|nan)(?:[ \t]+{_POSTCODE})?)[ \t.,]*(?=\n|$)"
 )
 BLOCK_MAX_LINES = 4
 
