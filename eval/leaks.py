@@ -20,6 +20,7 @@ Only kinds, types, sources and counts leave this module: never a value.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eval.metrics import KnownIdentifier, normalize_text
+from indexing.deid.lexicon import EPONYMS_ALWAYS, EPONYMS_IN_CONTEXT, NOT_NAMES, fold
 
 if TYPE_CHECKING:
     from indexing.deid import Deidentifier
@@ -41,7 +43,7 @@ _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _ID_FIELDS = frozenset({"chunk_id", "doc_id", "content_hash"})
 # Prose that the detectors can read (ids, hashes and JSON keys make them fire for nothing).
 _PROSE_FIELDS = frozenset({"text", "summary", "query"})
-LOCAL_KINDS = frozenset({"birth_date", "visit_date"})  # a shifted date may equal another patient's real one
+LOCAL_KINDS = frozenset({"birth_date", "visit_date", "birth_year_over_89"})  # a shifted date may equal another patient's real one
 NAME_KINDS = frozenset({"patient_name", "relative_name", "doctor_name"})
 _TITLE = re.compile(r"(?i)^(?:dr|dra|drs|dres|doctor|doctora|prof|sr|sra|srta|mr|mrs|ms|miss|d|dña|don|doña)\.?$")
 _PARTICLES = frozenset("de del la las los y i van von da di do dos das le el du den der".split())
@@ -71,6 +73,7 @@ class ScanReport:
     found: Counter[str] = field(default_factory=Counter)       # kind -> distinct identifiers found
     found_in: Counter[str] = field(default_factory=Counter)    # source family -> (identifier, text) hits
     detector_types: Counter[str] = field(default_factory=Counter)  # type -> prose texts where it fires
+    ambiguous: Counter[str] = field(default_factory=Counter)   # kind -> dates equal to a shifted date of their own
     prose_checked: int = 0
     prose_flagged: int = 0
 
@@ -82,7 +85,7 @@ class ScanReport:
         """JSON-ready counts."""
         return {"sources": dict(self.sources), "chars": self.chars, "checked": dict(self.checked),
                 "found": dict(self.found), "found_in": dict(self.found_in), "leaked": self.leaked,
-                "detector_types": dict(self.detector_types), "prose_checked": self.prose_checked,
+                "detector_types": dict(self.detector_types), "ambiguous": dict(self.ambiguous), "prose_checked": self.prose_checked,
                 "prose_flagged": self.prose_flagged}
 
 
@@ -213,9 +216,18 @@ def everything_stored(rt: Any, extra_paths: Sequence[Path] = ()) -> Iterator[Sto
 
 
 # ---- what to look for ------------------------------------------------------------------------------------------
-def known_identifiers(truth: Any, owner_of: dict[str, str], *, min_word: int = 4) -> list[KnownIdentifier]:
+def known_identifiers(truth: Any, owner_of: dict[str, str], *, min_word: int = 4,
+                      keep_words: Iterable[str] = ()) -> list[KnownIdentifier]:
     """Every identifier of the synthetic clinic's ground truth, with, for each name, each of its words (a surname
-    that survives alone is a leak too) and, for each patient over 89, their age as clinical notes write it."""
+    that survives alone is a leak too) and, for each patient over 89, their age as clinical notes write it.
+
+    A name word that is also a word the policy keeps (the allow list `keep_words`, the eponyms, the lexicon's
+    clinical and common words: a patient called Thompson beside a "Thompson test", Rosa beside "ROSA") is looked
+    for only within the full name."""
+    from indexing.deid import gazetteer
+
+    clinical_words = ({fold(w) for w in keep_words} | EPONYMS_ALWAYS | EPONYMS_IN_CONTEXT | NOT_NAMES
+                      | gazetteer.COMMON_WORDS)
     out: list[KnownIdentifier] = []
     for p in truth.patients:
         owner = owner_of.get(p.patient_id)
@@ -224,11 +236,18 @@ def known_identifiers(truth: Any, owner_of: dict[str, str], *, min_word: int = 4
             if item.kind in NAME_KINDS:
                 for w in re.findall(r"[\w'’´-]+", item.text):
                     w = w.strip("-'")
-                    if len(w) >= min_word and not _TITLE.match(w) and w.lower() not in _PARTICLES:
+                    if len(w) >= min_word and not _TITLE.match(w) and w.lower() not in _PARTICLES \
+                            and fold(w) not in clinical_words:
                         out.append(KnownIdentifier(f"{item.kind}_word", w, owner))
         age = getattr(p, "age", None)
-        if isinstance(age, int) and age > 89:
-            out.extend(KnownIdentifier("age_over_89", form.format(n=age), owner) for form in AGE_FORMS)
+        if isinstance(age, int) and age >= 88:
+            # the notes of a patient over 89 may give the age at any visit: look for the years around it
+            for n in range(max(90, age - 2), age + 3):
+                out.extend(KnownIdentifier("age_over_89", form.format(n=n), owner) for form in AGE_FORMS)
+            born = str(getattr(p, "birth_date", ""))[:4]
+            if born.isdigit() and age >= 90:
+                # a shifted date of birth still gives the year (give or take one): it reveals the age too
+                out.extend(KnownIdentifier("birth_year_over_89", str(int(born) + d), owner) for d in (-1, 0, 1))
     return out
 
 
@@ -238,13 +257,25 @@ def _word_pattern(needle: str) -> re.Pattern[str]:
     return re.compile(left + re.escape(needle) + right)
 
 
+def _date_of(text: str) -> dt.date | None:
+    """The date a ground-truth date string names ('June 19, 2021', '19/06/2021', '2021-06-19', '19 Jun 2021')."""
+    for fmt in ("%B %d, %Y", "%d/%m/%Y", "%Y-%m-%d", "%d %b %Y", "%d %B %Y", "%b %d, %Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def ground_truth_hits(texts: Iterable[StoredText], known: Sequence[KnownIdentifier], report: ScanReport | None = None,
-                      *, min_chars: int = 4) -> ScanReport:
+                      *, min_chars: int = 4, shifted: dict[str, set[dt.date]] | None = None) -> ScanReport:
     """Look for every known identifier in every text (case- and accent-insensitive, whole words); counts only.
 
     Kinds in LOCAL_KINDS are looked for only in their owner's texts (and not in raw files, whose owner is unknown).
-    `found_in` counts, per source family, the distinct identifiers found there."""
+    `found_in` counts, per source family, the distinct identifiers found there. `shifted`: per owner, the patient's
+    own dates moved by their offset; a real date equal to one of them is counted as ambiguous, not looked for."""
     report = report or ScanReport()
+    shifted = shifted or {}
     by_source: dict[str, list[str]] = {}
     by_owner: dict[str, list[str]] = {}
     for t in texts:
@@ -266,6 +297,10 @@ def ground_truth_hits(texts: Iterable[StoredText], known: Sequence[KnownIdentifi
         if len(norm) < min_chars or key in seen:
             continue
         seen.add(key)
+        if local and item.kind != "birth_year_over_89" and _date_of(item.text) in shifted.get(item.owner or "", ()):
+            # a shifted date of this patient that falls on another of their real dates: stored text cannot tell
+            report.ambiguous[item.kind] += 1
+            continue
         report.checked[item.kind] += 1
         pattern = _word_pattern(norm)
         if local:
@@ -317,6 +352,17 @@ def detector_hits(texts: Iterable[StoredText], deid: Deidentifier, *, dates_kept
     return report
 
 
+def _shifted_dates(rt: Any, truth: Any, owner_of: dict[str, str]) -> dict[str, set[dt.date]]:
+    from eval.questions import normalize_record
+
+    out: dict[str, set[dt.date]] = {}
+    for p in truth.patients:
+        days = {rt.deid.date_offset_days(k) for k in {p.nhc, normalize_record(p.nhc)}}
+        dates = [d for d in (_date_of(i.text) for i in p.phi if i.kind in LOCAL_KINDS) if d]
+        out[owner_of[p.patient_id]] = {d + dt.timedelta(days=n) for d in dates for n in days}
+    return out
+
+
 def scan(rt: Any, truth: Any | None = None, *, detectors: bool = True, extra_paths: Sequence[Path] = (),
          owner_of: dict[str, str] | None = None) -> ScanReport:
     """Scan everything `rt` stores: the ground truth (when given) and the detectors (when `detectors`)."""
@@ -327,7 +373,9 @@ def scan(rt: Any, truth: Any | None = None, *, detectors: bool = True, extra_pat
             from eval.questions import normalize_record
 
             owner_of = {p.patient_id: rt.deid.pseudonym(normalize_record(p.nhc)) for p in truth.patients}
-        ground_truth_hits(texts, known_identifiers(truth, owner_of), report)
+        keep = getattr(rt.settings.deid, "allow_list", [])
+        ground_truth_hits(texts, known_identifiers(truth, owner_of, keep_words=keep), report,
+                          shifted=_shifted_dates(rt, truth, owner_of))
     else:
         for t in texts:
             report.sources[t.source] += 1
@@ -335,3 +383,71 @@ def scan(rt: Any, truth: Any | None = None, *, detectors: bool = True, extra_pat
     if detectors:
         detector_hits(texts, rt.deid, dates_kept_shifted=bool(rt.settings.deid.shift_dates), report=report)
     return report
+
+
+# ---- the evaluation report's privacy section -----------------------------------------------------------------------
+def leak_scan_section(rt: Any, ground_truth: Any | None, stored: set[str] | None = None) -> Any:
+    """The report section of a whole-store scan: the ground truth's hits (any is a failure) when the question set
+    brings one, and the detectors' residual hits per type (for review) in every case. Counts only."""
+    from eval.questions import normalize_record
+    from eval.report.model import Chart, Section, Table
+
+    truth = ground_truth
+    owner_of: dict[str, str] | None = None
+    if truth is not None:
+        owner_of = {p.patient_id: rt.deid.pseudonym(normalize_record(p.nhc)) for p in truth.patients}
+        if stored is not None:  # only the patients that are in this index
+            truth = _SubTruth([p for p in truth.patients if owner_of[p.patient_id] in stored])
+    rep = scan(rt, truth, owner_of=owner_of)
+    failed = truth is not None and rep.leaked > 0
+    metrics: dict[str, float | None] = {
+        "texts_checked": float(sum(rep.sources.values())), "prose_checked": float(rep.prose_checked),
+        "texts_flagged": float(rep.prose_flagged),
+        "residual_hit_rate": rep.prose_flagged / rep.prose_checked if rep.prose_checked else None,
+    }
+    labels = {"texts_checked": "Stored texts read (every index payload, table row and file)",
+              "prose_checked": "Stored prose the detectors re-read",
+              "texts_flagged": "Stored prose where a detector still fires",
+              "residual_hit_rate": "Share of stored prose where a detector still fires"}
+    if truth is not None:
+        checked = sum(rep.checked.values())
+        metrics.update({"leak_rate": rep.leaked / checked if checked else None,
+                        "identifiers_found": float(rep.leaked), "identifiers_checked": float(checked)})
+        labels.update({"leak_rate": "Leak rate (identifiers found / looked for)",
+                       "identifiers_found": "Known identifiers found in stored bytes",
+                       "identifiers_checked": "Known identifiers looked for"})
+    s = Section(
+        key="leak", title="Privacy: everything stored, scanned whole", metrics=metrics, labels=labels,
+        lower_is_better=["leak_rate", "identifiers_found", "residual_hit_rate", "texts_flagged"],
+        status="fail" if failed else "ok" if truth is not None or rep.prose_flagged == 0 else "warn",
+        note="Every index payload, every row of every table (cases, documents, audit log) and every file under the "
+             "data dir (the SQLite file, the index's segment files, reports, logs) was read, without sampling. "
+             + ("Every identifier the synthetic clinic's generator wrote (and each word of each name, and each age "
+                "over 89 as notes write it) was looked for; any hit fails the run. " if truth is not None else "")
+             + "The de-identifier's own detectors were run again over the stored prose; a detector hit is worth a "
+               "look, not necessarily a leak. Only counts are reported, never values.")
+    if truth is not None:
+        s.tables.append(Table(title="Known identifiers by type", columns=["type", "looked for", "found"],
+                              rows=[[k, rep.checked[k], rep.found.get(k, 0)] for k in sorted(rep.checked)]))
+        if rep.found_in:
+            s.tables.append(Table(title="Where known identifiers were found", columns=["stored in", "identifiers"],
+                                  rows=[[k, v] for k, v in sorted(rep.found_in.items())]))
+    if rep.detector_types:
+        types = sorted(rep.detector_types)
+        s.charts.append(Chart(kind="barh", title="Stored prose with a residual detector hit, by type", x=types,
+                              series={"texts": [float(rep.detector_types[t]) for t in types]}, y_range=None,
+                              y_label="texts"))
+        s.tables.append(Table(title="Residual detector hits by type", columns=["type", "texts with a hit"],
+                              rows=[[t, rep.detector_types[t]] for t in types]))
+    return s
+
+
+@dataclass
+class _SubTruth:
+    patients: list[Any]
+
+
+def leak_failed(report: Any) -> bool:
+    """True when a report's privacy section found a known identifier (the command should then exit non-zero)."""
+    return any(getattr(sec, "key", None) == "leak" and getattr(sec, "status", None) == "fail"
+               for sec in getattr(report, "sections", []))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eval.leaks import leak_scan_section
 from eval.metrics import (
     KnownIdentifier,
     abstention_rate,
@@ -183,7 +184,7 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     with guard():
         # Known identifiers only mean something for the clinic they were written for; otherwise re-run the detectors.
         truth = None if foreign else qset.ground_truth
-        leak = report.add(leak_section(rt, truth, leak_sample or settings.eval.leak_sample, stored))
+        leak = report.add(leak_scan_section(rt, truth, stored))  # everything stored, no sample (eval/leaks.py)
     report.highlights = _highlights(k, retrieval, answers_s, latency, leak, scorer)
     report.context["duration"] = f"{time.perf_counter() - started:.0f} s"
     return report

@@ -227,7 +227,13 @@ class Deidentifier:
         return _merge(cands)
 
     def _allowed(self, value: str) -> bool:
-        return any(fold(w) in self._allow for w in _WORD.findall(value))
+        """A value with an allowed clinical word ("Thompson" test, "Baker") and no given name beside it: "Edward
+        Thompson (son)" is a person."""
+        words = [fold(w) for w in _WORD.findall(value)]
+        if not any(w in self._allow for w in words):
+            return False
+        given = gazetteer.load().given
+        return not any(w not in self._allow and (w in given or w in GIVEN_NAMES) for w in words)
 
     def _rule_name_ok(self, value: str, *, strong: bool = False) -> bool:
         """A name found by a rule. After a label or a title ("Apellidos:", "Dra.") a surname that is also a word
@@ -351,7 +357,7 @@ class Deidentifier:
 _BIRTH_CUE = re.compile(
     r"(?i:\b(?:d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|born(?:\s+(?:on|in))?|f\.?\s*(?:de\s+)?nac(?:\.|imiento)?|"
     r"fecha\s+(?:de\s+)?nacimiento|nacid[oa](?:\s+(?:el|en))?(?:\s+(?:el\s+)?año)?|año\s+de\s+nacimiento|"
-    r"year\s+of\s+birth|f\.\s*n\.))[ \t]*[:.]?[ \t]*$")
+    r"year\s+of\s+birth|f\.?\s*n\.?))[ \t]*[:.]?[ \t]*$")
 _BARE_YEAR = re.compile(r"\b(?:18|19|20)\d{2}\b")
 BIRTH_OVER_89 = "BIRTH_DATE_OVER_89"  # internal: a date of birth that reveals an age over 89 (placeholder, not shifted)
 
@@ -359,8 +365,7 @@ BIRTH_OVER_89 = "BIRTH_DATE_OVER_89"  # internal: a date of birth that reveals a
 def _birth_dates_over_89(text: str, cands: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
     """Dates of birth that would reveal an age over 89 are not shifted but removed, and so is a bare birth year
     ("born in 1928"): HIPAA Safe Harbor counts every date element that indicates such an age."""
-    years = [int(m.group()) for m in _BARE_YEAR.finditer(text)]
-    ref = max([y for y in years if y <= dt.date.today().year] or [dt.date.today().year])
+    ref = dt.date.today().year  # read today, a birth 90 years ago reveals an age over 89, whenever the note was written
     over_89 = any(c[2] == "AGE_OVER_89" for c in cands)
     out: list[tuple[int, int, str, float]] = []
     dated = [c for c in cands if c[2] == "DATE"]

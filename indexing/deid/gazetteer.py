@@ -49,6 +49,9 @@ park hill hills lake river city town village center centre north south east west
 bath reading wells sale deal street road avenue lane
 march marcha
 """.split())
+COMMON_WORDS = _COMMON_WORDS | frozenset(fold(w) for w in """
+dolores luz paz sol mar rosa flor cruz pilar mercedes rosario consuelo soledad remedios amparo gracia
+""".split())
 # Given names that are common words in a note ("Dolores" = pains, "Luz" = light, "Will", "Mark", "Grace")
 _NOT_GIVEN = frozenset(fold(w) for w in """
 dolores luz paz sol mar rosa flor cruz pilar mercedes rosario consuelo soledad remedios amparo gracia
