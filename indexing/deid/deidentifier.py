@@ -90,6 +90,8 @@ class Deidentifier:
             raise DeidError(f"deid.entities has unknown types {sorted(unknown)}; valid: {list(ALL_ENTITIES)}")
         self.entities: frozenset[str] = frozenset(entities)
         self._remove_professionals = bool(getattr(settings, "remove_professionals", True))
+        # the clinic's own list of institution names and acronyms (deid.institutions, where the settings have it)
+        self._institutions = tuple(str(x) for x in getattr(settings, "institutions", []) or [] if str(x).strip())
         self._shift_dates = bool(getattr(settings, "shift_dates", True))
         self._analyzer: AnalyzerEngine | None = None
         self._anonymizer: AnonymizerEngine | None = None
@@ -222,6 +224,8 @@ class Deidentifier:
             cands = [c for c in cands if not (c[2] == "PERSON" and any(c[0] < e and s < c[1] for s, e in professionals))]
         if "PERSON" in self.entities:
             cands.extend(self._propagate_names(text, [c for c in cands if c[2] == "PERSON"], professionals))
+        if "INSTITUTION" in self.entities:
+            cands.extend(_institution_acronyms(text, cands, self._institutions))
         if "DATE" in self.entities or "AGE_OVER_89" in self.entities:
             cands = _birth_dates_over_89(text, cands)
         return _merge(cands)
@@ -381,6 +385,25 @@ def _birth_dates_over_89(text: str, cands: list[tuple[int, int, str, float]]) ->
             continue
         if _BIRTH_CUE.search(text[max(0, m.start() - 30):m.start()]) and (over_89 or ref - int(m.group()) >= 90):
             out.append((m.start(), m.end(), BIRTH_OVER_89, 0.9))
+    return out
+
+
+_ACRONYM_IN_PARENS = re.compile(r"\([ \t]*([A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ0-9\-]{1,11})[ \t]*\)")
+
+
+def _institution_acronyms(text: str, cands: list[tuple[int, int, str, float]],
+                          known: Sequence[str]) -> list[tuple[int, int, str, float]]:
+    """Every mention of an institution's acronym that the note defines after its name ("Hospital Universitario La
+    Paz (HULP) ... el HULP"), and of the clinic's own list of names and acronyms."""
+    names = set(known)
+    for c in cands:
+        if c[2] == "INSTITUTION":
+            names.update(_ACRONYM_IN_PARENS.findall(text[c[0]:c[1]]))
+    out: list[tuple[int, int, str, float]] = []
+    for name in names:
+        flags = 0 if name.isupper() else re.IGNORECASE
+        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags):
+            out.append((m.start(), m.end(), "INSTITUTION", 0.8))
     return out
 
 

@@ -211,8 +211,10 @@ _INSTITUTION_HEAD = (
     r"University|Clinic|Medical\s+Center|Medical\s+Centre|Institute|Foundation|Health\s+System|Hospitals?"
 )
 INSTITUTION = (
-    rf"(?:{_INSTITUTION_HEAD})(?:[ \t]+(?:(?:de|del|la|las|los|el|y|i|d'|of|the|and|San|Santa)[ \t]+)*"
-    rf"(?:[{UP}0-9][\w'´\-]*))+"
+    rf"(?:{_INSTITUTION_HEAD})(?:[ \t]+(?:(?:de|del|la|las|los|el|y|i|of|the|and|San|Santa)[ \t]+)*(?:d['’´])?"
+    rf"(?:[{UP}0-9][\w'’´\-]*))+"
+    # its quoted name and its acronym: 'Hospital General "San Carlos"', 'Hospital Universitario La Paz (HULP)'
+    rf"(?:[ \t]+[\"“«][^\"”»\n]{{2,60}}[\"”»])?(?:[ \t]*\([ \t]*[{UP}][{UP}0-9\-]{{1,11}}[ \t]*\))?"
 )
 
 # "SURNAME SURNAME, Given" as registries write names.
@@ -348,6 +350,12 @@ RULES: list[Rule] = [
          0.75),
     Rule("cp_after_town", "POSTAL_CODE", _c(rf"(?<=[{LOW}])[ \t]*[,(]?[ \t]*(?P<phi>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})"
                                             r"(?=\)|[ \t]*[,.]|[ \t]*$|[ \t]+(?i:tel|tfno|fax|e-?mail|correo)\b)"), 0.6),
+    # a Spanish postal code that ends an address line before a contact, or glued to the town: "s/n. 28047. Madrid",
+    # "84, 15006 e-mail:", "Zaragoza-50009", "E-31008 Pamplona"
+    Rule("cp_before_contact", "POSTAL_CODE", _c(r"(?<![\d.,/])(?P<phi>(?:E-)?(?:0[1-9]|[1-4]\d|5[0-2])\d{3})(?![\d])"
+                                                r"(?=[ \t]*[.,]?[ \t]*(?:(?i:e-?mail|correo|tel[ée]?f?|tlf|fax)\b|[\w.+\-]+@|\n|$))"),
+         0.7),
+    Rule("cp_glued", "POSTAL_CODE", _c(rf"(?:(?<=[{LOW}])-|\bE-)(?P<phi>(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}})\b"), 0.75),
     Rule("zip_us", "POSTAL_CODE", _c(r"\b[A-Z]{2}[ \t]+(?P<phi>\d{5}(?:-\d{4})?)\b"), 0.8),
     # a place that a phrase announces: "natural de Tomelloso", "vive en Narón", "grew up in Ryssby", "moved here from
     # Espoo", "flew to Leppen" (whatever the gazetteer knows)
