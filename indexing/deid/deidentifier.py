@@ -184,7 +184,8 @@ class Deidentifier:
                 if end <= start:
                     continue
                 if source in (_SPACY, _GAZETTEER):
-                    if not self._spacy_name_ok(text, start, end, lang, gazetteer=source == _GAZETTEER):
+                    if not self._spacy_name_ok(text, start, end, lang, gazetteer=source == _GAZETTEER) \
+                            or _has_acronym(text[start:end]):
                         continue
                 elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES) \
                         or (source == "casewise_caps_listed" and not _listed_name_ok(text[start:end])):
@@ -405,6 +406,13 @@ def _institution_acronyms(text: str, cands: list[tuple[int, int, str, float]],
         for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags):
             out.append((m.start(), m.end(), "INSTITUTION", 0.8))
     return out
+
+
+def _has_acronym(value: str) -> bool:
+    """A short word in capitals beside the others ("AH IA", "Injected CSI"): a treatment or a test, not a name."""
+    gaz = gazetteer.load()
+    return any(w.isupper() and len(w) <= 4 and fold(w) not in gaz.surnames and fold(w) not in gaz.given
+               for w in _WORD.findall(value) if len(w) > 1)
 
 
 def _listed_name_ok(value: str) -> bool:

@@ -49,6 +49,7 @@ park hill hills lake river city town village center centre north south east west
 bath reading wells sale deal street road avenue lane
 march marcha
 """.split())
+_COMMON_WORDS = _COMMON_WORDS | frozenset(fold(w) for w in "franca franco clara claro lista".split())
 COMMON_WORDS = _COMMON_WORDS | frozenset(fold(w) for w in """
 dolores luz paz sol mar rosa flor cruz pilar mercedes rosario consuelo soledad remedios amparo gracia
 """.split())
@@ -253,7 +254,7 @@ def find(text: str, gaz: Gazetteers, *, persons: bool = True, places: bool = Tru
                     big = name in gaz.big_places and not short_caps
                     # "Sari J. Paavolainen": a given name that a surname or an initial follows is a person
                     person_like = hit == 1 and i + 1 < len(group) and (name in gaz.given or words[i + 1] in gaz.surnames)
-                    if (cue or big) and not (person_like and not cue):
+                    if (cue or big) and not (person_like and not cue) and not short_caps:  # "a COT": a service
                         out.append(Match(s, e, "LOCATION"))
                         for k in range(i, i + hit):
                             taken[k] = True

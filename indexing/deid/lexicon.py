@@ -64,6 +64,8 @@ regards sincerely dear yours kind best wishes signed
 un una uno unos unas individuo sujeto oral maxilofacial general farmacia toxicologia candida aspergillus
 staphylococcus staphilococo streptococcus streptococo pseudomonas klebsiella enterococcus mycobacterium
 factor unidades servicio departamento seccion
+viene alergia alergias impresion guiado guiada date franca derivada derivado intervenida intervenido primera visita
+injected tto routine fu denies new follow-up months
 """.split()
 NOT_NAMES: frozenset[str] = frozenset(_NOT_NAMES)
 
@@ -153,7 +155,7 @@ Dallas Atlanta Philadelphia London Londres Paris París Lisboa Lisbon Roma Rome 
 EPONYMS_ALWAYS = frozenset(fold(w) for w in """
 parkinson parkinsons alzheimer alzheimers osgood schlatter hoffa kellgren lequesne womac koos achilles aquiles
 crohn hodgkin dupuytren quervain perthes legg calve calvé kienbock kienböck sinding bankart billroth bosniak
-hounsfield leyden leiden gleason breslow apgar karnofsky
+hounsfield leyden leiden gleason breslow apgar karnofsky windlass
 segond stener colles monteggia lisfranc chopart maisonneuve tillaux baastrup forestier scheuermann
 bechterew sjogren sjögren raynaud wegener behcet behçet kawasaki guillain barre barré trendelenburg lasegue lasègue
 babinski romberg apley lachman mcmurray hawkins neer jobe yergason tinel phalen finkelstein mulder gerdy

@@ -255,7 +255,7 @@ RULES: list[Rule] = [
                                    rf"regards|best[ \t]+wishes|atentamente|cordialmente|un[ \t]+(?:cordial[ \t]+)?saludo|saludos|"
                                    rf"reciba[ \t]+un[ \t]+cordial[ \t]+saludo))[ \t]*[,.]?[ \t]*(?:\r?\n[ \t]*)+"
                                    rf"(?:(?:{_TITLES_PRO}|{_TITLES_PERSON})\.?[ \t]+)?(?P<phi>{CAPS_LISTED}|{NAME})[ \t]*$"), 0.85),
-    Rule("signed", "PERSON", _c(rf"(?i:\b(?:fdo|firmado|signed|sgd|firma))\.?[ \t]*:?[ \t]*"
+    Rule("signed", "PERSON", _c(rf"(?i:\b(?:fdo\.?|firmado|signed|sgd\.?|firma[ \t]*:))[ \t]*:?[ \t]*"
                                 rf"(?:(?:{_TITLES_PRO}|{_TITLES_PERSON})\.?[ \t]+)?(?P<phi>{CAPS_LISTED}|{NAME})"), 0.85),
     # "-- Ana Gil" closing a note
     Rule("dash_signature", "PERSON", _c(rf"^[ \t]*(?:--|—|–)[ \t]*(?:(?:{_TITLES_PRO})\.?[ \t]+)?(?P<phi>{NAME})[ \t]*$"), 0.8),
