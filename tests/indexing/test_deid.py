@@ -6,7 +6,6 @@ import datetime as dt
 import re
 import socket
 
-import pandas as pd
 import pytest
 from pydantic import SecretStr
 
@@ -162,29 +161,6 @@ def test_batch_equals_one_by_one(deid: Deidentifier) -> None:
     assert batch[3].text == texts[3] and batch[3].spans == []
 
 
-def test_table_deidentification(deid: Deidentifier) -> None:
-    df = pd.DataFrame({
-        "nhc": ["998877", "998877", "111222"],
-        "nombre": ["María López", "María López", "Juan Pérez"],
-        "telefono": ["612345678"] * 3,
-        "nacimiento": ["1931-01-10", "1931-01-10", "1980-06-01"],
-        "fecha": ["2021-03-03", "2021-03-17", "2021-05-01"],
-        "nota": ["Refiere que Juan Pérez la acompaña.", "EVA 3/10 tras PRP.", "Tel. 612 345 678."],
-        "eva": [7, 3, 5],
-        "notas_internas": ["x", "y", "z"],
-    })
-    roles = {"nhc": "patient_id", "nombre": "name", "telefono": "phone", "nacimiento": "birth_date", "fecha": "date",
-             "nota": "free_text", "eva": "keep"}
-    out = deid.deidentify_table(df, roles, patient_column="nhc")
-    assert set(out.columns) == {"nhc", "age", "fecha", "nota", "eva"}
-    assert list(out["nhc"]) == [deid.pseudonym("998877")] * 2 + [deid.pseudonym("111222")]
-    assert list(out["age"]) == ["90+", "90+", 40]
-    d1, d2 = (dt.date.fromisoformat(x) for x in out["fecha"][:2])
-    assert (d2 - d1).days == 14 and d1 != dt.date(2021, 3, 3)
-    assert "Pérez" not in out["nota"][0] and "612 345 678" not in out["nota"][2] and out["nota"][1] == "EVA 3/10 tras PRP."
-    assert list(out["eva"]) == [7, 3, 5]
-
-
 def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("network access attempted")
@@ -200,7 +176,6 @@ def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_phi_in_logs(deid: Deidentifier, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     deid.deidentify(ES_NOTE, patient_key="998877")
-    deid.deidentify_table(pd.DataFrame({"nombre": ["María López"], "x": [1]}), {"nombre": "name"}, patient_column=None)
     assert "María" not in caplog.text and "998877" not in caplog.text
 
 
