@@ -36,7 +36,7 @@ class _Capture(logging.Handler):
 @pytest.fixture(scope="session")
 def clinic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated clinic of 30 patients (notes ES/EN, PDF reports, DOCX letters, CSV and XLSX tables)."""
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     out = tmp_path_factory.mktemp("clinic")
     generate_clinic(out, patients=CLINIC_PATIENTS, seed=7)
@@ -45,7 +45,7 @@ def clinic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def ground_truth(clinic_dir: Path):  # type: ignore[no-untyped-def]
-    from eval.synth import load_ground_truth
+    from synth import load_ground_truth
 
     return load_ground_truth(clinic_dir)
 
@@ -53,7 +53,7 @@ def ground_truth(clinic_dir: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def indexed(clinic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """(runtime, report) for the 30-patient clinic indexed into a fresh data dir."""
-    from casewise.runtime import Runtime
+    from app.runtime import Runtime
     from casewise.settings import load_settings
     from indexing.pipeline import Indexer
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.config import ApiSettings
-from api.keys import create_key
-from casewise.runtime import Runtime
+from casewise.settings import ApiSettings
+from app.keys import create_key
+from app.runtime import Runtime
 from casewise.settings import load_settings
 
 PATIENTS = 15
@@ -56,7 +56,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     """A 15-patient synthetic clinic, indexed once (~30-40 s on 2 cores)."""
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
     from indexing.pipeline import Indexer
 
     root = tmp_path_factory.mktemp("clinic")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from casewise.runtime import Runtime
+from app.runtime import Runtime
 from casewise.settings import load_settings
 
 
@@ -30,13 +30,13 @@ def _snapshot(data: Path) -> tuple[dict[str, dict], dict[str, dict], list[tuple[
 
 def _index_cmd(folder: Path, data: Path, workers: int = 0) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CASEWISE_DATA_DIR": str(data), "CASEWISE_INGEST__WORKERS": str(workers)}
-    return subprocess.Popen([sys.executable, "-m", "casewise.cli", "index", str(folder)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "index", str(folder)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 @pytest.fixture(scope="module")
 def crash_clinic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from eval.synth import generate_clinic
+    from synth import generate_clinic
 
     out = tmp_path_factory.mktemp("crash-clinic")
     generate_clinic(out, patients=10, seed=3)

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from casewise.runtime import Runtime
+from app.runtime import Runtime
 from casewise.settings import load_settings
 from indexing.ocr import missing
 from indexing.pipeline import Indexer

@@ -140,9 +140,9 @@ def fresh_database(pg_url: str, name: str) -> str:
 
 
 def test_indexing_a_clinic_and_api_keys_on_postgresql(pg_url: str, tmp_path: Path) -> None:
-    from api.keys import authenticate, create_key
-    from casewise.runtime import Runtime
-    from eval.synth import generate_clinic
+    from app.keys import authenticate, create_key
+    from app.runtime import Runtime
+    from synth import generate_clinic
     from indexing.pipeline import Indexer
 
     clinic = tmp_path / "clinic"

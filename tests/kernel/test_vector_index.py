@@ -20,7 +20,8 @@ from casewise.errors import IndexUnavailableError
 from casewise.settings import load_settings
 from casewise.sparse import sparse_vector
 from casewise.types import Chunk
-from casewise.vectors import VectorIndex, make_index, next_physical
+from casewise.vectors import VectorIndex, next_physical
+from casewise.vectors.factory import make_index
 
 DIM = 16
 BACKENDS = ["edge", "local"]
@@ -166,7 +167,7 @@ def test_a_second_process_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     _fill(idx)
     code = textwrap.dedent(f"""
         from casewise.settings import load_settings
-        from casewise.vectors import make_index
+        from casewise.vectors.factory import make_index
         from casewise.errors import IndexUnavailableError
         try:
             make_index(load_settings(data_dir={str(tmp_path)!r})).count()

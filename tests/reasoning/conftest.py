@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from casewise.embedding import Embedder, get_embedder
+from casewise.embedding import Embedder
+from casewise.embedding.factory import get_embedder
 from casewise.settings import EmbeddingSettings, LLMSettings
 from casewise.types import Evidence
 from tests.reasoning.reasoning_testdata import make_evidence, running_llama_server, smollm2_gguf
