@@ -24,7 +24,7 @@ from typing import Any
 
 from indexing.coding.coder import LexiconCoder
 from indexing.coding.codiesp import CodedNote, read_folder, read_folders
-from indexing.coding.learn import LANGUAGES, learn_model, project_english
+from indexing.coding.learn import LANGUAGES, aligner, learn_model, project_english
 from indexing.coding.model import KINDS
 
 CATEGORY_LEN = {"diagnosis": 3, "procedure": 4}  # CodiEsp's categories: ICD-10 category, ICD-10-PCS first 4 axes
@@ -159,8 +159,12 @@ def evaluate(test_dir: Path, *, train_dirs: Sequence[Path] = (), folds: int | No
     test_ids = {n.note_id for n in test}
     if any(n.note_id in test_ids for n in train):
         raise ValueError("the test folder shares notes with a learning folder: the figures would not be held out")
+    translations = None
     if "en" in languages:
-        project_english(test + train)
+        # word translations from the notes' texts (never their codes), then Spanish spans carried to English
+        align = aligner(test + train)
+        project_english(test + train, align)
+        translations = align.translations
     if folds:
         how = (f"{folds}-fold cross-validation within {Path(test_dir).name} ({len(test)} notes; fold = sha256(note id) "
                f"mod {folds}; thresholds calibrated leave-one-note-out inside each learning set)")
@@ -173,7 +177,7 @@ def evaluate(test_dir: Path, *, train_dirs: Sequence[Path] = (), folds: int | No
     report = CodingReport(how=how, notes=len(test))
     for i, (learn_on, score_on) in enumerate(splits, 1):
         t0 = time.perf_counter()
-        model = learn_model(learn_on, languages=languages, negation=negation)
+        model = learn_model(learn_on, languages=languages, negation=negation, translations=translations)
         report.learn_seconds.append(time.perf_counter() - t0)
         score_notes(LexiconCoder(model), score_on, languages, into=report.scores)
         if progress:

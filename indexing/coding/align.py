@@ -24,9 +24,10 @@ def _words(text: str) -> list[str]:
 
 
 class WordTranslations:
-    """Spanish word -> likely English words, by Dice co-occurrence over label pairs of the same code."""
+    """Spanish word -> likely English words, by Dice co-occurrence over pairs of texts that say the same thing
+    (the two terminologies' labels of one code; a note's sentences and their translation)."""
 
-    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, pairs: Iterable[tuple[str, str]], *, min_count: int = 2, min_dice: float = 0.3) -> None:
         es_count: Counter[str] = Counter()
         en_count: Counter[str] = Counter()
         both: Counter[tuple[str, str]] = Counter()
@@ -37,15 +38,39 @@ class WordTranslations:
             both.update((a, b) for a in ws for b in we)
         best: dict[str, list[tuple[float, str]]] = {}
         for (a, b), n in both.items():
-            if n < 2:
+            if n < min_count:
                 continue
             dice = 2 * n / (es_count[a] + en_count[b])
-            if dice >= 0.3:
+            if dice >= min_dice:
                 best.setdefault(a, []).append((dice, b))
         self.table = {a: [b for _, b in sorted(c, reverse=True)[:MAX_TRANSLATIONS]] for a, c in best.items()}
 
     def of(self, word: str) -> list[str]:
         return self.table.get(word, [])
+
+    def update(self, other: WordTranslations) -> WordTranslations:
+        """Add the other table's translations after this one's own."""
+        for a, bs in other.table.items():
+            mine = self.table.setdefault(a, [])
+            mine.extend(b for b in bs if b not in mine)
+        return self
+
+
+def parallel_segments(es_text: str, en_text: str) -> list[tuple[str, str]]:
+    """(Spanish stretch, English sentence) pairs of a note and its line-per-sentence translation, by relative
+    position with a margin either side (translations keep the order of the text, not its lengths)."""
+    out = []
+    pos = 0
+    n_en, n_es = max(1, len(en_text)), len(es_text)
+    for line in en_text.split("\n"):
+        a = pos
+        pos += len(line) + 1
+        if not line.strip():
+            continue
+        lo = max(0, int(a / n_en * n_es) - 60)
+        hi = min(n_es, int(pos / n_en * n_es) + 60)
+        out.append((es_text[lo:hi], line))
+    return out
 
 
 def _trigrams(words: list[str]) -> Counter[str]:

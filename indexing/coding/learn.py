@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from indexing.coding import terminology
-from indexing.coding.align import Aligner, WordTranslations
+from indexing.coding.align import Aligner, WordTranslations, parallel_segments
 from indexing.coding.codiesp import CodedNote, Evidence, read_folders
-from indexing.coding.lexicon import Lexicon, Sense
+from indexing.coding.lexicon import MAX_TERM_TOKENS, Lexicon, Sense
 from indexing.coding.model import FORMAT, KINDS, VERSION, CoderModel, LanguageModel, combine
 from indexing.coding.text import normalize, tokenize
 
@@ -49,14 +50,21 @@ class LearnReport:
         return f"learned the ICD-10 coder from {self.notes} notes in {self.seconds:.0f} s ({langs}){where}"
 
 
-def aligner() -> Aligner:
+def aligner(notes: Sequence[CodedNote] = ()) -> Aligner:
+    """Word translations from the two terminologies' labels of the same codes, then from the notes' own
+    translations (their texts only, never their codes)."""
     es, en = terminology.spanish_labels(), terminology.english_labels()
-    return Aligner(WordTranslations((es[c], en[c]) for c in es if c in en))
+    table = WordTranslations((es[c], en[c]) for c in es if c in en)
+    pairs = [seg for n in notes if n.texts.get("es") and n.texts.get("en")
+             for seg in parallel_segments(n.texts["es"], n.texts["en"])]
+    if pairs:
+        table.update(WordTranslations(pairs, min_count=3, min_dice=0.35))
+    return Aligner(table)
 
 
-def project_english(notes: Iterable[CodedNote], align: Aligner | None = None) -> int:
+def project_english(notes: Sequence[CodedNote], align: Aligner | None = None) -> int:
     """Add English evidence to every note that has an English text and Spanish evidence; returns how many spans."""
-    align = align or aligner()
+    align = align or aligner(notes)
     en_labels = terminology.english_labels()
     added = 0
     for note in notes:
@@ -73,31 +81,42 @@ def project_english(notes: Iterable[CodedNote], align: Aligner | None = None) ->
 
 
 def build_lexicon(notes: Sequence[CodedNote], language: str, *, kinds: Sequence[str] = KINDS,
-                  use_terminology: bool = True) -> Lexicon:
+                  use_terminology: bool = True, translations: WordTranslations | None = None) -> Lexicon:
+    """Terms of the notes' evidence in `language`, of the terminology's labels and, for English, of the Spanish
+    evidence translated word by word (where every word has a translation)."""
     lex = Lexicon()
     for note in notes:
-        seen: set[tuple[tuple[str, ...], str, str]] = set()
-        for ev in note.evidence_in(language):
-            if ev.kind not in kinds:
-                continue
-            toks = normalize(ev.text)
-            first = (tuple(sorted(toks)), ev.kind, ev.code) not in seen
-            if lex.add(toks, ev.kind, ev.code, "span", notes=int(first)):
-                seen.add((tuple(sorted(toks)), ev.kind, ev.code))
+        for toks, kind, code, source in _taught(note, language, translations):
+            if kind in kinds:
+                sense = lex.add(toks, kind, code, source)
+                if sense is not None:
+                    lex.taught.setdefault(note.note_id, set()).add(id(sense))
+    by_id = {id(s): s for senses in lex.terms.values() for s in senses.values()}
+    for ids in lex.taught.values():
+        for sid in ids:
+            by_id[sid].notes += 1
     if use_terminology and "diagnosis" in kinds:
-        for code, label in terminology.labels(language).items():
-            for variant in label_variants(label):
-                lex.add_text(variant, "diagnosis", code, "term")
+        for tokens, code in terminology_terms(language):
+            lex.add(tokens, "diagnosis", code, "term")
     return lex
 
 
-def _annotated(lex: Lexicon, note: CodedNote, language: str) -> set[int]:
-    out = set()
-    for ev in note.evidence_in(language):
-        senses = lex.terms.get(tuple(sorted(normalize(ev.text))))
-        if senses and (ev.kind, ev.code) in senses:
-            out.add(id(senses[(ev.kind, ev.code)]))
+def _taught(note: CodedNote, language: str, translations: WordTranslations | None
+            ) -> list[tuple[tuple[str, ...], str, str, str]]:
+    out = [(normalize(ev.text), ev.kind, ev.code, "span") for ev in note.evidence_in(language)]
+    if language == "en" and translations is not None:
+        for ev in note.evidence_in("es"):
+            words = [translations.of(w) for w in normalize(ev.text)]
+            if words and all(words):
+                out.append((tuple(w[0] for w in words), ev.kind, ev.code, "translated"))
     return out
+
+
+@lru_cache(maxsize=2)
+def terminology_terms(language: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The normalised terms of every label of the language's terminology (computed once per process)."""
+    return tuple((toks, code) for code, label in terminology.labels(language).items()
+                 for toks in {normalize(v) for v in label_variants(label)} if 0 < len(toks) <= MAX_TERM_TOKENS)
 
 
 def calibrate(lm: LanguageModel, notes: Sequence[CodedNote], language: str, *, kinds: Sequence[str] = KINDS,
@@ -111,7 +130,7 @@ def calibrate(lm: LanguageModel, notes: Sequence[CodedNote], language: str, *, k
             continue
         fired = {id(m.sense): m.sense for m in lex.find(text, tokens=tokenize(text), drop_negated=negation,
                                                          drop_nested=False) if m.sense.kind in kinds}
-        own = _annotated(lex, note, language)
+        own = lex.taught.get(note.note_id, set())
         for sid, s in fired.items():
             if sid in own:
                 continue  # what a note taught is not evidence of how well it generalises
@@ -123,7 +142,7 @@ def calibrate(lm: LanguageModel, notes: Sequence[CodedNote], language: str, *, k
     for note, fired, own in fired_by_note:
         for sid, s in fired.items():
             mine = sid in own
-            if mine and s.source == "span" and s.notes <= 1:
+            if mine and s.source != "term" and s.notes <= 1:
                 continue  # without this note the sense would not exist
             correct = s.code in note.codes(s.kind)
             hits, fires = (s.hits, s.fires) if mine else (s.hits - correct, s.fires - 1)
@@ -157,15 +176,17 @@ def best_threshold(scored: list[tuple[float, bool]], gold: int) -> float:
 
 
 def learn_model(notes: Sequence[CodedNote], *, languages: Sequence[str] = LANGUAGES, kinds: Sequence[str] = KINDS,
-                use_terminology: bool = True, negation: bool = True,
+                use_terminology: bool = True, negation: bool = True, translations: WordTranslations | None = None,
                 progress: Callable[[str], None] | None = None) -> CoderModel:
-    """A coder learned from these notes (English evidence must already be projected; see `project_english`)."""
+    """A coder learned from these notes (English evidence must already be projected; see `project_english`).
+
+    `translations` (Spanish word -> English words) also turns Spanish evidence into English terms."""
     models: dict[str, LanguageModel] = {}
     labels: dict[str, dict[str, str]] = {}
     for lang in languages:
         if not any(n.texts.get(lang) for n in notes):
             continue
-        lex = build_lexicon(notes, lang, kinds=kinds, use_terminology=use_terminology)
+        lex = build_lexicon(notes, lang, kinds=kinds, use_terminology=use_terminology, translations=translations)
         lm = LanguageModel(lex)
         calibrate(lm, notes, lang, kinds=kinds, negation=negation)
         _prune(lm)
@@ -208,11 +229,14 @@ def learn_codes(folders: Sequence[Path], out: Path | None = None, *, data_dir: P
     """Learn from CodiEsp-format folders and write the versioned model (to `out`, else `<data_dir>/coding/`)."""
     t0 = time.perf_counter()
     notes = list(read_folders(folders).values())
+    align = None
     if "en" in languages:
-        n = project_english(notes)
+        align = aligner(notes)
+        n = project_english(notes, align)
         if progress:
             progress(f"en: {n:,} Spanish evidence spans carried over to the English translations")
-    model = learn_model(notes, languages=languages, progress=progress)
+    model = learn_model(notes, languages=languages, progress=progress,
+                        translations=align.translations if align else None)
     seconds = time.perf_counter() - t0
     model.meta = {"format": FORMAT, "version": VERSION, "learned": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                   "folders": [Path(f).name for f in folders], "notes": len(notes), "seconds": round(seconds, 1)}

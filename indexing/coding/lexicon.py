@@ -14,6 +14,9 @@ from indexing.coding.context import negated, side_of
 from indexing.coding.text import Token, TypoIndex, key_of, normalize, tokenize
 
 MAX_TERM_TOKENS = 8  # longer terminology labels are never written verbatim in a note
+# where a sense was learned, most trusted first: evidence in the note's language, Spanish evidence translated
+# word by word, a terminology label
+SOURCES = ("span", "translated", "term")
 GAP_WINDOW = 5  # a term of up to 4 words may have one other word inside it
 
 
@@ -23,7 +26,7 @@ class Sense:
 
     kind: str  # diagnosis | procedure
     code: str
-    source: str  # 'span' (learned evidence) | 'term' (terminology label)
+    source: str  # one of SOURCES
     notes: int = 0  # learning notes whose evidence holds this term for this code
     hits: int = 0  # notes it fired on out of fold, with the code in their gold
     fires: int = 0  # notes it fired on out of fold
@@ -44,6 +47,7 @@ class Match:
 class Lexicon:
     terms: dict[tuple[str, ...], dict[tuple[str, str], Sense]] = field(default_factory=dict)
     max_len: int = 1
+    taught: dict[str, set[int]] = field(default_factory=dict)  # learning note id -> ids of the senses it taught
     _typos: TypoIndex | None = None
 
     def add(self, tokens: tuple[str, ...], kind: str, code: str, source: str, notes: int = 0) -> Sense | None:
@@ -54,8 +58,8 @@ class Lexicon:
         sense = senses.get((kind, code))
         if sense is None:
             sense = senses[(kind, code)] = Sense(kind, code, source)
-        elif source == "span":
-            sense.source = "span"
+        elif SOURCES.index(source) < SOURCES.index(sense.source):
+            sense.source = source
         sense.notes += notes
         self.max_len = max(self.max_len, len(key))
         self._typos = None

@@ -15,6 +15,7 @@ FORMAT = "casewise-icd10-coder"
 VERSION = 1
 KINDS = ("diagnosis", "procedure")
 SYSTEMS = {"diagnosis": "ICD-10-CM", "procedure": "ICD-10-PCS"}
+SOURCE_LETTER = {"span": "s", "term": "t", "translated": "x"}
 PRIOR_WEIGHT = 1.0  # pseudo-notes of the prior in a sense's confidence
 
 
@@ -56,7 +57,7 @@ class CoderModel:
     def to_json(self) -> dict[str, Any]:
         langs = {}
         for lang, lm in self.languages.items():
-            rows = [[" ".join(term), s.kind[0], s.code, s.source[0], s.notes, s.hits, s.fires]
+            rows = [[" ".join(term), s.kind[0], s.code, SOURCE_LETTER[s.source], s.notes, s.hits, s.fires]
                     for term, senses in lm.lexicon.terms.items() for s in senses.values()]
             langs[lang] = {"thresholds": lm.thresholds, "priors": lm.priors, "senses": rows}
         return {"format": FORMAT, "version": VERSION, "meta": self.meta, "negation": self.negation,
@@ -70,7 +71,7 @@ class CoderModel:
             raise InputFileError(source, f"coder model version {data.get('version')} is not {VERSION}: "
                                          "learn it again with `casewise learn --codes DIR`")
         kinds = {k[0]: k for k in KINDS}
-        sources = {"s": "span", "t": "term"}
+        sources = {"s": "span", "t": "term", "x": "translated"}
         languages = {}
         for lang, block in data["languages"].items():
             lex = Lexicon()
