@@ -13,7 +13,6 @@ With PostgreSQL or a Qdrant server, use pg_dump and Qdrant's snapshot API; the b
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casewise.errors import CasewiseError
+from indexing.sources import content_hash
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -33,14 +33,6 @@ FORMAT = 1
 
 class BackupError(CasewiseError):
     """A backup cannot be written, or an archive cannot be restored."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def create_backup(rt: Runtime, dest: Path, guard: AbstractContextManager[Any] | None = None) -> dict[str, Any]:
@@ -77,7 +69,7 @@ def create_backup(rt: Runtime, dest: Path, guard: AbstractContextManager[Any] | 
         if Path("casewise.toml").is_file():
             (work / "config").mkdir()
             shutil.copy("casewise.toml", work / "config" / "casewise.toml")
-        files = {str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
+        files = {str(p.relative_to(work)): content_hash(p) for p in sorted(work.rglob("*")) if p.is_file()}
         manifest = {"format": FORMAT, "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "index_backend": settings.index.backend, "collection": settings.index.collection,
                     "embedding_model": settings.embedding.model, "documents": documents, "cases": cases,
@@ -114,7 +106,7 @@ def restore_backup(archive: Path, data_dir: Path, *, force: bool = False) -> dic
             raise BackupError(f"{archive}: backup format {manifest.get('format')} is not supported (expected {FORMAT})")
         for rel, digest in manifest["files"].items():
             path = work / rel
-            if not path.is_file() or _sha256(path) != digest:
+            if not path.is_file() or content_hash(path) != digest:
                 raise BackupError(f"{archive}: {rel} is missing or damaged (checksum mismatch)")
         if force and data_dir.exists():
             shutil.rmtree(data_dir)

@@ -44,3 +44,14 @@ def detect_language(text: str, default: Language = "es") -> Language:
     if es == en:
         return default
     return "es" if es > en else "en"
+
+
+def number(x: float, lang: str, fmt: str = "{:+.1f}") -> str:
+    """A number as the answer's language writes it (decimal comma in Spanish)."""
+    text = fmt.format(x)
+    return text.replace(".", ",") if lang == "es" else text
+
+
+def measure_name(measure: str, lang: str) -> str:
+    """A scale's name as the answer's language writes it (Spanish notes say EVA for the VAS)."""
+    return "EVA" if measure == "VAS" and lang == "es" else measure

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from casewise.errors import CasewiseError
+from casewise.lang import measure_name, number
 from cli.common import index_with_progress, out, runtime
 
 if TYPE_CHECKING:
@@ -64,16 +65,6 @@ WHY_KEYS = {"es": {"diagnosis": "diagnóstico", "severity": "gravedad", "sex": "
                    "terms": "términos"}}
 
 
-def number(x: float, lang: str, fmt: str = "{:+.1f}") -> str:
-    """A number as the answer's language writes it (decimal comma in Spanish)."""
-    text = fmt.format(x)
-    return text.replace(".", ",") if lang == "es" else text
-
-
-def _measure(name: str, lang: str) -> str:
-    return "EVA" if name == "VAS" and lang == "es" else name
-
-
 def _why(reasons: list[str], lang: str) -> str:
     from casewise.vocabulary import label
 
@@ -118,7 +109,7 @@ def print_answer(answer: Answer) -> None:
         t.add_column(w[col])
     for row in ev.table:
         o = row.outcomes[0] if row.outcomes else None
-        t.add_row(label(row.treatment, lang), str(row.n_cases), _measure(o.measure, lang) if o else "-",
+        t.add_row(label(row.treatment, lang), str(row.n_cases), measure_name(o.measure, lang) if o else "-",
                   number(o.median_change, lang) if o else "-",
                   f"{number(o.iqr[0], lang)}..{number(o.iqr[1], lang)}" if o and o.iqr else "-",
                   f"{(o.improved_share or 0) * 100:.0f}%" if o else "-", number(o.months, lang, "{:g}") if o else "-",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from casewise.lang import measure_name, number
 from casewise.types import Answer, Citation, Claim, Evidence, EvidenceRow, Language
 from casewise.vocabulary import MEASURES, label
 
@@ -14,13 +15,7 @@ NOTICE = {
 
 
 def _num(x: float, lang: Language) -> str:
-    s = f"{x:+.1f}" if x else "0"
-    return s.replace(".", ",") if lang == "es" else s
-
-
-def _months(m: float, lang: Language) -> str:
-    s = f"{m:g}"
-    return s.replace(".", ",") if lang == "es" else s
+    return number(x, lang) if x else "0"
 
 
 def _row_sentence(row: EvidenceRow, lang: Language) -> str:
@@ -32,10 +27,10 @@ def _row_sentence(row: EvidenceRow, lang: Language) -> str:
         return f"- {base} [{cites}]."
     o = row.outcomes[0]
     _s, _higher_better, mcid = MEASURES[o.measure]
-    measure = "EVA" if (o.measure == "VAS" and lang == "es") else o.measure
+    measure = measure_name(o.measure, lang)
     share = f"{round((o.improved_share or 0) * 100)} %"
     if lang == "es":
-        text = (f"{name}: {row.n_cases} caso(s); {measure} mediana {_num(o.median_change, lang)} a {_months(o.months, lang)} meses "
+        text = (f"{name}: {row.n_cases} caso(s); {measure} mediana {_num(o.median_change, lang)} a {number(o.months, lang, '{:g}')} meses "
                 f"(n={o.n}); {share} mejoraron al menos {mcid:g} puntos")
         if row.adverse_events:
             text += f"; efectos adversos en {row.adverse_events}"
