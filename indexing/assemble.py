@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from casewise.types import Case, CaseFacts, Diagnosis, Language, Outcome, Treatment, age_band
+from casewise.types import Case, CaseFacts, Diagnosis, Outcome, Treatment, age_band
 from casewise.vocabulary import label
-
 
 SIDES = {"left": {"es": "izquierda", "en": "left"}, "right": {"es": "derecha", "en": "right"},
          "bilateral": {"es": "bilateral", "en": "bilateral"}}
