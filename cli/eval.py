@@ -105,10 +105,13 @@ def register_run(eval_app: typer.Typer) -> None:
             help="comma-separated Ragas metrics (default: all that the judge setting allows)")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print the report JSON")] = False,
     ) -> None:
-        """Retrieval (recall@k, nDCG@k, MRR), Ragas, citations, abstention, latency and a leak check, as a report."""
+        """Retrieval (recall@k, nDCG@k, MRR), Ragas, citations, abstention, latency and a leak check, as a report.
+
+        Exits 1 when the leak check finds a known identifier of the synthetic clinic in anything stored."""
         import json
 
         from cli.common import err, out, runtime
+        from eval.leaks import leak_failed, leak_failure_message
         from eval.questions import load_questions
         from eval.report import reports_root, write_report
         from eval.run import run_eval
@@ -125,12 +128,15 @@ def register_run(eval_app: typer.Typer) -> None:
         folder = write_report(result, report or reports_root(rt.settings))
         if as_json:
             print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
-            return
-        for h in result.highlights:
-            out.print(f"{h.label:<22} {h.value:>14}  [dim]{h.hint}[/dim]")
-        for note in result.notes:
-            err.print(f"[yellow]note:[/yellow] {note}")
-        out.print(f"report: {folder / 'report.html'}")
+        else:
+            for h in result.highlights:
+                out.print(f"{h.label:<22} {h.value:>14}  [dim]{h.hint}[/dim]")
+            for note in result.notes:
+                err.print(f"[yellow]note:[/yellow] {note}")
+            out.print(f"report: {folder / 'report.html'}")
+        if leak_failed(result):  # a known identifier in stored bytes fails the command, for CI and the nightly job
+            err.print(f"[red]error:[/red] {leak_failure_message(result)}", markup=True, highlight=False)
+            raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> typer.Typer:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from indexing.deid import Deidentifier
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+KNOWN_TABLE = "Known identifiers by type"
 _PRINTABLE_RUN = re.compile(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]{4,}")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 # Fields of an index payload that hold ids and hashes, not text a person wrote.
@@ -429,7 +430,7 @@ def leak_scan_section(rt: Any, ground_truth: Any | None, stored: set[str] | None
              + "The de-identifier's own detectors were run again over the stored prose; a detector hit is worth a "
                "look, not necessarily a leak. Only counts are reported, never values.")
     if truth is not None:
-        s.tables.append(Table(title="Known identifiers by type", columns=["type", "looked for", "found"],
+        s.tables.append(Table(title=KNOWN_TABLE, columns=["type", "looked for", "found"],
                               rows=[[k, rep.checked[k], rep.found.get(k, 0)] for k in sorted(rep.checked)]))
         if rep.found_in:
             s.tables.append(Table(title="Where known identifiers were found", columns=["stored in", "identifiers"],
@@ -453,3 +454,25 @@ def leak_failed(report: Any) -> bool:
     """True when a report's privacy section found a known identifier (the command should then exit non-zero)."""
     return any(getattr(sec, "key", None) == "leak" and getattr(sec, "status", None) == "fail"
                for sec in getattr(report, "sections", []))
+
+
+def leaked_by_type(report: Any) -> dict[str, int]:
+    """Known identifiers found, per type, from a report's privacy section (counts only: the section holds no value)."""
+    out: dict[str, int] = {}
+    for sec in getattr(report, "sections", []):
+        if getattr(sec, "key", None) != "leak":
+            continue
+        for table in sec.tables:
+            if table.title == KNOWN_TABLE:
+                out.update({str(kind): int(found) for kind, _, found in table.rows if found})
+    return out
+
+
+def leak_failure_message(report: Any) -> str:
+    """One line for the command that fails on a leak: how many known identifiers, of which types, and never which."""
+    found = leaked_by_type(report)
+    total = sum(found.values())
+    kinds = ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in sorted(found.items()))
+    return (f"leak check failed: {total} known identifier{'s' if total != 1 else ''} of the synthetic clinic found in "
+            f"what Casewise stores ({kinds or 'types not reported'}). The values are not shown; the report's privacy "
+            "section says where they were found. Re-index once de-identification is fixed (casewise index FOLDERS --rebuild).")

@@ -127,39 +127,88 @@ def test_ages_over_89_and_name_words_are_looked_for_but_clinical_words_are_not()
     assert "Edward Thompson" in texts
 
 
-def test_a_ground_truth_hit_fails_the_report_section(tmp_path: Path) -> None:
+class _Deid:
+    def pseudonym(self, ref: str) -> str:
+        return "PT-1"
+
+    def date_offset_days(self, key: str) -> int:
+        return 3
+
+    def deidentify_many(self, texts: list[str]) -> list[Any]:
+        return [type("R", (), {"spans": []})() for _ in texts]
+
+
+@dataclass
+class _Item:
+    kind: str
+    text: str
+
+
+@dataclass
+class _Patient:
+    patient_id: str
+    nhc: str
+    phi: list[Any]
+
+
+@dataclass
+class _Truth:
+    patients: list[_Patient]
+
+
+def _leaking_runtime(tmp_path: Path) -> tuple[_Rt, _Truth]:
+    """A stored chunk that still carries a relative's name, and the ground truth that names them."""
     rt = _runtime(tmp_path, [{"case_id": "PT-1", "text": "Attends with Edward Thompson (son)."}])
-
-    class Deid:
-        def pseudonym(self, ref: str) -> str:
-            return "PT-1"
-
-        def date_offset_days(self, key: str) -> int:
-            return 3
-
-        def deidentify_many(self, texts: list[str]) -> list[Any]:
-            return [type("R", (), {"spans": []})() for _ in texts]
-
-    rt.deid = Deid()
+    rt.deid = _Deid()
     rt.settings.deid = type("D", (), {"shift_dates": True, "allow_list": []})()
+    return rt, _Truth([_Patient("p1", "123", [_Item("relative_name", "Edward Thompson")])])
 
-    @dataclass
-    class Item:
-        kind: str
-        text: str
 
-    @dataclass
-    class P:
-        patient_id: str
-        nhc: str
-        phi: list[Any]
-
-    truth = type("T", (), {"patients": [P("p1", "123", [Item("relative_name", "Edward Thompson")])]})()
+def test_a_ground_truth_hit_fails_the_report_section(tmp_path: Path) -> None:
+    rt, truth = _leaking_runtime(tmp_path)
     section = leak_scan_section(rt, truth, {"PT-1"})
     assert section.status == "fail" and section.metrics["identifiers_found"] == 2.0  # the name and its first word
     report = type("Rep", (), {"sections": [section]})()
     assert leak_failed(report)
     assert "Edward" not in json.dumps([t.rows for t in section.tables])  # counts only, never the values
+
+
+def test_casewise_eval_run_exits_1_naming_the_leaked_types_but_never_the_values(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    import cli.common
+    import eval.run
+    from cli.eval import register_run
+    from eval.report.model import Report
+
+    rt, truth = _leaking_runtime(tmp_path)
+    rt.settings.deid.allow_list = []
+
+    def run_eval(rt_: Any, qset: Any, **_: Any) -> Report:
+        report = Report(run_id="run-leak", kind="run", title="t", created_at="2026-12-03T00:00:00Z")
+        report.add(leak_scan_section(rt_, truth, {"PT-1"}))
+        return report
+
+    monkeypatch.setattr(cli.common, "runtime", lambda data_dir=None: rt)
+    monkeypatch.setattr(eval.run, "run_eval", run_eval)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": "knee pain, what worked?", "language": "en"}) + "\n",
+                         encoding="utf-8")
+    group = typer.Typer()
+    register_run(group)
+
+    @group.callback()
+    def _root() -> None:
+        pass
+
+    for extra in ([], ["--json"]):
+        res = CliRunner().invoke(group, ["run", "--questions", str(questions), "--report", str(tmp_path / "r"), *extra])
+        assert res.exit_code == 1, res.output
+        assert "leak check failed: 2 known identifiers" in res.output
+        assert "relative name 1" in res.output and "relative name word 1" in res.output
+        assert "Edward" not in res.output and "Thompson" not in res.output
 
 
 @pytest.mark.slow
