@@ -40,18 +40,21 @@ if [[ "$WITH_TEST" == 1 ]]; then
   # llama.cpp's OpenAI-compatible server (a real stand-in for vLLM); compiled from source once, then pip's cache.
   CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "${PIP[@]}" install -r requirements/llm-test.txt -c constraints.txt
   "${PIP[@]}" install --no-deps -r requirements/llm-test-nodeps.txt -c constraints.txt
-  # System programs the tests use for real: Chromium (the chat page) and tesseract + poppler (OCR of scanned PDFs).
+  # System programs the tests use for real: Chromium (the chat page), tesseract + poppler (OCR of
+  # scanned PDFs) and PostgreSQL.
   apt_pkgs=()
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   { command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx spa; } \
     || apt_pkgs+=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa)
   command -v pdftoppm >/dev/null || apt_pkgs+=(poppler-utils)
+  # PostgreSQL's server programs (the Store's PostgreSQL test starts a real one): PATH or Debian's versioned folder.
+  { command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; } || apt_pkgs+=(postgresql)
   if (( ${#apt_pkgs[@]} )); then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
       (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null) \
-        || echo "warning: could not install ${apt_pkgs[*]}; the browser and OCR tests that need them will be skipped" >&2
+        || echo "warning: could not install ${apt_pkgs[*]}; the tests that need them skip (and fail under CI=true)" >&2
     else
-      echo "warning: ${apt_pkgs[*]} not found (apt-get install ${apt_pkgs[*]}); the tests that need them will be skipped" >&2
+      echo "warning: ${apt_pkgs[*]} not found (apt-get install ${apt_pkgs[*]}); the tests that need them skip (and fail under CI=true)" >&2
     fi
   fi
 fi

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from casewise.offline import enforce_offline
+from tests.parts import CHROMIUM, chromium_missing, require_part
 
 enforce_offline()
 os.environ.setdefault("CASEWISE_CONFIG", "/nonexistent/casewise.toml")  # tests never read a developer's config
@@ -91,10 +92,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--headless=new", "--disable-b
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     """A headless Chromium for the page tests (one per test module)."""
+    require_part(CHROMIUM, chromium_missing())
+    from playwright import sync_api
+
     chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield b

@@ -15,10 +15,9 @@ import httpx
 import pytest
 
 from api.app import create_app
-from casewise.settings import ApiSettings
 from app.keys import create_key
 from app.runtime import Runtime
-from casewise.settings import load_settings
+from casewise.settings import ApiSettings, load_settings
 
 PATIENTS = 15
 SEED = 7
@@ -56,8 +55,8 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     """A 15-patient synthetic clinic, indexed once (~30-40 s on 2 cores)."""
-    from synth import generate_clinic
     from indexing.pipeline import Indexer
+    from synth import generate_clinic
 
     root = tmp_path_factory.mktemp("clinic")
     source = root / "records"

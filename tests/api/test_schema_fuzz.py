@@ -8,13 +8,12 @@ each operation's hypothesis strategy is driven directly.)
 from __future__ import annotations
 
 import pytest
+import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import Keys, Server
 
-schemathesis = pytest.importorskip("schemathesis")
-
-positive_data_acceptance = pytest.importorskip("schemathesis.specs.openapi.checks").positive_data_acceptance
 MAX_EXAMPLES = 10
 MUTATING = {("POST", "/v1/documents"), ("DELETE", "/v1/documents/{doc_id}"), ("POST", "/v1/index/reindex"),
             ("POST", "/v1/keys"), ("DELETE", "/v1/keys/{key_id}"),

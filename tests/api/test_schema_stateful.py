@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import Keys, Server, bearer
 from tests.reliability.hostile_docs import _one_page, _pdf, _stream
-
-schemathesis = pytest.importorskip("schemathesis")
-positive_data_acceptance = pytest.importorskip("schemathesis.specs.openapi.checks").positive_data_acceptance
 
 SCENARIOS = 20
 STEPS = 8

@@ -14,11 +14,14 @@ from reportlab.pdfgen import canvas
 
 from app.runtime import Runtime
 from casewise.settings import load_settings
-from indexing.ocr import missing
 from indexing.pipeline import Indexer
+from tests.parts import TESSERACT, require_part, tesseract_missing
 
-pytestmark = pytest.mark.skipif(missing(("spa", "eng")) is not None,
-                                reason=f"OCR not installed here: {missing(('spa', 'eng'))}")
+
+@pytest.fixture(autouse=True)
+def _tesseract() -> None:
+    require_part(TESSERACT, tesseract_missing())
+
 
 FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 SCANNED = ["INFORME DE CONSULTA", "Paciente: Rosario Quintana Beltrán", "NHC: 7712345",

