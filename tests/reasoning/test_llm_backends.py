@@ -1,4 +1,5 @@
-"""LLM backends: the OpenAI-compatible client against a real llama.cpp server, its errors, and the in-process GGUF."""
+"""LLM backends beyond the shared contract (tests/contracts/test_llm_contract.py): choosing a backend, the OpenAI client's
+timeouts, retries and errors against real local servers, and a missing GGUF."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import ClassVar
 import pytest
 
 from casewise.errors import ConfigError, LLMError
-from casewise.llm import LlamaCppLLM, LLMReply, LLMStream, Message, make_llm
+from casewise.llm import Message, make_llm
 from casewise.settings import LLMSettings
 from tests.local_http import serving
 from tests.reasoning.reasoning_testdata import closed_port_url
@@ -32,29 +33,6 @@ def test_unknown_backend_lists_the_valid_names() -> None:
     with pytest.raises(ConfigError) as err:
         make_llm(LLMSettings.model_construct(backend="vllm"))
     assert "none, openai, llamacpp" in str(err.value)
-
-
-def test_openai_backend_completes(server_settings: LLMSettings) -> None:
-    llm = make_llm(server_settings)
-    assert llm is not None
-    reply = llm.complete(HELLO, max_tokens=16, temperature=0.0)
-    assert isinstance(reply, LLMReply)
-    assert reply.text.strip()
-    assert reply.model == "smollm2"
-    assert reply.prompt_tokens and reply.prompt_tokens > 10
-    assert reply.completion_tokens and 0 < reply.completion_tokens <= 16
-    assert reply.finish_reason in ("stop", "length")
-
-
-def test_openai_backend_streams(server_settings: LLMSettings) -> None:
-    llm = make_llm(server_settings)
-    assert llm is not None
-    stream = llm.stream(HELLO, max_tokens=16, temperature=0.0)
-    deltas = list(stream)
-    assert len(deltas) > 1 and "".join(deltas).strip()
-    assert isinstance(stream, LLMStream) and stream.reply is not None
-    assert stream.reply.text == "".join(deltas)
-    assert stream.reply.finish_reason in ("stop", "length")
 
 
 def test_timeout_is_reported_with_the_setting_to_raise(server_settings: LLMSettings) -> None:
@@ -151,29 +129,6 @@ def test_client_errors_are_not_retried(flaky_server: tuple[str, type[_FlakyOpenA
     with pytest.raises(LLMError, match="llm.api_key"):
         llm.complete(HELLO, max_tokens=8, temperature=0.0)
     assert handler.hits == 1
-
-
-@pytest.fixture(scope="module")
-def inprocess_llm(gguf_path: Path) -> LlamaCppLLM:
-    llm = make_llm(LLMSettings(backend="llamacpp", gguf_path=str(gguf_path)))
-    assert isinstance(llm, LlamaCppLLM)
-    return llm
-
-
-def test_llamacpp_backend_completes_and_streams(inprocess_llm: LlamaCppLLM) -> None:
-    reply = inprocess_llm.complete(HELLO, max_tokens=12, temperature=0.0)
-    assert reply.text.strip() and reply.model == "SmolLM2-135M-Instruct.Q4_1"
-    assert reply.completion_tokens and reply.completion_tokens <= 12
-    stream = inprocess_llm.stream(HELLO, max_tokens=12, temperature=0.0)
-    deltas = list(stream)
-    assert "".join(deltas).strip()
-    assert isinstance(stream, LLMStream) and stream.reply is not None and stream.reply.finish_reason
-
-
-def test_llamacpp_prompt_too_long_says_what_to_lower(inprocess_llm: LlamaCppLLM) -> None:
-    long: list[Message] = [{"role": "user", "content": "knee " * 5000}]
-    with pytest.raises(LLMError, match="lower retrieval.top_cases"):
-        inprocess_llm.complete(long, max_tokens=8, temperature=0.0)
 
 
 def test_llamacpp_missing_file_is_reported(tmp_path: Path) -> None:
