@@ -52,6 +52,9 @@ class _Shards:
                 "stop it, or ask the server (`casewise reindex` does), or use a Qdrant server URL") from None
         self.closed = False
         self._aliases: dict[str, str] | None = None
+        # Shards with deleted points since they were opened: Qdrant Edge keeps counting deleted points in the
+        # sparse IDF statistics (BM25) until the shard is loaded again, even after optimize(); flush() reloads them.
+        self.deleted: set[str] = set()
 
     def get(self, name: str) -> qe.EdgeShard:
         shard = self.open.get(name)
@@ -189,13 +192,21 @@ class EdgeIndex:
         return EdgeIndex(self._s.root, self.alias, _shards=self._s, _fixed=name)
 
     def flush(self) -> None:
-        """Persist segments and vacuum deleted points (the WAL already makes every acknowledged write durable)."""
+        """Persist segments and vacuum deleted points (the WAL already makes every acknowledged write durable).
+
+        A shard with deletions is then loaded again, so that its BM25 statistics stop counting the deleted points.
+        """
         with self._s.mutex:
             if self.exists():
+                name = self._name()
                 shard = self._shard()
                 with _engine("flush to disk"):
                     shard.optimize()
                     shard.flush()
+                    if name in self._s.deleted:
+                        self._s.deleted.discard(name)
+                        self._s.open.pop(name, None)
+                        shard.close()
 
     def close(self) -> None:
         self._s.close()
@@ -233,12 +244,14 @@ class EdgeIndex:
                 shard = self._shard()
                 with _engine("delete points"):
                     shard.update(qe.UpdateOperation.delete_points([_pid(i) for i in ids]))
+                self._s.deleted.add(self._name())
 
     def delete_doc(self, doc_id: str) -> None:
         with self._s.mutex:
             shard = self._shard()
             with _engine("delete a document's points"):
                 shard.update(qe.UpdateOperation.delete_points_by_filter(_match("doc_id", doc_id)))
+            self._s.deleted.add(self._name())
 
     def set_case_payload_by_case(self, case_id: str, payload: dict[str, Any]) -> None:
         with self._s.mutex:

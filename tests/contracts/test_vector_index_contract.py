@@ -75,8 +75,8 @@ def _ranking(idx: VectorIndex) -> tuple[list[tuple[str, float]], list[tuple[str,
 
 
 def _order(idx: VectorIndex) -> tuple[list[tuple[str, float]], list[str]]:
-    """`_ranking` with the sparse scores left out: after a delete, Qdrant Edge keeps counting the deleted points in
-    its BM25 IDF until the shard is reopened (local mode stops at once), so sparse scores, not the order, may move."""
+    """`_ranking` with the sparse scores left out: before a flush, Qdrant Edge still counts deleted points in its BM25
+    IDF (EdgeIndex.flush reloads the shard; local mode stops at once), so sparse scores, not the order, may move."""
     dense, sparse = _ranking(idx)
     return dense, [pid for pid, _ in sparse]
 
@@ -150,6 +150,21 @@ class VectorIndexContract(Contract):
         assert {ids[2], ids[3]}.isdisjoint({str(h.id) for h in subject.dense_search(vecs[2], flt=None, limit=10)})
         subject.delete_points([ids[0]])
         assert subject.count() == len(TEXTS) - 3
+
+    def test_after_deletes_and_a_flush_bm25_scores_forget_the_deleted_documents(self, make: MakeIndex,
+                                                                                 subject: VectorIndex,
+                                                                                 tmp_path: Path) -> None:
+        """What a re-index that removed documents leaves: lexical scores as if they had never been indexed."""
+        _fill(subject)
+        subject.delete_doc("doc1")
+        subject.delete_doc("doc2")
+        subject.flush()
+        never = make(tmp_path / "never")
+        never.ensure(DIM)
+        kept = [c for c in _chunks() if c.doc_id not in ("doc1", "doc2")]
+        never.upsert(kept, _vectors(len(TEXTS))[[0, 1]], [sparse_vector(c.text) for c in kept],
+                     {c.doc_id: f"h-{c.doc_id}" for c in kept})
+        assert _ranking(subject)[1] == _ranking(never)[1]
 
     def test_dense_scores_are_the_cosines_of_given_points(self, subject: VectorIndex) -> None:
         _, vecs, ids = _fill(subject)
