@@ -180,7 +180,8 @@ class DeidSettings(BaseModel):
     shift_dates: bool = True
     max_date_shift_days: int = Field(180, ge=1, le=3650)
     remove_professionals: bool = True
-    remove_institutions: bool = False
+    # Hospital, clinic and other institution names: with a date and a rare diagnosis they identify a patient (GDPR)
+    remove_institutions: bool = True
 
 
 class IngestSettings(BaseModel):
@@ -209,6 +210,8 @@ class ExtractSettings(BaseModel):
         " falling back to rules on invalid output")
     vocabulary_file: Path | None = Field(None, description="TOML/YAML file of the clinic's terms, merged over the "
                                          "built-in vocabulary")
+    icd10: bool = Field(True, description="code every note with ICD-10 diagnoses and procedures: the coder learned "
+                        "into the data folder by `casewise learn --codes`, else the bundled one learned from CodiEsp")
     date_order: Literal["auto", "dmy", "mdy"] = Field(
         "auto", description="numeric dates: dmy (03/04 = 3 April), mdy, or auto (day first unless impossible)")
     response_format: Literal["auto", "json_schema", "json_object"] = Field(

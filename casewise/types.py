@@ -65,6 +65,8 @@ class Code(BaseModel):
     end: int | None = None
     confidence: float = Field(ge=0.0, le=1.0, description="estimated precision, calibrated on held-out notes")
     side: Literal["left", "right", "bilateral"] | None = None
+    source: Literal["predicted", "recorded"] = Field(
+        "predicted", description="predicted: found in a note by the ICD-10 coder; recorded: in the clinic's coded table")
 
     @property
     def category(self) -> str:
@@ -83,6 +85,7 @@ class Case(BaseModel):
     treatments: list[Treatment] = Field(default_factory=list)
     outcomes: list[Outcome] = Field(default_factory=list)
     adverse_events: list[str] = Field(default_factory=list)
+    codes: list[Code] = Field(default_factory=list, description="ICD-10 diagnosis and procedure codes, best first")
     doc_ids: list[str] = Field(default_factory=list)
     summary: str = Field("", description="de-identified one-paragraph summary used for display and embedding")
 
@@ -110,6 +113,8 @@ class Chunk(BaseModel):
     language: Language | None = None
     diagnoses: list[str] = Field(default_factory=list)
     treatments: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(default_factory=list, description="the case's ICD-10 codes with every shorter code "
+                             "down to the category ('m17', 'm17.1', 'm17.11'), for filters")
     sex: str | None = None
     age_band: str | None = None
 
@@ -209,6 +214,7 @@ class CaseFacts(BaseModel):
     treatments: list[Treatment] = Field(default_factory=list)
     outcomes: list[Outcome] = Field(default_factory=list)
     adverse_events: list[str] = Field(default_factory=list)
+    codes: list[Code] = Field(default_factory=list)
 
 
 def age_band(age: int | str | None) -> str | None:

@@ -9,7 +9,7 @@ import click
 import typer
 
 from casewise.errors import CasewiseError
-from cli import clinical, extract, finetune, index, ops, serve, synth
+from cli import clinical, extract, finetune, index, learn, ops, serve, synth
 from cli import eval as eval_cmds
 from cli.common import VERBOSE, err, quiet_libraries
 
@@ -28,6 +28,7 @@ serve.register(app)  # serve
 ops.register(app)  # backup, restore, keys, audit, db
 synth.register(app)  # synth
 finetune.register(app)  # finetune build-data | train | export
+learn.register(app)  # learn --codes
 extract.register(app, eval_cmds.register(app))  # extract; eval run | deid | retrieval | compare | extract
 
 

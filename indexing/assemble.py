@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from casewise.types import Case, CaseFacts, Diagnosis, Outcome, Treatment, age_band
+from casewise.types import Case, CaseFacts, Code, Diagnosis, Outcome, Treatment, age_band
 from casewise.vocabulary import label
 
 SIDES = {"left": {"es": "izquierda", "en": "left"}, "right": {"es": "derecha", "en": "right"},
@@ -18,6 +18,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     diags: dict[str, Diagnosis] = {}
     treats: dict[tuple[str, Any], Treatment] = {}
     outs: dict[tuple[str, float, str | None], Outcome] = {}
+    codes: dict[tuple[str, str], Code] = {}
     ages: list[int | str] = []
     birth_years: list[int] = []
     for doc_id, f in facts:
@@ -55,6 +56,10 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
             if k2 not in outs:
                 outs[k2] = o.model_copy()
         case.adverse_events = sorted(set(case.adverse_events) | set(f.adverse_events))
+        for c in f.codes:  # one per code: a recorded one over a predicted one, else the most confident mention
+            cur_c = codes.get((c.kind, c.code))
+            if cur_c is None or _code_rank(c) > _code_rank(cur_c):
+                codes[(c.kind, c.code)] = c
     # Outcomes recorded without a treatment belong to the only treatment, when there is exactly one.
     names = {t.name for t in treats.values()}
     if len(names) == 1:
@@ -67,6 +72,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
                     o.treatment = only
                     outs[nk] = o
     case.diagnoses = list(diags.values())
+    case.codes = sorted(codes.values(), key=lambda c: (c.source != "recorded", -c.confidence, c.kind, c.code))
     case.treatments = sorted(treats.values(), key=lambda t: (t.date is None, t.date or "", t.name))
     case.outcomes = sorted(outs.values(), key=lambda o: (o.treatment or "", o.measure, o.months))
     dated = [t.date for t in case.treatments if t.date]
@@ -77,6 +83,10 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     case.age_band = age_band("90+" if "90+" in ages else (min(numeric) if numeric else None))
     case.summary = summarize(case)
     return case
+
+
+def _code_rank(c: Code) -> tuple[bool, float]:
+    return (c.source == "recorded", c.confidence)
 
 
 def summarize(case: Case, language: str | None = None) -> str:

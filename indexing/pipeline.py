@@ -22,6 +22,7 @@ from casewise.errors import InputFileError
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector
 from casewise.store import Store
+from casewise.terminology import code_keys
 from casewise.types import Chunk
 from casewise.vectors import VectorIndex, holds_other_vector_size, next_physical
 from indexing import parallel
@@ -220,6 +221,7 @@ class Indexer:
                 c.sex, c.age_band = case.sex, case.age_band
                 c.diagnoses = [d.name for d in case.diagnoses]
                 c.treatments = [t.name for t in case.treatments]
+                c.codes = code_keys(case.codes)
         dense = self.embedder.embed_passages([c.text for c in all_chunks]) if all_chunks else None
         sparse = [sparse_vector(c.text) for c in all_chunks]
         offset = 0
@@ -269,7 +271,8 @@ class Indexer:
         cases = [merge(cid, facts) for cid, facts in sorted(by_case.items())]
         summaries = [Chunk(chunk_id="", doc_id=f"CASE:{c.case_id}", case_id=c.case_id, position=0, text=c.summary,
                            section="summary", language=c.language, diagnoses=[d.name for d in c.diagnoses],
-                           treatments=[t.name for t in c.treatments], sex=c.sex, age_band=c.age_band)
+                           treatments=[t.name for t in c.treatments], codes=code_keys(c.codes), sex=c.sex,
+                           age_band=c.age_band)
                      for c in cases if c.summary]
         dense = self.embedder.embed_passages([c.text for c in summaries]) if summaries else None
         by_id = {ch.case_id: i for i, ch in enumerate(summaries)}
@@ -281,7 +284,7 @@ class Indexer:
                 self.index.upsert([ch], dense[i:i + 1], [sparse_vector(ch.text)], {ch.doc_id: _hash(ch.text)})
             self.index.set_case_payload_by_case(c.case_id, {
                 "sex": c.sex, "age_band": c.age_band, "diagnoses": [d.name for d in c.diagnoses],
-                "treatments": [t.name for t in c.treatments]})
+                "treatments": [t.name for t in c.treatments], "codes": code_keys(c.codes)})
             self.store.save_case(c, _fingerprint(raw[c.case_id]))
 
 

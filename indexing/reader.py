@@ -18,10 +18,12 @@ from casewise.errors import InputFileError
 from casewise.lang import detect_language
 from casewise.parsing import Parser
 from casewise.settings import Settings
-from casewise.types import CaseFacts, Chunk, Diagnosis, DocType, Outcome, Section, Treatment
+from casewise.terminology import DIAGNOSIS_CODE, code_keys, dotted, label_of
+from casewise.types import CaseFacts, Chunk, Code, Diagnosis, DocType, Outcome, Section, Treatment
 from casewise.vocabulary import fold, load_vocabulary
 from indexing import synthea
 from indexing.chunk import split_sections
+from indexing.coding.coder import Coder, load_coder
 from indexing.extraction import Extractor, make_extractor
 from indexing.extraction.interface import facts_from
 from indexing.ocr import OcrPolicy
@@ -52,10 +54,11 @@ class DocumentReader:
     """Reads files as the indexer does; holds only settings, the de-identifier, the extractor and the vocabulary."""
 
     def __init__(self, settings: Settings, deid: Deidentifier, *, extractor: Extractor | None = None,
-                 parser: Parser | None = None) -> None:
+                 parser: Parser | None = None, coder: Coder | None = None) -> None:
         self.settings = settings
         self.deid = deid
         self.extractor = extractor or make_extractor(settings)
+        self.coder = coder or (load_coder(settings.data_dir) if settings.extract.icd10 else None)
         self.vocab = load_vocabulary(settings.extract.vocabulary_file)  # table labels map through the clinic's terms
         self._id_pattern = re.compile(settings.ingest.patient_id_pattern)
         ing = settings.ingest
@@ -93,8 +96,12 @@ class DocumentReader:
         return ReadDocument(doc_id, path, dtype, content_hash, chunks, facts, case_id)
 
     def _facts_from_text(self, text: str, language: str) -> CaseFacts:
-        """A note without a structured row reaches its case through the configured extractor (extract.backend)."""
-        return facts_from(self.extractor.extract(text, language=language))  # type: ignore[arg-type]
+        """A note without a structured row reaches its case through the configured extractor (extract.backend),
+        and its ICD-10 codes through the coder (extract.icd10)."""
+        facts = facts_from(self.extractor.extract(text, language=language))  # type: ignore[arg-type]
+        if self.coder is not None:
+            facts.codes = self.coder.code(text, language=language)  # type: ignore[arg-type]
+        return facts
 
     def _chunks(self, doc_id: str, case_id: str | None, sections: list[Section], language: str,
                 facts: CaseFacts | None) -> list[Chunk]:
@@ -103,7 +110,8 @@ class DocumentReader:
             out.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text, section=title,
                              language=language,  # type: ignore[arg-type]
                              diagnoses=[d.name for d in facts.diagnoses] if facts else [],
-                             treatments=[t.name for t in facts.treatments] if facts else []))
+                             treatments=[t.name for t in facts.treatments] if facts else [],
+                             codes=code_keys(facts.codes) if facts else []))
         return out
 
     def read_table(self, path: Path, content_hash: str, doc_id: str, dtype: DocType) -> ReadDocument:
@@ -149,7 +157,7 @@ class DocumentReader:
             for text in _row_groups(lines, self.settings.chunking.max_words):  # a long history: several chunks
                 chunks.append(Chunk(chunk_id="", doc_id=doc_id, case_id=case_id, position=pos, text=text,
                                     section="table", language=f.language, diagnoses=[d.name for d in f.diagnoses],
-                                    treatments=[t.name for t in f.treatments]))
+                                    treatments=[t.name for t in f.treatments], codes=code_keys(f.codes)))
                 pos += 1
         return ReadDocument(doc_id, path, dtype, content_hash, chunks, facts, None)
 
@@ -177,6 +185,11 @@ class DocumentReader:
                 sev = ds[0].severity if ds else None
             f.diagnoses.append(Diagnosis(name=dname, label=rec.diagnosis or "", icd10=rec.icd10 or self.vocab.icd10_of(dname),
                                          side=_norm_side(rec.side), severity=sev))
+        code = dotted(rec.icd10) if rec.icd10 and DIAGNOSIS_CODE.match(rec.icd10.strip()) else None
+        if code and all(c.code != code for c in f.codes):  # the clinic's own coding: kept as recorded
+            f.codes.append(Code(system="ICD-10-CM", kind="diagnosis", code=code, confidence=1.0, source="recorded",
+                                label=label_of(code, f.language or "es", rec.diagnosis or ""),
+                                text=rec.diagnosis or "", side=_norm_side(rec.side)))  # type: ignore[arg-type]
         tname = self.vocab.treatment_id(rec.treatment) if rec.treatment else None
         if tname:
             f.treatments.append(Treatment(name=tname, label=rec.treatment or "", date=self._shift(rec.date, rec.patient_ref),

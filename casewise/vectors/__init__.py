@@ -25,7 +25,7 @@ from casewise.types import Chunk
 DENSE = "dense"
 SPARSE = "sparse"
 POINT_NAMESPACE = uuid.UUID("8f6d3c1e-4b7a-5e55-9a8e-0c45e3a1d0b2")
-KEYWORD_FIELDS = ("case_id", "doc_id", "diagnoses", "treatments", "sex", "age_band", "language")
+KEYWORD_FIELDS = ("case_id", "doc_id", "diagnoses", "treatments", "codes", "sex", "age_band", "language")
 DATETIME_FIELDS = ("date",)
 
 

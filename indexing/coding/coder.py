@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 from casewise.lang import detect_language
 from casewise.types import Code, Language
 from indexing.coding.lexicon import Match
-from indexing.coding.model import SYSTEMS, CoderModel, combine
+from indexing.coding.model import BUNDLED, SYSTEMS, CoderModel, combine, model_path
 from indexing.coding.text import tokenize
 
 
@@ -85,6 +86,21 @@ class LexiconCoder:
         if lang in self.model.languages:
             return lang
         return next(iter(self.model.languages), None)
+
+
+def load_coder(data_dir: Path | None) -> LexiconCoder | None:
+    """The coder indexing uses: the one learned into the data folder (`casewise learn --codes`), else the bundled
+    one (learned from CodiEsp train), else None. Loaded once per process for each model file version."""
+    for path in ([model_path(data_dir)] if data_dir is not None else []) + [BUNDLED]:
+        if path.is_file():
+            stat = path.stat()
+            return _cached(str(path), stat.st_mtime_ns, stat.st_size)
+    return None
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, _mtime_ns: int, _size: int) -> LexiconCoder:
+    return LexiconCoder.load(Path(path))
 
 
 def _len(m: Match) -> int:

@@ -18,10 +18,9 @@ from indexing.coding import terminology
 from indexing.coding.align import Aligner, WordTranslations, parallel_segments
 from indexing.coding.codiesp import CodedNote, Evidence, read_folders
 from indexing.coding.lexicon import MAX_TERM_TOKENS, Lexicon, Sense
-from indexing.coding.model import FORMAT, KINDS, VERSION, CoderModel, LanguageModel, combine
+from indexing.coding.model import FORMAT, KINDS, VERSION, CoderModel, LanguageModel, combine, model_path
 from indexing.coding.text import normalize, tokenize
 
-MODEL_NAME = f"icd10-coder-v{VERSION}.json.gz"
 LANGUAGES = ("es", "en")
 
 # Words a terminology label carries that a note never writes ('Dolor, no clasificado en otra parte').
@@ -242,6 +241,6 @@ def learn_codes(folders: Sequence[Path], out: Path | None = None, *, data_dir: P
                   "folders": [Path(f).name for f in folders], "notes": len(notes), "seconds": round(seconds, 1)}
     path = None
     if out is not None or data_dir is not None:
-        path = out if out is not None else Path(data_dir or ".") / "coding" / MODEL_NAME
+        path = out if out is not None else model_path(Path(data_dir or "."))
         model.save(path)
     return LearnReport(path, model, len(notes), seconds)

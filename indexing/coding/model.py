@@ -17,6 +17,14 @@ KINDS = ("diagnosis", "procedure")
 SYSTEMS = {"diagnosis": "ICD-10-CM", "procedure": "ICD-10-PCS"}
 SOURCE_LETTER = {"span": "s", "term": "t", "translated": "x"}
 PRIOR_WEIGHT = 1.0  # pseudo-notes of the prior in a sense's confidence
+MODEL_NAME = f"icd10-coder-v{VERSION}.json.gz"  # in <data_dir>/coding/, written by `casewise learn --codes`
+# The default when the data folder holds none: learned from CodiEsp train (CC BY 4.0; see data/README.md).
+BUNDLED = Path(__file__).parent / "data" / f"icd10-coder-codiesp-v{VERSION}.json.gz"
+
+
+def model_path(data_dir: Path) -> Path:
+    """Where `casewise learn --codes` writes the data folder's coder, and where indexing looks for it first."""
+    return Path(data_dir) / "coding" / MODEL_NAME
 
 
 def combine(confidences: list[float]) -> float:

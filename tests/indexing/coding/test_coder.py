@@ -12,8 +12,8 @@ import pytest
 from casewise.errors import ConfigError, InputFileError
 from indexing.coding.coder import Coder, LexiconCoder
 from indexing.coding.codiesp import read_folder
-from indexing.coding.learn import MODEL_NAME, build_lexicon, learn_codes, learn_model
-from indexing.coding.model import CoderModel, LanguageModel
+from indexing.coding.learn import build_lexicon, learn_codes, learn_model
+from indexing.coding.model import MODEL_NAME, CoderModel, LanguageModel
 
 FIXTURE = Path(__file__).parent / "fixtures" / "codiesp_mini"
 
