@@ -51,13 +51,22 @@ def extract(path: Annotated[Path, typer.Argument(help="a file or folder of the c
 
 def eval_extract(synth: Annotated[bool, typer.Option("--synth", help="the synthetic clinic (sample or --synth-dir)")] = False,
                  synth_dir: Annotated[Path | None, typer.Option(help="a folder written by `casewise synth`")] = None,
-                 codiesp: Annotated[Path | None, typer.Option(help="CodiEsp split folder (text_files/ + *X.tsv)")] = None,
+                 codiesp: Annotated[Path | None, typer.Option(help="CodiEsp-format folder to score the ICD-10 coder on "
+                                                               "(text_files/, text_files_en/, *D.tsv, *P.tsv, *X.tsv)")] = None,
+                 train: Annotated[list[Path] | None, typer.Option(help="CodiEsp: folder(s) the coder learns from "
+                                                                  "(repeatable); --codiesp DIR is held out")] = None,
+                 folds: Annotated[int | None, typer.Option(min=2, help="CodiEsp: cross-validate within DIR "
+                                                           "(fold = sha256(note id) mod K)")] = None,
+                 language: Annotated[list[str] | None, typer.Option(help="CodiEsp: es and/or en (default both)")] = None,
+                 keep_negated: Annotated[bool, typer.Option(help="CodiEsp: code negated mentions too")] = False,
+                 spans: Annotated[bool, typer.Option(help="CodiEsp: span recall of the built-in lexicon instead")] = False,
                  lexicon_split: Annotated[bool, typer.Option(help="CodiEsp: also a half-A span lexicon, on half B")] = False,
                  no_deid: Annotated[bool, typer.Option("--no-deid", help="synth: raw text (dates are scored)")] = False,
                  backend: Annotated[str, typer.Option(help="synth: rules or llm (the llm.* server)")] = "rules",
                  as_json: Annotated[bool, typer.Option("--json")] = False,
                  limit: Annotated[int | None, typer.Option(help="first N patients / documents only")] = None) -> None:
-    """Extraction quality: per-field precision/recall on the synthetic clinic, span recall on CodiEsp."""
+    """Extraction quality: per-field precision/recall on the synthetic clinic; the ICD-10 coder on CodiEsp (P/R/F1 on
+    codes and categories, MAP), on a held-out folder (--train) or cross-validated (--folds)."""
     from casewise.errors import CasewiseError
     from eval import extract_eval
 
@@ -67,7 +76,10 @@ def eval_extract(synth: Annotated[bool, typer.Option("--synth", help="the synthe
     if synth or synth_dir is not None:
         argv += ["--synth"] + ([str(synth_dir)] if synth_dir else [])
     if codiesp is not None:
-        argv += ["--codiesp", str(codiesp)] + (["--lexicon-split"] if lexicon_split else [])
+        argv += ["--codiesp", str(codiesp)] + (["--lexicon-split"] if lexicon_split else []) + (
+            ["--spans"] if spans else []) + [a for d in train or [] for a in ("--train", str(d))] + (
+            ["--folds", str(folds)] if folds else []) + [a for lang in language or [] for a in ("--language", lang)] + (
+            ["--keep-negated"] if keep_negated else [])
     argv += ["--backend", backend] + (["--no-deid"] if no_deid else []) + (["--json"] if as_json else []) + (
         ["--limit", str(limit)] if limit else [])
     raise typer.Exit(extract_eval.main(argv) or 0)

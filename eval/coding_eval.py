@@ -186,6 +186,21 @@ def evaluate(test_dir: Path, *, train_dirs: Sequence[Path] = (), folds: int | No
     return report
 
 
+def evaluate_coder(test_dir: Path, coder: LexiconCoder, *, languages: Sequence[str] = LANGUAGES) -> CodingReport:
+    """Score an already learned coder (the one indexing uses) on a folder; says so when it learned from a folder of
+    that name, as its figures are then not held out."""
+    test = list(read_folder(test_dir).values())
+    learned = [str(f) for f in coder.model.meta.get("folders", [])]
+    how = (f"the coder in use (learned on {', '.join(learned) or 'unknown folders'}, "
+           f"{coder.model.meta.get('notes', '?')} notes), scored on {Path(test_dir).name} ({len(test)} notes)")
+    if Path(test_dir).name in learned:
+        how += (f"; NOT HELD OUT: it learned from a folder named {Path(test_dir).name}, so these figures are "
+                "optimistic: use --folds K or --train DIR")
+    report = CodingReport(how=how, notes=len(test))
+    score_notes(coder, test, languages, into=report.scores)
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.coding_eval", description=__doc__.splitlines()[0])
     ap.add_argument("--codiesp", type=Path, required=True, help="CodiEsp-format folder to score")

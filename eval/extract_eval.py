@@ -10,7 +10,14 @@
     recall against every ground-truth score is reported too. Treatment dates are compared only with --no-deid
     (de-identification shifts them).
 
-`casewise eval extract --codiesp DIR [--lexicon-split] [--limit N] [--json]`
+`casewise eval extract --codiesp DIR (--train DIR ... | --folds K) [--language es|en] [--keep-negated] [--json]`
+    The ICD-10 coder as CodiEsp measures it (eval.coding_eval): learned on the --train folders and scored on DIR, or
+    K-fold cross-validated within DIR (fold = sha256(note id) mod K); micro P/R/F1 on full codes and on categories
+    (diagnoses: 3 characters, procedures: 4) and MAP, per language (the Spanish notes, their English translations)
+    and kind. Without --train or --folds, the coder indexing uses (the data folder's, else the bundled one) is scored
+    on DIR, flagged as not held out when it learned from a folder of that name.
+
+`casewise eval extract --codiesp DIR --spans [--lexicon-split] [--limit N] [--json]`
     Span-level recall of the diagnosis and procedure evidence spans of trainX.tsv: a gold span is found when a
     diagnosis (procedure: treatment) mention of the lexicon overlaps it. The lexicon is regenerative-medicine
     focused, so recall over all of medicine is low by design. --lexicon-split measures what a clinic's vocabulary
@@ -330,6 +337,25 @@ def evaluate_codiesp(folder: Path, *, lexicon_split: bool = False, limit: int | 
             span_recall(f"CodiEsp {folder.name} half B (built-in + half A span lexicon)", b, gold, lexicon_from(gold, a))]
 
 
+def _coder_report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
+    from eval import coding_eval
+
+    languages = tuple(dict.fromkeys(args.language or ("es", "en")))
+    if args.train and args.folds:
+        parser.error("give --train DIR (DIR is then held out) or --folds K (cross-validation within DIR), not both")
+    if args.train or args.folds:
+        return coding_eval.evaluate(args.codiesp, train_dirs=args.train, folds=args.folds, languages=languages,
+                                    negation=not args.keep_negated, progress=lambda m: print(m, file=sys.stderr))
+    from casewise.settings import load_settings
+    from indexing.coding.coder import load_coder
+
+    coder = load_coder(load_settings().data_dir)
+    if coder is None:
+        parser.error("no ICD-10 coder is installed: give --train DIR or --folds K, or learn one with "
+                     "`casewise learn --codes DIR`")
+    return coding_eval.evaluate_coder(args.codiesp, coder, languages=languages)
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -341,6 +367,13 @@ def main(argv: Sequence[str] | None = None, *, extractor: Extractor | None = Non
                         help="synthetic clinic folder (default: the bundled sample)")
     parser.add_argument("--codiesp", type=Path, help="CodiEsp split folder (text_files/ + *X.tsv)")
     parser.add_argument("--lexicon-split", action="store_true", help="CodiEsp: also measure a half-A span lexicon on half B")
+    parser.add_argument("--spans", action="store_true", help="CodiEsp: span recall of the built-in lexicon instead of "
+                        "the ICD-10 coder")
+    parser.add_argument("--train", type=Path, action="append", default=[],
+                        help="CodiEsp: folder(s) the coder learns from (repeatable); DIR is scored")
+    parser.add_argument("--folds", type=int, default=None, help="CodiEsp: cross-validate the coder within DIR")
+    parser.add_argument("--language", choices=("es", "en"), action="append", help="CodiEsp: default both")
+    parser.add_argument("--keep-negated", action="store_true", help="CodiEsp: code negated mentions too")
     parser.add_argument("--no-deid", action="store_true", help="synth: extract from raw text (then dates are scored)")
     parser.add_argument("--limit", type=int, default=None, help="first N patients / documents only")
     parser.add_argument("--backend", choices=("rules", "llm"), default="rules",
@@ -373,7 +406,10 @@ def main(argv: Sequence[str] | None = None, *, extractor: Extractor | None = Non
     if args.codiesp is not None:
         if not (args.codiesp / "text_files").is_dir():
             parser.error(f"{args.codiesp}: expected a CodiEsp split folder with text_files/ and *X.tsv")
-        reports.extend(evaluate_codiesp(args.codiesp, lexicon_split=args.lexicon_split, limit=args.limit))
+        if args.spans or args.lexicon_split:
+            reports.extend(evaluate_codiesp(args.codiesp, lexicon_split=args.lexicon_split, limit=args.limit))
+        else:
+            reports.append(_coder_report(args, parser))
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
     else:

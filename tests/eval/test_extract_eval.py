@@ -66,7 +66,7 @@ def test_codiesp_span_recall_counts_overlapping_mentions_by_kind(tmp_path: Path)
 
 def test_eval_command_prints_a_table_and_refuses_a_wrong_folder(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--codiesp", str(_codiesp(tmp_path))]) == 0
+    assert main(["--codiesp", str(_codiesp(tmp_path)), "--spans"]) == 0
     assert "diagnosis" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--codiesp", str(tmp_path / "nowhere")])
