@@ -1,7 +1,7 @@
 """Measure de-identification: recall, precision, F1 and leak rate on MEDDOCAN (brat) and Presidio's synthetic set.
 
 MEDDOCAN's 22 types include things Casewise keeps on purpose (sex, country, profession, ages under 90, kinship words
-such as "madre", bare years) and institutions (removed only when deid.remove_institutions is set). Each gold span is
+such as "madre", bare years) and institutions (removed unless deid.remove_institutions is off). Each gold span is
 therefore marked in scope or not by the policy of the Deidentifier under test; headline figures use in-scope spans, and
 tokens inside out-of-scope spans count neither for nor against precision. Figures over all gold spans are reported too.
 MEDDOCAN's gold also labels descriptors such as "lactante", "raza negra" or "homosexual" as ID_SUJETO_ASISTENCIA (its

@@ -81,7 +81,7 @@ class Deidentifier:
         self._max_shift = int(getattr(settings, "max_date_shift_days", 180))
         self._allow = {fold(w) for w in getattr(settings, "allow_list", [])}
         entities = set(getattr(settings, "entities", ALL_ENTITIES))
-        if getattr(settings, "remove_institutions", False):
+        if getattr(settings, "remove_institutions", True):
             entities.add("INSTITUTION")
         else:
             entities.discard("INSTITUTION")
@@ -191,9 +191,12 @@ class Deidentifier:
                         or (source == "casewise_caps_listed" and not _listed_name_ok(text[start:end])):
                     continue
             elif (source == _SPACY and not self._spacy_other_ok(text, start, end, etype)) \
+                    or (source == _SPACY and etype == "INSTITUTION" and not _organisation_ok(text[start:end], lang)) \
                     or (source == _GAZETTEER and (self._allowed(text[start:end]) or _followed_by_colon(text, end))) \
                     or (etype in ("LOCATION", "ADDRESS") and fold(text[start:end]) in COUNTRIES):
                 continue
+            if source in (_SPACY, _GAZETTEER) and _DOSE_AFTER.match(text, end):
+                continue  # "Voltaren gel", "Adiro 100 mg", "Ostenil Plus 2 ml": a drug or a device, not a person
             if source == "casewise_place_cue" and (self._allowed(text[start:end])
                                                     or is_not_name_word(_WORD.findall(text[start:end])[0])):
                 continue
@@ -406,6 +409,33 @@ def _institution_acronyms(text: str, cands: list[tuple[int, int, str, float]],
         for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags):
             out.append((m.start(), m.end(), "INSTITUTION", 0.8))
     return out
+
+
+# What follows a drug's or a device's name: a dose or a pharmaceutical form.
+_DOSE_AFTER = re.compile(
+    r"[ \t]*(?:\d+(?:[.,]\d+)?[ \t]*(?:mg|mcg|µg|ug|g|ml|mL|cc|UI|IU|U|mmol|%)(?![\w])|"
+    r"(?i:gel|crema|cream|ointment|pomada|comprimidos?|tablets?|tabs?|c[áa]psulas|capsules?|caps|sobres?|ampollas?|"
+    r"viales?|spray|parches?|patch(?:es)?|jarabe|syrup|inhaler|inhalador|colirio|drops|gotas|retard|forte|plus|depot)\b)")
+# Words that make a Spanish organisation: spaCy's small Spanish model tags drugs, tests and headings as ORG
+# ("Vancomicina", "Western Blot", "Cuidados Paliativos"); an institution names its kind ("Hospital ...", "... S.A.").
+_ORG_WORDS = frozenset(fold(w) for w in """
+hospital hospitales hopital hôpital ospedale clinica clínica policlinica sanatorio centro complejo complexo fundacion
+fundació universidad universitat universitaria universitario university facultad escuela instituto institut institute
+residencia mutua mutualidad consultorio asociacion asociación sociedad laboratorio laboratorios juzgado palacio
+ministerio consejeria consejería conselleria servicio-de-salud colegio academia
+sa s.a. sl s.l. slu inc ltd llc gmbh ag corp corporation company co scientific pharma pharmaceuticals healthcare
+farmaceutica farmacéutica medical instruments technologies
+""".split())
+
+
+def _organisation_ok(value: str, lang: str) -> bool:
+    """An organisation spaCy found: never with a digit ("FC 72", "K-L 4", "M72.2"); in Spanish, only one that names
+    its kind (a hospital, a university, a company's legal form)."""
+    if any(ch.isdigit() for ch in value):
+        return False
+    if lang != "es":
+        return True
+    return any(fold(w.rstrip(".")) in _ORG_WORDS or fold(w) in _ORG_WORDS for w in re.findall(r"[\w.]+", value))
 
 
 def _has_acronym(value: str) -> bool:

@@ -66,7 +66,24 @@ staphylococcus staphilococo streptococcus streptococo pseudomonas klebsiella ent
 factor unidades servicio departamento seccion
 viene alergia alergias impresion guiado guiada date franca derivada derivado intervenida intervenido primera visita
 injected tto routine fu denies new follow-up months
+aine aines nsaid nsaids allergic allergy allergies iodine yodo yodados contrast contraste penicillin penicilina latex
 """.split()
+# Drug and device brand names (capitalised like surnames; some are towns or given names somewhere) and generics that
+# spaCy's small models tag as people, places or organisations: a treatment list that loses them loses what was done.
+_DRUGS = """
+humira xarelto celebrex lyrica durolane synvisc eliquis voltaren nolotil enantyum arcoxia zaldiar ostenil hyalone
+orthovisc monovisc hyalgan suplasyn adant durogesic trigon kenalog celestone urbason dacortin prolia forsteo fosamax
+neurontin palexia targin lantus eutirox zyloric ventolin seretide pradaxa lixiana clexane hibor efient plavix
+enbrel remicade simponi cimzia stelara cosentyx taltz orencia actemra roactemra kineret olumiant xeljanz rinvoq
+ozempic trulicity januvia jardiance forxiga dafiro spiriva symbicort nexium augmentin zitromax ciproxin
+termalgin gelocatil dolalgial efferalgan dalsy espidifen ibuprox voltadol thrombocid feldene movalis inacid
+artrotec condrosan cartexan viartril hyalur vitalvisc fermathron ostenil coxflam orudis airtal enantium
+adalimumab etanercept infliximab rituximab tocilizumab secukinumab denosumab teriparatida teriparatide
+levodopa carbidopa pregabalina pregabalin gabapentina gabapentin duloxetina duloxetine celecoxib etoricoxib
+apixaban rivaroxaban dabigatran edoxaban warfarin methotrexate metotrexato hidroxicloroquina hydroxychloroquine
+vancomicina vancomycin meropenem clindamicina clindamycin adriamicina mitomicina ciclofosfamida fludarabina
+""".split()
+_NOT_NAMES = _NOT_NAMES + _DRUGS
 NOT_NAMES: frozenset[str] = frozenset(_NOT_NAMES)
 
 KINSHIP = frozenset(fold(w) for w in """

@@ -146,11 +146,11 @@ def test_professionals_kept_when_policy_says_so() -> None:
     assert "Pedro Sanz" in out and "Ana Gil" not in out
 
 
-def test_institutions_removed_only_when_policy_says_so(deid: Deidentifier) -> None:
+def test_institutions_removed_by_default_and_kept_when_policy_says_so(deid: Deidentifier) -> None:
     note = "Derivada desde el Hospital Universitario La Paz por dolor."
-    assert "La Paz" in deid.deidentify(note, language="es").text
-    strict = Deidentifier(DeidSettings(secret=SecretStr("s"), remove_institutions=True))
-    assert "La Paz" not in strict.deidentify(note, language="es").text
+    assert "La Paz" not in deid.deidentify(note, language="es").text
+    lenient = Deidentifier(DeidSettings(secret=SecretStr("s"), remove_institutions=False))
+    assert "La Paz" in lenient.deidentify(note, language="es").text
 
 
 def test_batch_equals_one_by_one(deid: Deidentifier) -> None:

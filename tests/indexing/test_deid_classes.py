@@ -102,6 +102,26 @@ def test_clinical_eponyms_and_drug_names_survive(deid: Deidentifier, note: str, 
     assert "[" not in out
 
 
+# Brand names are capitalised like surnames and some are towns or given names somewhere ("Adiro", "Lyrica"):
+# a treatment table that loses them loses what was done.
+DRUGS_EN = ["Humira", "Xarelto", "Celebrex", "Lyrica", "Durolane", "Synvisc", "Eliquis", "Voltaren"]
+DRUGS_ES = ["Nolotil", "Enantyum", "Adiro", "Sintrom", "Arcoxia", "Ostenil", "Zaldiar", "Hyalone"]
+
+
+@pytest.mark.parametrize("note,drugs,lang", [
+    (("Meds: Humira 40 mg q2w, Xarelto 20 mg daily, Celebrex 200 mg prn, Lyrica 75 mg bid. Knee injected with "
+      "Durolane 60 mg after Synvisc failed. Eliquis held 48 h before the procedure; Voltaren gel to the knee."),
+     DRUGS_EN, "en"),
+    (("Tratamiento: Nolotil 575 mg/8h, Enantyum 25 mg si dolor, Adiro 100 mg, Sintrom según pauta, Arcoxia 90 mg. "
+      "Se infiltra Ostenil Plus en rodilla derecha; Zaldiar de rescate. Previamente Hyalone sin mejoría."),
+     DRUGS_ES, "es"),
+])
+def test_drug_and_device_brand_names_survive(deid: Deidentifier, note: str, drugs: list[str], lang: str) -> None:
+    out = deid.deidentify(note, language=lang).text
+    assert [d for d in drugs if d not in out] == []
+    assert re.findall(r"\d+ mg", out) == re.findall(r"\d+ mg", note)  # doses too
+
+
 @pytest.mark.parametrize("note,places,lang", [
     ("Natural de Casablanca, vive en Narón (A Coruña) con su marido.", ["Narón", "Coruña"], "es"),
     ("Residente en Tomelloso. Refiere dolor.", ["Tomelloso"], "es"),
