@@ -126,7 +126,7 @@ def label_of(code: str, language: str, fallback: str = "", kind: str = "diagnosi
 
 def fold(text: str) -> str:
     nfkd = unicodedata.normalize("NFKD", text.lower())
-    return " ".join("".join(ch for ch in nfkd if not unicodedata.combining(ch)).replace(",", " ").split())
+    return " ".join(re.sub(r"[^\w]+", " ", "".join(ch for ch in nfkd if not unicodedata.combining(ch))).split())
 
 
 @lru_cache(maxsize=2)
@@ -135,14 +135,14 @@ def _folded(language: str) -> tuple[tuple[str, str], ...]:
 
 
 def codes_for_label(text: str, languages: tuple[str, ...] = ("es", "en"), limit: int = 200) -> list[str]:
-    """Diagnosis codes whose description is `text` (accents and case ignored), else those whose description holds
-    its words in that order ('artrosis primaria de rodilla'); at most `limit`, most general first."""
+    """Diagnosis codes whose description is `text` (accents, case and punctuation ignored), else those whose
+    description holds all its words ('knee osteoarthritis' finds 'Osteoarthritis of knee'); the most general first,
+    none under a code already listed, at most `limit`."""
     want = fold(text)
     if not want:
         return []
-    exact: list[str] = []
-    partial: list[str] = []
-    pattern = re.compile(r"(?:^| )" + re.escape(want) + r"(?: |$)")
+    words = set(want.split())
+    found: list[list[str]] = [[], []]  # exact, every word
     for lang in languages:
         try:
             entries = _folded(lang)
@@ -150,14 +150,12 @@ def codes_for_label(text: str, languages: tuple[str, ...] = ("es", "en"), limit:
             continue
         for label, code in entries:
             if label == want:
-                exact.append(code)
-            elif pattern.search(label):
-                partial.append(code)
-    found = exact or partial
-    # the most general codes first, and none inside a category already listed
-    found = sorted(set(found), key=lambda c: (len(c), c))
+                found[0].append(code)
+            elif words <= set(label.split()):
+                found[1].append(code)
+    best = next((f for f in found if f), [])
     kept: list[str] = []
-    for c in found:
+    for c in sorted(set(best), key=lambda c: (len(c), c)):
         if not any(c.startswith(k) for k in kept):
             kept.append(c)
     return kept[:limit]

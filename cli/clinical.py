@@ -17,7 +17,7 @@ from cli.common import index_with_progress, out, runtime
 
 if TYPE_CHECKING:
     from casewise.settings import Settings
-    from casewise.types import Answer, SimilarCase
+    from casewise.types import Answer, Case, SimilarCase
 
 DEMO_QUESTIONS = [
     ("es", ("Mujer de 58 años con gonartrosis grado 2 en rodilla izquierda, EVA 7/10 pese a AINEs. "
@@ -27,10 +27,13 @@ DEMO_QUESTIONS = [
 ]
 
 
+CODES_SHOWN = 4  # per case in the similar-cases table; --json has them all, with span and confidence
+
 # Every line of a CLI answer in the answer's language (the answer text itself comes localised from reasoning/).
 WORDS: dict[str, dict[str, str]] = {
     "en": {"similar": "Similar cases", "case": "case", "score": "score", "cosine": "cosine", "sex_age": "sex/age",
-           "diagnoses": "diagnoses", "treatments": "treatments", "why": "why",
+           "diagnoses": "diagnoses", "treatments": "treatments", "why": "why", "codes": "ICD-10",
+           "predicted": "* predicted by the ICD-10 coder from the notes; without *: recorded in the clinic's tables",
            "evidence": "Evidence: what was done for similar cases and how it turned out", "treatment": "treatment",
            "cases": "cases", "measure": "measure", "median": "median change", "iqr": "IQR", "improved": "improved",
            "months": "months", "adverse": "adverse", "case_ids": "case ids", "answer": "Answer", "flags": "flags",
@@ -39,6 +42,8 @@ WORDS: dict[str, dict[str, str]] = {
                        "does not count as evidence; 1.00 = the same text")},
     "es": {"similar": "Casos similares", "case": "caso", "score": "puntuación", "cosine": "coseno",
            "sex_age": "sexo/edad", "diagnoses": "diagnósticos", "treatments": "tratamientos", "why": "por qué",
+           "codes": "CIE-10",
+           "predicted": "* propuesto por el codificador CIE-10 a partir de las notas; sin *: registrado en las tablas",
            "evidence": "Evidencia: qué se hizo en casos similares y cómo evolucionaron", "treatment": "tratamiento",
            "cases": "casos", "measure": "escala", "median": "cambio mediano", "iqr": "RIC", "improved": "mejoraron",
            "months": "meses", "adverse": "adversos", "case_ids": "casos (id)", "answer": "Respuesta",
@@ -78,14 +83,28 @@ def _why(reasons: list[str], lang: str) -> str:
     return "; ".join(out)
 
 
+def codes_text(case: Case, lang: str, limit: int = CODES_SHOWN) -> str:
+    """A case's ICD-10 codes as a clinician reads them: the code, its label in `lang`, * when predicted."""
+    from casewise.terminology import label_of
+
+    shown = []
+    for c in case.codes[:limit]:
+        label = label_of(c.code, lang, fallback=c.label, kind=c.kind)
+        shown.append(f"{c.code.upper()} {label}{'*' if c.source == 'predicted' else ''}".strip())
+    more = len(case.codes) - limit
+    return "; ".join(shown) + (f" (+{more})" if more > 0 else "")
+
+
 def print_similar(cases: list[SimilarCase], settings: Settings, lang: str = "en") -> None:
     from casewise.vocabulary import label
 
     w = WORDS[lang]
     caption = w["caption"].format(model=settings.embedding.model,
                                   floor=number(settings.retrieval.similarity_floor or 0.0, lang, "{:.2f}"))
+    if any(c.case and c.case.codes for c in cases):
+        caption += "\n" + w["predicted"]
     t = Table(title=w["similar"], show_lines=False, caption=caption)
-    for col in ("case", "score", "cosine", "sex_age", "diagnoses", "treatments", "why"):
+    for col in ("case", "score", "cosine", "sex_age", "diagnoses", "codes", "treatments", "why"):
         t.add_column(w[col])
     for c in cases:
         case = c.case
@@ -93,6 +112,7 @@ def print_similar(cases: list[SimilarCase], settings: Settings, lang: str = "en"
                   f"{case.sex or '?'}/{case.age_band or '?'}" if case else "",
                   ", ".join(f"{label(d.name, lang)}{' ' + d.severity if d.severity else ''}" for d in case.diagnoses)
                   if case else "",
+                  codes_text(case, lang) if case else "",
                   ", ".join(dict.fromkeys(label(x.name, lang) for x in case.treatments)) if case else "",
                   _why(c.why, lang))
     out.print(t)

@@ -2,7 +2,13 @@
 
 Diagnosis and treatment filters go through the same vocabulary as extraction (the built-in one with the clinic's
 `extract.vocabulary_file` merged over it), so a filter may name a canonical id ('prp'), any synonym or clinic term
-that the vocabulary maps to it ('plasma rico en plaquetas', 'PRGF'), or, for diagnoses, an ICD-10 code ('M17.1').
+that the vocabulary maps to it ('plasma rico en plaquetas', 'PRGF').
+
+Filters also accept ICD-10 codes, matched against the codes stored on each case (recorded in the clinic's tables or
+predicted by the coder): a diagnosis code ('M17.11'), a subcategory or a 3-character category ('M17.1', 'M17', each
+matching every code under it), or a code's label in Spanish or English ('Gonartrosis primaria', 'knee osteoarthritis');
+for treatments, an ICD-10-PCS procedure code or its first characters ('0SRC0J9', '0SRC'). A value that names both a
+vocabulary id and codes ('M17.1' is knee_oa) matches cases with either.
 """
 
 from __future__ import annotations
@@ -13,24 +19,55 @@ from collections.abc import Callable
 from qdrant_client import models
 
 from casewise.errors import RequestError
+from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE, codes_for_label, dotted
 from casewise.types import Filters
 from casewise.vocabulary import BUILTIN, Term, Vocabulary
 
 
-def _resolve(values: list[str], terms: tuple[Term, ...], lookup: Callable[[str], str | None], field: str) -> list[str]:
-    """Canonical ids for the given ids, synonyms or clinic terms; an unknown one fails with the list of valid ids."""
+def _resolve(values: list[str], terms: tuple[Term, ...], lookup: Callable[[str], str | None], field: str
+             ) -> tuple[list[str], list[str]]:
+    """(canonical ids, ICD-10 code keys) for the given ids, synonyms, clinic terms, codes or code labels; an unknown
+    value fails with the list of valid ids."""
     ids = {t.id for t in terms}
     out: list[str] = []
+    codes: list[str] = []
     bad: list[str] = []
     for value in values:
         tid = value if value in ids else lookup(value)
-        if tid is None:
+        found = _codes(value, field)
+        if tid is None and not found and field == "diagnoses":
+            found = codes_for_label(value)
+        if tid is None and not found:
             bad.append(value)
-        elif tid not in out:
+        if tid is not None and tid not in out:
             out.append(tid)
+        codes.extend(c for c in found if c not in codes)
     if bad:
-        raise RequestError(f"filters.{field}", f"unknown {bad}; valid: {sorted(ids)} or any of their synonyms")
-    return out
+        what = ("an ICD-10 code ('M17.11'), category ('M17') or code label" if field == "diagnoses"
+                else "an ICD-10-PCS code or its first characters ('0SRC')")
+        raise RequestError(f"filters.{field}", f"unknown {bad}; valid: {sorted(ids)}, any of their synonyms, or {what}")
+    return out, codes
+
+
+def _codes(value: str, field: str) -> list[str]:
+    """The code key a value written as an ICD-10 code stands for ('M17.1' -> 'm17.1'), if it is one."""
+    v = value.strip()
+    if field == "diagnoses" and DIAGNOSIS_CODE.match(v):
+        return [dotted(v)]
+    if field == "treatments" and PROCEDURE_CODE.match(v):
+        return [v.lower()]
+    return []
+
+
+def _any_of(field: str, ids: list[str], codes: list[str]) -> models.Condition:
+    """Cases with one of these vocabulary ids or one of these codes (each code key matches the codes under it)."""
+    by_id = models.FieldCondition(key=field, match=models.MatchAny(any=ids)) if ids else None
+    by_code = models.FieldCondition(key="codes", match=models.MatchAny(any=codes)) if codes else None
+    if by_id is not None and by_code is not None:
+        return models.Filter(should=[by_id, by_code])
+    cond = by_id or by_code
+    assert cond is not None  # _resolve refuses a value that names neither
+    return cond
 
 
 def to_qdrant(f: Filters | None, vocab: Vocabulary = BUILTIN) -> models.Filter | None:
@@ -43,11 +80,9 @@ def to_qdrant(f: Filters | None, vocab: Vocabulary = BUILTIN) -> models.Filter |
     if f.age_bands:
         must.append(models.FieldCondition(key="age_band", match=models.MatchAny(any=f.age_bands)))
     if f.diagnoses:
-        diagnoses = _resolve(f.diagnoses, vocab.diagnoses, vocab.diagnosis_id, "diagnoses")
-        must.append(models.FieldCondition(key="diagnoses", match=models.MatchAny(any=diagnoses)))
+        must.append(_any_of("diagnoses", *_resolve(f.diagnoses, vocab.diagnoses, vocab.diagnosis_id, "diagnoses")))
     if f.treatments:
-        treatments = _resolve(f.treatments, vocab.treatments, vocab.treatment_id, "treatments")
-        must.append(models.FieldCondition(key="treatments", match=models.MatchAny(any=treatments)))
+        must.append(_any_of("treatments", *_resolve(f.treatments, vocab.treatments, vocab.treatment_id, "treatments")))
     if f.language:
         must.append(models.FieldCondition(key="language", match=models.MatchValue(value=f.language)))
     if f.date_from or f.date_to:
