@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from casewise.plan import Cohort, QuestionPlan
+
 Language = Literal["es", "en"]
 DocType = Literal["pdf", "docx", "txt", "md", "html", "eml", "csv", "xlsx"]
 
@@ -189,6 +191,9 @@ class Answer(BaseModel):
     abstained: bool = False
     flags: list[str] = Field(default_factory=list)
     notice: str = ""
+    plan: QuestionPlan | None = Field(None, description="how the question was understood")
+    cohort: Cohort | None = Field(None, description="every matching case of the store, tabulated per treatment arm")
+    refused: bool = Field(False, description="True: the question asked for patient identifiers and was refused")
 
 
 class Filters(BaseModel):
