@@ -197,8 +197,12 @@ class Deidentifier:
                 continue
             if source in (_SPACY, _GAZETTEER) and _DOSE_AFTER.match(text, end):
                 continue  # "Voltaren gel", "Adiro 100 mg", "Ostenil Plus 2 ml": a drug or a device, not a person
-            if source == "casewise_place_cue" and (self._allowed(text[start:end])
-                                                    or is_not_name_word(_WORD.findall(text[start:end])[0])):
+            if source in ("casewise_place_cue", "casewise_place_cue_plain") and (
+                    self._allowed(text[start:end]) or is_not_name_word(_WORD.findall(text[start:end])[0])
+                    or fold(_WORD.findall(text[start:end])[0]) in gazetteer.COMMON_WORDS
+                    or fold(text[start:end]) in gazetteer.stop_words()
+                    or (source == "casewise_place_cue_plain" and text[start].islower()
+                        and fold(text[start:end]) not in gazetteer.load().places)):  # "I'm in agony"
                 continue
             if etype in ("PERSON", "LOCATION") and is_eponym(text, start, end):
                 continue  # "quiste de Baker", "Parkinson's disease", "Osgood-Schlatter": clinical, not a person
@@ -222,8 +226,24 @@ class Deidentifier:
                     or any(abs(c[0] - loc[1]) < 60 or abs(loc[0] - c[1]) < 60 for c in contact):
                 cands.append(loc)
         for c in [c for c in cands if c[2] == "ADDRESS"]:
-            cands.extend((s, e, "ADDRESS", 0.6) for s, e in address_block_tail(text, c[1])
-                         if not all(is_not_name_word(w) for w in re.findall(r"[^\W\d_]+", text[s:e])))
+            for s, e in address_block_tail(text, c[1]):
+                words = re.findall(r"[^\W\d_]+", text[s:e])
+                if not words or not all(is_not_name_word(w) for w in words):  # a line of digits is a postal code
+                    cands.append((s, e, "ADDRESS", 0.6))
+        for c in [c for c in cands if c[2] == "ADDRESS"]:
+            m = _TOWN_AFTER_STREET.match(text, c[1])  # "lives at 333 Golfskálinn 78, Borgarnes": the town ends the line
+            if m:
+                town = m.group("t")
+                words = _WORD.findall(town)
+                lower_ok = text[c[0]:c[1]].lower() == text[c[0]:c[1]]  # an address written all in lower case
+                if words and fold(town) not in COUNTRIES and not is_not_name_word(words[0]) \
+                        and fold(words[0]) not in gazetteer.stop_words() \
+                        and all(w[0].isupper() or lower_ok or len(w) == 1 for w in words):
+                    cands.append((m.start("t"), m.end("t"), "LOCATION", 0.6))
+        for c in [c for c in cands if c[2] in ("LOCATION", "ADDRESS")]:
+            m = _CODE_AFTER_PLACE.match(text, c[1])  # "ASKER nan 1386", "Wrocław 53-320": the town's postal code
+            if m and not _YEAR.fullmatch(m.group("cp")):
+                cands.append((m.start("cp"), m.end("cp"), "POSTAL_CODE", 0.7))
         if professionals:
             cands = [c for c in cands if not (c[2] == "PERSON" and any(c[0] < e and s < c[1] for s, e in professionals))]
         if "PERSON" in self.entities:
@@ -411,6 +431,11 @@ def _institution_acronyms(text: str, cands: list[tuple[int, int, str, float]],
     return out
 
 
+_CODE_AFTER_PLACE = re.compile(r"[ \t]*,?[ \t]*(?:nan[ \t]+)?(?P<cp>\d{3,5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3})(?![\w,/-]|[.,]\d)"
+                               r"(?![ \t]*(?i:mg|ml|km|m|cm|kg|g|h|años|years?|days?|d[ií]as|%|veces|times)\b)")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_TOWN_AFTER_STREET = re.compile(r",[ \t]*(?P<t>[^\W\d_][\w'’\-]*(?:[ \t]+[^\W\d_][\w'’\-]*){0,3})[ \t]*(?=$|\n|[.;]|\?)",
+                                re.MULTILINE)
 # What follows a drug's or a device's name: a dose or a pharmaceutical form.
 _DOSE_AFTER = re.compile(
     r"[ \t]*(?:\d+(?:[.,]\d+)?[ \t]*(?:mg|mcg|µg|ug|g|ml|mL|cc|UI|IU|U|mmol|%)(?![\w])|"

@@ -177,8 +177,9 @@ class GazetteerRecognizer(EntityRecognizer):
         return [
             # above spaCy's 0.85 for places: Presidio keeps one result per span, and spaCy's small Spanish model
             # often calls "Madrid" a person, which the name filter then drops
-            RecognizerResult(m.type, m.start, m.end, 0.9 if m.type == "LOCATION" else 0.7,
-                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,  # type: ignore[has-type]
+            RecognizerResult(m.type, m.start, m.end, 0.9 if m.type == "LOCATION" or m.cue else 0.7,
+                             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: f"{self.name}_cue" if m.cue  # type: ignore[has-type]
+                                                   else self.name,  # type: ignore[has-type]
                                                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
             for m in gazetteer.find(text, gazetteer.load(), persons=want_p, places=want_l)
         ]

@@ -81,6 +81,17 @@ def _spacy_stop_words() -> frozenset[str]:
     return frozenset(words)
 
 
+_STOP: frozenset[str] | None = None
+
+
+def stop_words() -> frozenset[str]:
+    """spaCy's Spanish and English stop words, folded (read once)."""
+    global _STOP
+    if _STOP is None:
+        _STOP = _spacy_stop_words()
+    return _STOP
+
+
 @dataclass(frozen=True, slots=True)
 class Gazetteers:
     """Folded given names, surnames and place names."""
@@ -189,6 +200,7 @@ class Match:
     start: int
     end: int
     type: str
+    cue: bool = False  # the context says it is a name (a speaker's label, "my name is"), whatever its case or colon
 
 
 def _groups(text: str) -> list[list[tuple[int, int, str]]]:
@@ -320,6 +332,11 @@ _LOWER_CUE = re.compile(r"(?i:\b(?:my[ \t]+name[ \t]+is|name[ \t]+is|call[ \t]+m
                         r"(?P<n>[a-zß-ÿ][^\W\d_]+(?:[ \t]+[a-z]\.?(?!\w))?(?:[ \t]+[a-zß-ÿ][^\W\d_]+)?)")
 
 
+_LOW_W = r"[a-zß-ÿ][a-zß-ÿ'’]+"
+_LOWER_LIST = re.compile(rf"(?<![\w'’-]){_LOW_W}(?:(?:,[ \t]*|[ \t]+(?:and|y|or|o|e)[ \t]+|,[ \t]+(?:and|y)[ \t]+){_LOW_W})+"
+                         r"(?![\w'’-])")
+
+
 def _plain(w: str) -> bool:
     """A capitalised word that is no clinical or common word and no acronym."""
     f = _word(w)
@@ -338,14 +355,18 @@ def extra_persons(text: str, gaz: Gazetteers) -> list[Match]:
     for m in _SPEAKER.finditer(text):
         w = m.group("n")
         if _word(w) in gaz.given and _plain(w):
-            out.append(Match(m.start("n"), m.end("n"), "PERSON"))
+            out.append(Match(m.start("n"), m.end("n"), "PERSON", cue=True))
     for m in _LOWER_CUE.finditer(text):
         words = m.group("n").split()
         if _word(words[0]) in gaz.given:
             n = len(words) if len(words) == 1 or any(_word(w) in gaz.surnames or len(w.rstrip(".")) == 1
                                                      for w in words[1:]) else 1
             end = m.start("n") + len(" ".join(words[:n])) if n > 1 else m.start("n") + len(words[0])
-            out.append(Match(m.start("n"), end, "PERSON"))
+            out.append(Match(m.start("n"), end, "PERSON", cue=True))
+    for m in _LOWER_LIST.finditer(text):  # "they had 6: silvana, adam, christopher, kristina, chad and caleb"
+        listed = [x for x in re.finditer(r"[^\W\d_]+", m.group()) if x.group() not in ("and", "y", "or", "o", "e")]
+        if len(listed) >= 3 and all(_word(x.group()) in gaz.given and _word(x.group()) not in NOT_NAMES for x in listed):
+            out.extend(Match(m.start() + x.start(), m.start() + x.end(), "PERSON", cue=True) for x in listed)
     for group in _groups(text):
         toks = [t[2] for t in group]
         for k in range(1, len(group) - 1):

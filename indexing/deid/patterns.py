@@ -199,6 +199,21 @@ ADDRESS_INTL = (rf"(?:\d{{1,6}}[ \t]+)?(?:[{UP}][\w'´.\-]*[ \t]+(?:(?:de|da|do|
                 r"\d{1,5}[A-Za-z]?\b\.?")
 # A street line with a unit on it or on the next line: "Dalmatinova 43 Apt. 678", "864 Piazzetta Rubiani 104\n Apt. 905"
 ADDRESS_WITH_UNIT = (rf"{ADDRESS_INTL}(?=,?[ \t]*(?:\n[ \t>?]*)?(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?\d)")
+_MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Week|Day|Room|"
+           r"Bed|Phase|Stage|Grade|Type|Level|Enero|Febrero|Marzo|Abril|Mayo|Junio|Julio|Agosto|Septiembre|Octubre|"
+           r"Noviembre|Diciembre|Semana|Cama|Habitaci[oó]n|Grado|Tipo|Fase|Nivel)\b")
+_PLACE_WORDS = (rf"(?!{_MONTHS})[{UP}][{LOW}'’\-]+(?:[ \t]+(?:(?:de|da|do|di|del|la|le|sur|am|an|upon)[ \t]+)?"
+                rf"(?:[{UP}][\w'’\-]*|[{UP}]))"r"{0,3}")
+_CODE_AFTER = r"(?!(?:19|20)\d\d\b)(?:\d{4,5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3})(?![\w,/-]|[.,]\d)"
+_PLACE_CUE = (r"(?i:\b(?:grew[ \t]+up[ \t]+in|originally[ \t]+from|(?:moved|came|comes|emigrated)"
+               r"(?:[ \t]+here)?[ \t]+(?:from|to)|flew[ \t]+to|(?:lives|lived|living|live|resides|"
+               r"resided|residing|raised|born|based|settled|staying|stays|stayed)[ \t]+in|returned[ \t]+to|home[ \t]+(?:city|town)"
+               r"(?:[ \t]+of)?|hometown(?:[ \t]+of)?|(?:i[ \t]+am|i'm|we[ \t]+are|we're)[ \t]+in|"
+               r"(?:travell?ing|travell?ed|trip|vacation|holidays?)[ \t]+(?:to|in)|natural[ \t]+de|"
+               r"(?:vive|vivía|vivia|vivió|reside|residía|"
+               r"residente|afincad[oa]|domiciliad[oa]|nacid[oa]|criad[oa]|empadronad[oa])[ \t]+en|"
+               r"procedente[ \t]+de|vecin[oa][ \t]+de|se[ \t]+(?:mudó|traslad[óo])[ \t]+(?:a[ \t]+vivir[ \t]+)?a))")
+_GREEK = r"[Α-ΩΆΈΉΊΌΎΏ][Α-ΩΆΈΉΊΌΎΏα-ωάέήίόύώϊϋΐΰ∆]+"
 _LOCATION_LABELS = (
     r"Localidad(?:[ \t]*/[ \t]*Provincia)?|Provincia|Municipio|Ciudad|Poblaci[oó]n|Lugar de nacimiento|"
     r"Lugar de residencia|Residencia|City|Town|County|Place of birth|Birthplace"
@@ -272,7 +287,8 @@ RULES: list[Rule] = [
     Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)"
                                          rf"(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"),
          0.95),
-    Rule("person_title", "PERSON", _c(rf"\b(?:{_TITLES_PERSON})\.?[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"), 0.7),
+    Rule("person_title", "PERSON", _c(rf"\b(?:{_TITLES_PERSON}|(?i:mr|mrs|ms)\.)\.?[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"),
+         0.7),
     # --- identifiers ---
     # "MartínezNºCol: ..." (a label glued to the name before it, as text extracted from forms often is)
     Rule("id_label", "ID", _c(rf"(?i:(?:\b|(?<=[a-záéíóúñ])(?=N[º°]))(?:{_ID_LABELS}))\b\.?[ \t]*(?:[:#]|n[º°o]\.?|number)?[ \t]*"
@@ -345,7 +361,8 @@ RULES: list[Rule] = [
     Rule("cp_label", "POSTAL_CODE", _c(r"(?i:\b(?:C\.\s?P\.|CP|C[óo]digo\s+postal|Postal\s+code|Post\s?code|"
                                        r"Zip(?:\s+code)?|Zipcode))(?:[ \t]+is|[ \t]*[:.#])?[ \t]*"
                                        # after a label, Latin-American forms too: "110151", "C1009AAB", "80 100"
-                                       rf"(?P<phi>{_POSTCODE}|\d{{6}}|[A-Z]\d{{4}}(?:[A-Z]{{3}})?|\d{{2}}[ \t]\d{{3}})(?![\w-])"),
+                                       rf"(?P<phi>\d{{4}}[ \t][A-Z]{{2}}|{_POSTCODE}|\d{{6}}|[A-Z]\d{{4}}(?:[A-Z]{{3}})?|"
+                                       r"\d{2}[ \t]\d{3}|\d{3})(?![\w-])"),
          0.95),
     # "Estonia 62488", "Sweden 567 26": the postal code that follows a country at the end of an address
     Rule("cp_after_country", "POSTAL_CODE", _c(rf"\b(?:{_COUNTRY})[ \t,]+(?P<phi>{_POSTCODE})(?![\w-])"), 0.8),
@@ -362,13 +379,18 @@ RULES: list[Rule] = [
     Rule("zip_us", "POSTAL_CODE", _c(r"\b[A-Z]{2}[ \t]+(?P<phi>\d{5}(?:-\d{4})?)\b"), 0.8),
     # a place that a phrase announces: "natural de Tomelloso", "vive en Narón", "grew up in Ryssby", "moved here from
     # Espoo", "flew to Leppen" (whatever the gazetteer knows)
-    Rule("place_cue", "LOCATION", _c(rf"(?i:\b(?:grew[ \t]+up[ \t]+in|originally[ \t]+from|(?:moved|came|comes|emigrated)"
-                                     rf"(?:[ \t]+here)?[ \t]+(?:from|to)|flew[ \t]+to|(?:lives|lived|living|live|resides|"
-                                     rf"resided|residing|raised|born|based|settled)[ \t]+in|returned[ \t]+to|home[ \t]+(?:city|town)"
-                                     rf"(?:[ \t]+of)?|hometown(?:[ \t]+of)?|natural[ \t]+de|(?:vive|vivía|vivia|vivió|reside|residía|"
-                                     rf"residente|afincad[oa]|domiciliad[oa]|nacid[oa]|criad[oa]|empadronad[oa])[ \t]+en|"
-                                     rf"procedente[ \t]+de|vecin[oa][ \t]+de|se[ \t]+(?:mudó|traslad[óo])[ \t]+(?:a[ \t]+vivir[ \t]+)?a))"
-                                     rf"[ \t]+(?P<phi>{NAME})"), 0.8),
+    # above the gazetteer's 0.9, which Presidio would keep instead and then drop before a colon ("home city Voorburg:")
+    Rule("place_cue", "LOCATION", _c(rf"{_PLACE_CUE}[ \t]+(?P<phi>{NAME})"), 0.95),
+    # the same phrases before a place written in lower case ("lives in harburg", "returned to kiel.") or in Greek
+    Rule("place_cue_plain", "LOCATION", _c(rf"{_PLACE_CUE}[ \t]+(?P<phi>[a-zß-ÿ][{LOW}'’\-]{{2,}}(?:[ \t]+[a-z](?=[ \t]*$))?|"
+                                           rf"{_GREEK}(?:[ \t]+{_GREEK}){{0,3}})(?=[ \t]*(?:[.,;:!?)]|$|(?i:for|on|by|with|and)\b))"),
+         0.9),
+    # "in Acquapendente 1021", "from København K 1421", "in Quinta de São Tiago 3610-114": a place and its postal code
+    # after a preposition, whatever the gazetteer knows (a month, a week or a year is no place and no code)
+    Rule("place_before_cp", "LOCATION", _c(rf"(?i:\b(?:in|from|at|near|en|de|desde))[ \t]+(?P<phi>{_PLACE_WORDS})"
+                                           rf"(?=[ \t]+{_CODE_AFTER}\b)"), 0.7),
+    Rule("cp_after_place", "POSTAL_CODE", _c(rf"(?i:\b(?:in|from|at|near|en|de|desde))[ \t]+{_PLACE_WORDS}[ \t]+"
+                                             rf"(?P<phi>{_CODE_AFTER})\b"), 0.7),
     Rule("town_after_cp", "LOCATION", _c(rf"\b(?:0[1-9]|[1-4]\d|5[0-2])\d{{3}}[ \t,\-]+(?P<phi>{NAME})"), 0.75),
     Rule("location_label", "LOCATION", _c(rf"(?i:\b(?:{_LOCATION_LABELS})){_LABEL_END}(?P<phi>[^\n]*?[^\s.])"
                                           r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|cp|c\.p\.)\b|"

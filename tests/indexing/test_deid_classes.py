@@ -136,3 +136,32 @@ def test_towns_and_streets_are_removed(deid: Deidentifier, note: str, places: li
 
 def test_a_country_is_kept(deid: Deidentifier) -> None:
     assert "Marruecos" in deid.deidentify("Natural de Marruecos, vive en Getafe.", language="es").text
+
+
+@pytest.mark.parametrize("note,phi", [
+    ("Lives at 333 Golfskálinn 78, Borgarnes", ["Borgarnes"]),
+    ("Mrs. Jennifer Alcaraz Suite 541 6343 Skogstien 106\nASKER nan 1386", ["ASKER", "1386"]),
+    ("Billing address: Sara Schwarz\n    28245 Puruntie 82 Apt. 595\n   LAPPEENRANTA\n    SK\n    53650", ["53650"]),
+    ("She moved to support a clinic in Acquapendente 1021 last year.", ["Acquapendente", "1021"]),
+    ("My zip code is 880. ZIP: 7412 SL", ["880", "7412", "SL"]),
+    ("We returned to kiel by helicopter; my friend lives in harburg.", ["kiel", "harburg"]),
+])
+def test_english_towns_and_postal_codes_around_an_address(deid: Deidentifier, note: str, phi: list[str]) -> None:
+    out = deid.deidentify(note, language="en").text
+    assert [p for p in phi if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", out)] == []
+
+
+def test_a_year_after_a_town_and_a_lower_case_word_after_a_cue_are_kept(deid: Deidentifier) -> None:
+    out = deid.deidentify("Treated in Sevilla 2019. I'm in agony; she lives in town.", language="en").text
+    assert "2019" in out and "agony" in out and "town" in out
+
+
+@pytest.mark.parametrize("note,names", [
+    ('Lisa: Remember me?\nGabriel: "Who are you?"', ["Lisa", "Gabriel"]),
+    ("they had 3: silvana, adam and christopher.", ["silvana", "adam", "christopher"]),
+    ("follow up with benjamin a seiler in a couple of months; join accounts with ms. Quinzia", ["benjamin", "seiler",
+                                                                                              "Quinzia"]),
+])
+def test_speakers_lower_case_names_and_lists_are_removed(deid: Deidentifier, note: str, names: list[str]) -> None:
+    out = deid.deidentify(note, language="en").text
+    assert [n for n in names if n in out] == []
