@@ -26,7 +26,16 @@ from casewise.errors import CasewiseError
 from casewise.lang import detect_language
 from indexing.deid import gazetteer, keys
 from indexing.deid.dates import find_dates, shift_date_text
-from indexing.deid.lexicon import COUNTRIES, GIVEN_NAMES, KINSHIP, PLACES, fold, is_eponym, is_not_name_word
+from indexing.deid.lexicon import (
+    COUNTRIES,
+    COUNTRY_NAMES,
+    GIVEN_NAMES,
+    KINSHIP,
+    PLACES,
+    fold,
+    is_eponym,
+    is_not_name_word,
+)
 from indexing.deid.patterns import address_block_tail
 from indexing.deid.types import DeidResult, PhiSpan
 
@@ -231,6 +240,9 @@ class Deidentifier:
                 if not words or not all(is_not_name_word(w) for w in words):  # a line of digits is a postal code
                     cands.append((s, e, "ADDRESS", 0.6))
         for c in [c for c in cands if c[2] == "ADDRESS"]:
+            before = _NUMBERS_BEFORE.search(text, max(0, c[0] - 16), c[0])  # "lives at 79063 63 Rue de Kairouan"
+            if before and before.start() > 0 and not text[before.start() - 1].isalnum():
+                cands.append((before.start(), c[0], "ADDRESS", 0.6))
             m = _TOWN_AFTER_STREET.match(text, c[1])  # "lives at 333 Golfskálinn 78, Borgarnes": the town ends the line
             if m:
                 town = m.group("t")
@@ -434,8 +446,11 @@ def _institution_acronyms(text: str, cands: list[tuple[int, int, str, float]],
 _CODE_AFTER_PLACE = re.compile(r"[ \t]*,?[ \t]*(?:nan[ \t]+)?(?P<cp>\d{3,5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3})(?![\w,/-]|[.,]\d)"
                                r"(?![ \t]*(?i:mg|ml|km|m|cm|kg|g|h|años|years?|days?|d[ií]as|%|veces|times)\b)")
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_TOWN_AFTER_STREET = re.compile(r",[ \t]*(?P<t>[^\W\d_][\w'’\-]*(?:[ \t]+[^\W\d_][\w'’\-]*){0,3})[ \t]*(?=$|\n|[.;]|\?)",
-                                re.MULTILINE)
+_COUNTRY_ALT = "|".join(re.escape(c) for c in sorted(COUNTRY_NAMES, key=len, reverse=True))
+# the town after a street line, at the end of the line or before the country ("Apt. 105, ISHAM, United Kingdom")
+_TOWN_AFTER_STREET = re.compile(r",[ \t]*(?P<t>[^\W\d_][\w'’\-]*(?:[ \t]+[^\W\d_][\w'’\-]*){0,3}?)[ \t]*"
+                                rf"(?=$|\n|[.;]|\?|,[ \t]*(?i:{_COUNTRY_ALT})\b)", re.MULTILINE)
+_NUMBERS_BEFORE = re.compile(r"(?:\d{1,6}[ \t]+){1,2}$")
 # What follows a drug's or a device's name: a dose or a pharmaceutical form.
 _DOSE_AFTER = re.compile(
     r"[ \t]*(?:\d+(?:[.,]\d+)?[ \t]*(?:mg|mcg|µg|ug|g|ml|mL|cc|UI|IU|U|mmol|%)(?![\w])|"

@@ -183,7 +183,10 @@ ADDRESS_INTL_TYPED = (
     rf"(?:\d{{1,6}}[ \t]+){{0,2}}(?:"
     rf"(?:{_STREET_BEFORE})\.?[ \t]+(?:[\w'’´.\-]+[ \t]+){{0,4}}?{_NUM}"
     rf"|(?:[{UP}][\w'’´\-]*[ \t]+){{0,3}}[{UP}][\w'’´\-]*(?:{_STREET_SUFFIX})\.?[ \t]+{_NUM}"
-    rf"|(?:[{UP}][\w'’´\-]*[ \t]+){{1,3}}(?:{_STREET_AFTER})\.?[ \t]+{_NUM})"
+    rf"|(?:[{UP}][\w'’´\-]*[ \t]+){{1,3}}(?:{_STREET_AFTER})\.?[ \t]+{_NUM}"
+    # the house number before the street type: "63 Rue de Kairouan", "69 Av Sidi Lakhmi", "214 Via dei Mille"
+    rf"|\d{{1,6}}[ \t]+(?:{_STREET_BEFORE}|Av|Avda)\.?[ \t]+(?:(?:de|du|des|la|le|les|del|di|dei|da|do|al|el)[ \t]+)*"
+    rf"[{UP}][\w'’´\-]*(?:[ \t]+(?:(?:de|du|des|la|le|del|di|dei|da|do|al|el)[ \t]+)*[{UP}][\w'’´\-]*){{0,3}})"
 )
 # Postal codes of many countries: 4-5 digits, "NNN NN" (Sweden), "NNNNN-NNN" (Brazil), "NN-NNN" (Poland),
 # "A1A 1A1" (Canada), "SW1A 1AA" (UK).

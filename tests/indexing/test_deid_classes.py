@@ -165,3 +165,15 @@ def test_a_year_after_a_town_and_a_lower_case_word_after_a_cue_are_kept(deid: De
 def test_speakers_lower_case_names_and_lists_are_removed(deid: Deidentifier, note: str, names: list[str]) -> None:
     out = deid.deidentify(note, language="en").text
     assert [n for n in names if n in out] == []
+
+
+@pytest.mark.parametrize("note,phi", [
+    ("Lives at 79063 63 Rue de Kairouan, Cite El Farik", ["79063", "63", "Kairouan", "Farik"]),
+    ("Sofie lives on 69 Av Sidi Lakhmi street.", ["69", "Sidi", "Lakhmi"]),
+    ("Send it to 50668 Kiannonkatu 98 Apt. 105, ISHAM, United Kingdom", ["50668", "Kiannonkatu", "ISHAM"]),
+])
+def test_house_numbers_before_the_street_and_the_town_before_the_country(deid: Deidentifier, note: str,
+                                                                         phi: list[str]) -> None:
+    out = deid.deidentify(note, language="en").text
+    assert [p for p in phi if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", out)] == []
+    assert "United Kingdom" in out or "ISHAM" not in note
