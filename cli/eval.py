@@ -144,6 +144,9 @@ def register(app: typer.Typer) -> typer.Typer:
     eval_app.command("deid")(eval_deid)
     eval_app.command("retrieval")(eval_retrieval)
     eval_app.command("compare")(compare_cmd)
+    from cli.clinical import eval_questions
+
+    eval_app.command("questions")(eval_questions)
     register_run(eval_app)
     app.add_typer(eval_app, name="eval")
     return eval_app
