@@ -253,7 +253,8 @@ def known_identifiers(truth: Any, owner_of: dict[str, str], *, min_word: int = 4
 
 
 def _word_pattern(needle: str) -> re.Pattern[str]:
-    left = r"(?<![\w])" if needle[:1].isalnum() else ""
+    # a number inside a longer one is no hit: "90 F" is not in the ICD-10 code and sex "m19.90 f" of a chunk's payload
+    left = r"(?<![\w.,/-])" if needle[:1].isdigit() else r"(?<![\w])" if needle[:1].isalnum() else ""
     right = r"(?![\w])" if needle[-1:].isalnum() else ""
     return re.compile(left + re.escape(needle) + right)
 

@@ -101,6 +101,16 @@ def test_a_name_inside_a_longer_word_is_no_hit(tmp_path: Path) -> None:
     assert _found(everything_stored(rt), "Gil") == {} and _found(everything_stored(rt), "Gilb") == {}
 
 
+def test_an_age_inside_a_code_or_a_decimal_is_no_hit(tmp_path: Path) -> None:
+    age = [KnownIdentifier("age_over_89", "90 F", "PT-1")]
+    (tmp_path / "a").mkdir()
+    rt = _runtime(tmp_path / "a", [{"case_id": "PT-1", "text": "knee_oa m17.1 m19.90 F 80-89; VAS 4.90 M"}])
+    assert ground_truth_hits(list(everything_stored(rt)), age).leaked == 0
+    (tmp_path / "b").mkdir()
+    rt = _runtime(tmp_path / "b", [{"case_id": "PT-1", "text": "A 90 F with knee pain."}])
+    assert ground_truth_hits(list(everything_stored(rt)), age).leaked == 1
+
+
 def test_ages_over_89_and_name_words_are_looked_for_but_clinical_words_are_not() -> None:
     @dataclass
     class P:
