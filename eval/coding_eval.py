@@ -25,9 +25,7 @@ from typing import Any
 from indexing.coding.coder import LexiconCoder
 from indexing.coding.codiesp import CodedNote, read_folder, read_folders
 from indexing.coding.learn import LANGUAGES, aligner, learn_model, project_english
-from indexing.coding.model import KINDS
-
-CATEGORY_LEN = {"diagnosis": 3, "procedure": 4}  # CodiEsp's categories: ICD-10 category, ICD-10-PCS first 4 axes
+from indexing.coding.model import CATEGORY_LEN, KINDS
 
 
 @dataclass

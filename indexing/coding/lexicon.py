@@ -16,8 +16,13 @@ from indexing.coding.text import Token, TypoIndex, key_of, normalize, tokenize
 MAX_TERM_TOKENS = 8  # longer terminology labels are never written verbatim in a note
 # where a sense was learned, most trusted first: evidence in the note's language, Spanish evidence translated
 # word by word, a terminology label
-SOURCES = ("span", "translated", "term")
+SOURCES = ("span", "translated", "term", "scattered")  # scattered: an evidence term matched with its words apart
 GAP_WINDOW = 5  # a term of up to 4 words may have one other word inside it
+# A term of 2-4 words learned from evidence also matches with its words scattered over at most this many tokens of
+# one sentence ('masa sólida de 3 cm en el riñón izquierdo'), as CodiEsp's discontinuous evidence is written; such
+# matches are calibrated apart from contiguous ones (their own senses in `Lexicon.scattered`).
+SCATTER_WINDOW = 6
+SCATTER_MAX_TOKENS = 4
 
 
 @dataclass(slots=True)
@@ -48,7 +53,9 @@ class Lexicon:
     terms: dict[tuple[str, ...], dict[tuple[str, str], Sense]] = field(default_factory=dict)
     max_len: int = 1
     taught: dict[str, set[int]] = field(default_factory=dict)  # learning note id -> ids of the senses it taught
+    scattered: dict[tuple[str, ...], dict[tuple[str, str], Sense]] = field(default_factory=dict)
     _typos: TypoIndex | None = None
+    _by_first: dict[str, list[tuple[str, ...]]] | None = None
 
     def add(self, tokens: tuple[str, ...], kind: str, code: str, source: str, notes: int = 0) -> Sense | None:
         if not tokens or len(tokens) > MAX_TERM_TOKENS:
@@ -65,13 +72,26 @@ class Lexicon:
         self._typos = None
         return sense
 
+    def add_scattered(self, tokens: tuple[str, ...], kind: str, code: str) -> Sense | None:
+        """The scattered twin of a multi-word evidence term (see SCATTER_WINDOW)."""
+        key = key_of(tokens)
+        if not 2 <= len(set(key)) <= SCATTER_MAX_TOKENS or len(key) != len(set(key)):
+            return None
+        senses = self.scattered.setdefault(key, {})
+        sense = senses.get((kind, code))
+        if sense is None:
+            sense = senses[(kind, code)] = Sense(kind, code, "scattered")
+        self._by_first = None
+        self._typos = None
+        return sense
+
     def add_text(self, text: str, kind: str, code: str, source: str, notes: int = 0) -> Sense | None:
         return self.add(normalize(text), kind, code, source, notes)
 
     @property
     def typos(self) -> TypoIndex:
         if self._typos is None:
-            self._typos = TypoIndex({tok for key in self.terms for tok in key})
+            self._typos = TypoIndex({tok for key in [*self.terms, *self.scattered] for tok in key})
         return self._typos
 
     def find(self, text: str, *, tokens: list[Token] | None = None, drop_negated: bool = True,
@@ -102,6 +122,8 @@ class Lexicon:
                 found.extend(Match(term, s, start, end, i, j, side) for s in senses.values())
         if gaps:
             found.extend(self._gapped(text, toks, norms, drop_negated, {(m.first, m.last) for m in found}))
+        if self.scattered:
+            found.extend(self._scattered(text, toks, norms, drop_negated))
         if drop_nested:
             found = _outermost(found)
         return found
@@ -128,6 +150,42 @@ class Lexicon:
                     side = side_of(text, start, end)
                     out.extend(Match(term, s, start, end, i, j, side) for s in senses.values())
                     break
+        return out
+
+
+    def _scattered_index(self) -> dict[str, list[tuple[str, ...]]]:
+        if self._by_first is None:
+            self._by_first = {}
+            for key in self.scattered:
+                self._by_first.setdefault(key[0], []).append(key)
+        return self._by_first
+
+    def _scattered(self, text: str, toks: list[Token], norms: list[str], drop_negated: bool) -> list[Match]:
+        """Terms whose words all occur, in any order, within SCATTER_WINDOW tokens of one sentence."""
+        by_first = self._scattered_index()
+        out: list[Match] = []
+        for i, norm in enumerate(norms):
+            keys = by_first.get(norm)
+            if not keys:
+                continue
+            lo, hi = max(0, i - SCATTER_WINDOW + 1), min(len(toks), i + SCATTER_WINDOW)
+            near: dict[str, list[int]] = {}
+            for j in range(lo, hi):
+                if toks[j].sentence == toks[i].sentence:
+                    near.setdefault(norms[j], []).append(j)
+            for key in keys:
+                if not all(w in near for w in key[1:]):
+                    continue
+                # the closest occurrence of each other word, and the whole within the window
+                pos = [i] + [min(near[w], key=lambda j: abs(j - i)) for w in key[1:]]
+                first, last = min(pos), max(pos)
+                if last - first >= SCATTER_WINDOW or last - first < len(key):
+                    continue  # too far apart, or written together or with one word inside (the other matchers)
+                start, end = toks[first].start, toks[last].end
+                if drop_negated and negated(text, start, end):
+                    continue
+                side = side_of(text, start, end)
+                out.extend(Match(("~", *key), s, start, end, first, last, side) for s in self.scattered[key].values())
         return out
 
 

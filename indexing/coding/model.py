@@ -15,7 +15,8 @@ FORMAT = "casewise-icd10-coder"
 VERSION = 1
 KINDS = ("diagnosis", "procedure")
 SYSTEMS = {"diagnosis": "ICD-10-CM", "procedure": "ICD-10-PCS"}
-SOURCE_LETTER = {"span": "s", "term": "t", "translated": "x"}
+CATEGORY_LEN = {"diagnosis": 3, "procedure": 4}  # CodiEsp's categories: ICD-10 category, ICD-10-PCS first 4 axes
+SOURCE_LETTER = {"span": "s", "term": "t", "translated": "x", "scattered": "w"}
 PRIOR_WEIGHT = 1.0  # pseudo-notes of the prior in a sense's confidence
 MODEL_NAME = f"icd10-coder-v{VERSION}.json.gz"  # in <data_dir>/coding/, written by `casewise learn --codes`
 # The default when the data folder holds none: learned from CodiEsp train (CC BY 4.0; see data/README.md).
@@ -65,9 +66,10 @@ class CoderModel:
     def to_json(self) -> dict[str, Any]:
         langs = {}
         for lang, lm in self.languages.items():
-            rows = [[" ".join(term), s.kind[0], s.code, SOURCE_LETTER[s.source], s.notes, s.hits, s.fires]
-                    for term, senses in lm.lexicon.terms.items() for s in senses.values()]
-            langs[lang] = {"thresholds": lm.thresholds, "priors": lm.priors, "senses": rows}
+            rows, scattered = ([[" ".join(term), s.kind[0], s.code, SOURCE_LETTER[s.source], s.notes, s.hits, s.fires]
+                                for term, senses in table.items() for s in senses.values()]
+                               for table in (lm.lexicon.terms, lm.lexicon.scattered))
+            langs[lang] = {"thresholds": lm.thresholds, "priors": lm.priors, "senses": rows, "scattered": scattered}
         return {"format": FORMAT, "version": VERSION, "meta": self.meta, "negation": self.negation,
                 "labels": self.labels, "languages": langs}
 
@@ -79,15 +81,16 @@ class CoderModel:
             raise InputFileError(source, f"coder model version {data.get('version')} is not {VERSION}: "
                                          "learn it again with `casewise learn --codes DIR`")
         kinds = {k[0]: k for k in KINDS}
-        sources = {"s": "span", "t": "term", "x": "translated"}
+        sources = {v: k for k, v in SOURCE_LETTER.items()}
         languages = {}
         for lang, block in data["languages"].items():
             lex = Lexicon()
-            for term, kind, code, src, notes, hits, fires in block["senses"]:
-                key = tuple(term.split(" "))
-                sense = Sense(kinds[kind], code, sources[src], notes, hits, fires)
-                lex.terms.setdefault(key, {})[(sense.kind, code)] = sense
-                lex.max_len = max(lex.max_len, len(key))
+            for table, rows in ((lex.terms, block["senses"]), (lex.scattered, block.get("scattered", []))):
+                for term, kind, code, src, notes, hits, fires in rows:
+                    key = tuple(term.split(" "))
+                    sense = Sense(kinds[kind], code, sources[src], notes, hits, fires)
+                    table.setdefault(key, {})[(sense.kind, code)] = sense
+            lex.max_len = max((len(k) for k in lex.terms), default=1)
             languages[lang] = LanguageModel(lex, dict(block["thresholds"]), dict(block["priors"]))
         return cls(languages, data.get("labels", {}), data.get("meta", {}), bool(data.get("negation", True)))
 

@@ -64,6 +64,15 @@ def test_negation_stops_at_the_end_of_its_sentence(coder: LexiconCoder) -> None:
     assert "r10.9" in codes(coder, "Sin fiebre, pero con dolor abdominal.")
 
 
+def test_a_spanish_term_is_found_with_its_words_apart_in_one_sentence_but_not_across_sentences(
+        coder: LexiconCoder) -> None:
+    found = {c.code: c for c in coder.code("Se pidió una radiografía simple y urgente de tórax.", language="es")}
+    assert found["bw03zzz"].text == "radiografía simple y urgente de tórax"
+    assert "r10.9" in codes(coder, "Presenta dolor intenso y continuo en la zona abdominal.")
+    assert "bw03zzz" not in codes(coder, "Radiografía de abdomen. Tórax normal.")
+    assert "bw03zzz" not in codes(coder, "Radiografía de columna lumbar, cadera, pelvis, abdomen y luego del tórax.")
+
+
 def test_the_side_of_a_mention_is_kept(coder: LexiconCoder) -> None:
     found = {c.code: c for c in coder.code("Gonartrosis de rodilla derecha.", language="es")}
     assert found["m17.11"].side == "right"
