@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from casewise.plan import QuestionPlan
 from casewise.types import Answer, Case, Citation, Claim, Evidence, Filters, Language, SimilarCase
 
 MAX_TEXT = 4000
@@ -49,6 +50,9 @@ class AnswerResponse(BaseModel):
     abstained: bool
     flags: list[str]
     notice: str
+    plan: QuestionPlan | None = Field(None, description="how the question was understood (intent, condition, "
+                                      "profile, arms, scales, time points); the cohort tables are in evidence.cohort")
+    refused: bool = Field(False, description="true: the question asked for patient identifiers and was refused")
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerResponse:
@@ -238,6 +242,8 @@ class CasewiseExtra(BaseModel):
     mode: Literal["evidence", "llm"]
     thinking: str | None = None
     notice: str = ""
+    plan: QuestionPlan | None = None
+    refused: bool = False
 
 
 class ChatCompletion(BaseModel):

@@ -11,11 +11,32 @@ from collections.abc import Collection, Iterator
 from app.runtime import Runtime
 from casewise.errors import NothingIndexedError, RequestError
 from casewise.lang import detect_language
+from casewise.plan import Cohort, QuestionPlan
 from casewise.types import Answer, Case, Evidence, Filters, Language, SimilarCase
-from reasoning.evidence_answer import evidence_answer
+from casewise.vocabulary import Vocabulary, load_vocabulary
+from reasoning.evidence_answer import plan_answer, understood_as
+from retrieval.cohort import cohort_from_store, index_sentence_finder
 from retrieval.evidence import build_evidence
+from retrieval.plan import Planner, RulesPlanner
 
 MAX_QUESTION_CHARS = 4000
+# Intents whose answer is the cohort's numbers (exact counts, regimens, events): the model only ever rephrases them.
+TABLE_INTENTS = frozenset({"count", "list", "regimen", "adverse_events"})
+_PLANNERS: dict[int, tuple[Vocabulary, Planner]] = {}
+
+
+def planner(rt: Runtime) -> Planner:
+    """The question planner over the clinic's vocabulary (rules; built once per vocabulary)."""
+    vocab = load_vocabulary(rt.settings.extract.vocabulary_file)
+    cached = _PLANNERS.get(id(vocab))
+    if cached is None or cached[0] is not vocab:
+        cached = _PLANNERS[id(vocab)] = (vocab, RulesPlanner(vocab))
+    return cached[1]
+
+
+def plan_question(rt: Runtime, text: str, language: Language | None = None) -> QuestionPlan:
+    """How a question is understood (the plan holds vocabulary ids, numbers and the de-identified text only)."""
+    return planner(rt).plan(text, language=language)
 
 
 def clean_question(rt: Runtime, question: str, field: str = "question") -> str:
@@ -76,33 +97,84 @@ def ask(rt: Runtime, question: str, *, filters: Filters | None = None, k: int | 
     return answer
 
 
+def _plan_filters(plan: QuestionPlan, filters: Filters | None) -> Filters | None:
+    """Similar cases come from the asked condition only, unless the caller chose the diagnoses."""
+    if not plan.conditions or (filters is not None and filters.diagnoses):
+        return filters
+    base = filters or Filters()
+    return base.model_copy(update={"diagnoses": plan.condition_ids})
+
+
 def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k: int | None = None,
                language: Language | None = None, actor: str = "cli") -> Iterator[str | Answer]:
-    """Yield text deltas of the answer as they are produced, then the final checked Answer."""
+    """Yield text deltas of the answer as they are produced, then the final checked Answer.
+
+    The question is planned first: identifier requests are refused (and audited as refused) and too-vague ones get
+    what is missing, before anything is searched; the rest run over every matching case (the cohort) and the most
+    similar ones, and the answer says first what the records do not hold.
+    """
     started = time.perf_counter()
     clean = clean_question(rt, question)
-    require_indexed(rt)
     lang: Language = language or detect_language(question)
-    cases, evidence = gather_evidence(rt, clean, filters=filters, k=k)
+    # Planned from the question as typed: the plan holds vocabulary ids and numbers only, and a scale or a condition
+    # the de-identifier takes for a place or a name ('Oswestry', 'Constant') is still read as one.
+    plan = plan_question(rt, question.strip(), lang).model_copy(update={"question": clean})
     answer: Answer | None = None
+    if plan.intent in ("identifier_request", "too_vague"):
+        answer = plan_answer(clean, lang, plan, None, Evidence(query=clean, cases=[], table=[], plan=plan))
+        yield answer.text
+        rt.store.audit(actor, "ask_refused" if answer.refused else "ask", query=clean, detail={
+            "mode": "evidence", "intent": plan.intent, "refused": answer.refused, "identifiers": plan.identifiers,
+            "abstained": True, "ms": round((time.perf_counter() - started) * 1000)})
+        yield answer
+        return
+    require_indexed(rt)
+    vocab = rt.retriever.vocab
+    cohort = cohort_from_store(plan, rt.store, vocab, sentences=index_sentence_finder(rt.index))
+    cases, evidence = gather_evidence(rt, clean, filters=_plan_filters(plan, filters), k=k)
+    evidence = _with_plan(evidence, plan, cohort, rt.settings.retrieval.min_cases)
     llm = rt.llm if rt.settings.llm.backend != "none" else None
-    if llm is None or evidence.too_little_evidence:
-        answer = evidence_answer(clean, lang, evidence)
+    if cohort.n_cases == 0 or plan.intent in TABLE_INTENTS or llm is None or evidence.too_little_evidence:
+        answer = plan_answer(clean, lang, plan, cohort, evidence, nearest=cases)
+        if evidence.too_little_evidence and not answer.abstained:
+            answer.flags.append("too_little_evidence")
+            answer.abstained = True
         yield answer.text
     else:
         from reasoning.llm_answer import stream_answer_with_llm
 
+        head = understood_as(plan.model_copy(update={"language": lang})) + "\n"
+        yield head
         for item in stream_answer_with_llm(clean, lang, evidence, llm, rt.embedder, rt.settings.llm):
             if isinstance(item, Answer):
-                answer = item
+                answer = item.model_copy(update={"text": head + item.text, "plan": plan})
             else:
                 yield item
     assert answer is not None
-    rt.store.audit(actor, "ask", query=clean, case_ids=[c.case_id for c in cases], detail={
+    shown = [] if cohort.n_cases == 0 else [c.case_id for c in cases]
+    rt.store.audit(actor, "ask", query=clean, case_ids=list(dict.fromkeys(shown + cohort.case_ids)), detail={
         "mode": answer.mode, "model": answer.model, "cited": [c.case_id for c in answer.citations if c.valid],
-        "abstained": answer.abstained, "index": rt.settings.index.collection, "embedding": rt.settings.embedding.model,
+        "abstained": answer.abstained, "intent": plan.intent, "cohort": cohort.n_cases,
+        "not_found": [f"{n.kind}:{n.value}" for n in cohort.not_found],
+        "index": rt.settings.index.collection, "embedding": rt.settings.embedding.model,
         "ms": round((time.perf_counter() - started) * 1000)})
     yield answer
+
+
+def _with_plan(evidence: Evidence, plan: QuestionPlan, cohort: Cohort, min_cases: int) -> Evidence:
+    """The similar-case evidence under the plan: nothing of another condition when the asked one has no case, no
+    row of an excluded or already-failed treatment, and 'too little' judged on the whole cohort."""
+    if cohort.n_cases == 0:
+        return Evidence(query=evidence.query, cases=[], table=[], too_little_evidence=True, plan=plan, cohort=cohort,
+                        note="no case in the records matches the question")
+    drop = set(plan.exclusions) | set(plan.prior_treatments)
+    table = [r for r in evidence.table if r.treatment not in drop]
+    cases = evidence.cases
+    if plan.conditions:
+        cases = [c for c in cases if c.case is None or {d.name for d in c.case.diagnoses} & set(plan.condition_ids)]
+    too_little = plan.intent not in TABLE_INTENTS and cohort.n_cases < min_cases
+    return evidence.model_copy(update={"table": table, "cases": cases, "plan": plan, "cohort": cohort,
+                                       "too_little_evidence": too_little})
 
 
 def case(rt: Runtime, case_id: str, *, actor: str = "cli") -> Case | None:

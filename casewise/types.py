@@ -164,6 +164,8 @@ class Evidence(BaseModel):
     table: list[EvidenceRow]
     too_little_evidence: bool = False
     note: str = ""
+    plan: QuestionPlan | None = Field(None, description="how the question was understood")
+    cohort: Cohort | None = Field(None, description="every matching case of the store, tabulated per treatment arm")
 
 
 class Citation(BaseModel):
@@ -192,7 +194,6 @@ class Answer(BaseModel):
     flags: list[str] = Field(default_factory=list)
     notice: str = ""
     plan: QuestionPlan | None = Field(None, description="how the question was understood")
-    cohort: Cohort | None = Field(None, description="every matching case of the store, tabulated per treatment arm")
     refused: bool = Field(False, description="True: the question asked for patient identifiers and was refused")
 
 

@@ -54,12 +54,14 @@ WORDS: dict[str, dict[str, str]] = {
 }
 # The answer's checks (reasoning/): codes in JSON, words on a clinician's terminal.
 FLAGS = {
-    "es": {"too_little_evidence": "evidencia insuficiente", "truncated": "respuesta cortada por llm.max_tokens",
+    "es": {"not_found": "no consta en los registros", "identifier_request_refused": "petición de identificadores rechazada",
+           "clarification_needed": "falta información en la pregunta", "too_little_evidence": "evidencia insuficiente", "truncated": "respuesta cortada por llm.max_tokens",
            "uncited_claims": "afirmaciones sin caso citado", "unsupported_claims": "afirmaciones no respaldadas",
            "no_valid_citations": "ninguna cita válida", "fabricated_citation_removed": "cita inventada eliminada",
            "low_support": "respaldo débil", "absolute_claim": "afirmación absoluta",
            "missing_final_response": "sin respuesta final", "injection_suspected": "posible inyección en los casos"},
-    "en": {"too_little_evidence": "too little evidence", "truncated": "answer cut by llm.max_tokens",
+    "en": {"not_found": "not in the records", "identifier_request_refused": "identifier request refused",
+           "clarification_needed": "the question lacks what to look for", "too_little_evidence": "too little evidence", "truncated": "answer cut by llm.max_tokens",
            "uncited_claims": "claims without a cited case", "unsupported_claims": "unsupported claims",
            "no_valid_citations": "no valid citation", "fabricated_citation_removed": "invented citation removed",
            "low_support": "weak support", "absolute_claim": "absolute claim",
@@ -124,6 +126,10 @@ def print_answer(answer: Answer) -> None:
     lang = answer.language
     w = WORDS[lang]
     ev = answer.evidence
+    if ev.cohort is not None or answer.plan is not None:
+        # A planned answer carries its cohort tables in its text (every arm, measure and time point asked).
+        _print_text(answer, w)
+        return
     t = Table(title=w["evidence"])
     for col in ("treatment", "cases", "measure", "median", "iqr", "improved", "months", "adverse", "case_ids"):
         t.add_column(w[col])
@@ -135,6 +141,11 @@ def print_answer(answer: Answer) -> None:
                   f"{(o.improved_share or 0) * 100:.0f}%" if o else "-", number(o.months, lang, "{:g}") if o else "-",
                   str(row.adverse_events), ", ".join(row.case_ids[:4]) + ("…" if len(row.case_ids) > 4 else ""))
     out.print(t)
+    _print_text(answer, w)
+
+
+def _print_text(answer: Answer, w: dict[str, str]) -> None:
+    lang = answer.language
     mode = w["mode_llm"] if answer.mode == "llm" else w["mode_evidence"]
     out.print(f"[bold]{w['answer']}[/bold] ({mode}{', ' + answer.model if answer.model else ''}):")
     out.print(answer.text, markup=False, highlight=False)
@@ -186,7 +197,8 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json", help="pri
     if as_json:
         print(answer.model_dump_json(indent=2))
     else:
-        print_similar(answer.evidence.cases, rt.settings, answer.language)
+        if answer.evidence.cases:
+            print_similar(answer.evidence.cases, rt.settings, answer.language)
         print_answer(answer)
 
 
@@ -213,3 +225,48 @@ def register(app: typer.Typer) -> None:
     app.command()(demo)
     app.command()(ask)
     app.command()(similar)
+
+
+def eval_questions(
+    truth: Annotated[Path | None, typer.Option(
+        help="the synthetic clinic that is indexed: its folder or ground_truth.json (default: the bundled sample)")] = None,
+    report: Annotated[Path | None, typer.Option(help="write summary.json, failures.json and report.txt here")] = None,
+    per_template: Annotated[int, typer.Option(min=1, max=10, help="fillings of each template")] = 1,
+    limit: Annotated[int | None, typer.Option(min=1, help="first N questions only")] = None,
+    oracle: Annotated[bool, typer.Option(
+        help="answer from cases built from the ground truth itself (planner and cohort logic alone, no indexing)")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """The question suite (ES/EN, every intent) filled from the clinic's ground truth: plan accuracy per field, exact
+    counts and medians, abstention on what the records lack, refusals and clarifications."""
+    from eval.question_suite import (
+        build_suite,
+        failures,
+        oracle_asker,
+        report_text,
+        run_suite,
+        runtime_asker,
+        summarize,
+        truth_cases,
+    )
+    from synth import SAMPLE_DIR, load_ground_truth
+
+    rt = runtime()
+    gt = load_ground_truth(truth or SAMPLE_DIR)
+    suite = build_suite(gt, rt.deid.pseudonym, per_template=per_template)[:limit]
+    asker = oracle_asker(truth_cases(gt, rt.deid.pseudonym)) if oracle else runtime_asker(rt)
+    results = run_suite(asker, suite)
+    summary = summarize(results)
+    summary["mode"] = "oracle (ground-truth cases)" if oracle else "end to end (indexed store)"
+    if report:
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        (report / "failures.json").write_text(json.dumps(failures(results), indent=2, ensure_ascii=False, default=str),
+                                              encoding="utf-8")
+        (report / "report.txt").write_text(report_text(summary) + "\n", encoding="utf-8")
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        out.print(f"{summary['mode']}", markup=False, highlight=False)
+        out.print(report_text(summary), markup=False, highlight=False)

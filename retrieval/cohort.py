@@ -30,6 +30,7 @@ AE_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("vasovagal", re.compile(r"vasovagal|sincope")),
     ("local_reaction", re.compile(r"reaccion local|local reaction")),
 )
+_AFTER_INJECTION = frozenset({"post_injection_flare", "effusion"})
 _AE_QUERY = ("flare dolor postinfiltración post-infiltración post-injection derrame effusion infección infection "
              "hematoma vasovagal reacción local reaction")
 _NEGATED = re.compile(r"\b(no|sin|niega|without|denies|nor|ningun[oa]?|ni)\b[^.;\n]{0,30}$")
@@ -69,11 +70,16 @@ def _matches_profile(plan: QuestionPlan, case: Case) -> bool:
     p = plan.profile
     if not _band_overlaps(case.age_band, p.age_min, p.age_max):
         return False
-    if p.single_patient:  # a described patient's sex, side and grade order similar cases; they restrict nothing
-        return True
+    diags = [d for d in case.diagnoses if not plan.conditions or d.name in plan.condition_ids]
+    if p.single_patient:
+        # A described patient's sex and side order similar cases and restrict nothing; their grade keeps the cases
+        # within one grade of it (a KL2 knee is not answered from end-stage KL4 knees).
+        if p.severity is None:
+            return True
+        grades = [g for d in diags if (g := _grade(d.severity)) is not None]
+        return not grades or any(abs(g - p.severity) <= 1 for g in grades)
     if p.sex and case.sex != p.sex:
         return False
-    diags = [d for d in case.diagnoses if not plan.conditions or d.name in plan.condition_ids]
     if p.severity is not None and not any(_grade(d.severity) == p.severity for d in diags):
         return False
     return not (p.side and not any(d.side == p.side for d in diags))
@@ -96,6 +102,15 @@ def _arm_treatments(plan: QuestionPlan, case: Case, treatment: str) -> list[Trea
     return out
 
 
+def _after_prior(plan: QuestionPlan, case: Case) -> bool:
+    """The case received a prior treatment and then another one (what 'after failed X' asks about)."""
+    prior = _first_date(case, plan.prior_treatments)
+    if prior is None:
+        return False
+    later = [t for t in case.treatments if t.name not in plan.prior_treatments]
+    return any(prior.date is None or t.date is None or t.date > prior.date for t in later)
+
+
 def select_cases(plan: QuestionPlan, cases: Iterable[Case]) -> list[Case]:
     """The cases the plan is about: condition, profile, prior treatments, exclusions and (when asked) the arms."""
     if plan.unknown_conditions and not plan.conditions:
@@ -108,7 +123,7 @@ def select_cases(plan: QuestionPlan, cases: Iterable[Case]) -> list[Case]:
             continue
         if not _matches_profile(plan, case):
             continue
-        if plan.prior_treatments and not given & set(plan.prior_treatments):
+        if plan.prior_treatments and not _after_prior(plan, case):
             continue
         if given & set(plan.exclusions):
             continue
@@ -178,6 +193,10 @@ def _events(case: Case, vocab: Vocabulary, found: dict[str, list[tuple[str, str]
         if treatment is None and sentence:
             said = [t for t in vocab.find_treatments(sentence) if t in names]
             treatment = said[0] if len(said) == 1 else None
+        if treatment is None and event in _AFTER_INJECTION:
+            # A post-injection flare or an effusion follows an injection: the case's only injected treatment.
+            injected = [t for t in names if vocab.category_of(t) in ("injection", "biologic")]
+            treatment = injected[0] if len(injected) == 1 else None
         out.append(AdverseEvent(case_id=case.case_id, event=event, treatment=treatment, sentence=sentence))
     return out
 

@@ -76,7 +76,7 @@ def _extra(answer: Answer) -> CasewiseExtra:
     return CasewiseExtra(case_ids=[c.case_id for c in answer.citations if c.valid],
                          retrieved_case_ids=[c.case_id for c in answer.evidence.cases], evidence=answer.evidence,
                          flags=answer.flags, abstained=answer.abstained, mode=answer.mode, thinking=answer.thinking,
-                         notice=answer.notice)
+                         notice=answer.notice, plan=answer.plan, refused=answer.refused)
 
 
 def _words(text: str) -> int:

@@ -337,6 +337,8 @@ class RulesPlanner:
         if b := _BMI.search(f):
             bmi = float(b.group(1).replace(",", "."))
         comorb = [name for name, pat in _COMORBIDITIES if re.search(pat, f)]
+        if isinstance(age, int) and age > 89:
+            age = 90  # an age over 89 identifies: it is planned (and shown) as 90, the '90+' band
         return PatientProfile(age=age if isinstance(age, int) else None, age_min=age_min, age_max=age_max,
                               sex=sex if sex in ("F", "M") else None, side=side,  # type: ignore[arg-type]
                               severity=severity, duration_months=duration, bmi=bmi, comorbidities=comorb,
