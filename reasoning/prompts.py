@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from casewise.llm import Message
+from casewise.plan import Cohort, QuestionPlan
 from casewise.types import Evidence, EvidenceRow, Language, Outcome, SimilarCase
 from casewise.vocabulary import label
 from reasoning.output import header_kind
@@ -239,8 +240,10 @@ def build_messages(
     blocks = [
         f"{lab['question']}:\n" + fence("QUESTION", _clip(question, QUESTION_CHARS)),
         f"{lab['table']}:\n" + fence("EVIDENCE TABLE", render_table(evidence.table, language)),
-        f"{lab['cases']}:",
     ]
+    if evidence.plan is not None and evidence.cohort is not None:
+        blocks.append(render_cohort(evidence.plan, evidence.cohort, language))
+    blocks.append(f"{lab['cases']}:")
     for sc in evidence.cases[:max_cases]:
         blocks.append(fence("CASE", render_case(sc, language, limit=case_chars), sc.case_id))
     blocks.append(lab["task"])
@@ -248,6 +251,26 @@ def build_messages(
         {"role": "system", "content": SYSTEM_PROMPT[language]},
         {"role": "user", "content": "\n\n".join(blocks)},
     ]
+
+
+def render_cohort(plan: QuestionPlan, cohort: Cohort, language: Language) -> str:
+    """How the question was read and the whole-store cohort per arm, measure and time point, for the model."""
+    es = language == "es"
+    lines = [("Plan de la pregunta: " if es else "Question plan: ") + plan.model_dump_json(
+        include={"intent", "conditions", "unknown_conditions", "treatments", "prior_treatments", "exclusions",
+                 "measures", "unrecorded_measures", "time_points", "sessions"}),
+             (f"Cohorte (todos los casos de la clínica que coinciden): {cohort.n_cases} de {cohort.total_cases}" if es
+              else f"Cohort (every matching case of the clinic): {cohort.n_cases} of {cohort.total_cases}")]
+    for nf in cohort.not_found:
+        lines.append(("NO CONSTA: " if es else "NOT IN THE RECORDS: ") + f"{nf.kind} {nf.value}")
+    for arm in cohort.arms:
+        stats = "; ".join(f"{s.measure} {s.months:g}m: median {_fmt_num(s.median_change)} (n={s.n}"
+                          f"{f', MCID {round((s.mcid_share or 0) * 100)}%' if s.mcid_share is not None else ''})"
+                          for s in arm.stats)
+        # Counts only: the model cites the similar cases below, whose text it has read (a cohort id it never saw
+        # would be dropped as an invented citation).
+        lines.append(f"- {arm.treatment}: {arm.n_cases} cases; {stats or '-'}; AE {arm.n_adverse}")
+    return ("Tabla de cohorte:\n" if es else "Cohort table:\n") + fence("COHORT TABLE", "\n".join(lines))
 
 
 def suspected_injections(evidence: Evidence) -> list[str]:
