@@ -139,12 +139,15 @@ _STREET_ES = (
     r"Pasaje|Psje\.|Vía|Rúa|Carrer|Rambla|Barrio|Bº|Polígono|Pol\.|Costanilla|Cuesta|Callejón|Partida|Lugar"
 )
 _STREET_WORD = rf"[{UP}0-9][\w'´.\-]*"
+# floor, door and staircase after the house number: "4 Izq", "5 Der.", "Bajo A", "2D", "3.o B", "10o D", "2º Dcha"
+_FLOOR = (r"(?:[ \t]*[,.\-]?[ \t]*(?:\d{1,3}(?!\d)(?:[ºª°]|\.?[oa](?![\w]))?(?:[A-Z](?![\w]))?|[ºª°]|"
+          r"(?i:izq(?:da|\.)?|izquierda|dcha\.?|dch\.?|der(?:echa|\.)?|centro|ctro\.?|"
+          r"(?:piso|planta|escalera|esc\.|portal|bajo|puerta|pta\.|bloque)[ \t]*\w*)(?![\w])|[A-Z](?![\w]))){0,4}")
 ADDRESS_ES = (
     rf"(?:{_STREET_ES})\.?[ \t]*(?:(?:de|del|la|las|los|el|d´|d')[ \t]+)*{_STREET_WORD}"
     rf"(?:[ \t]+(?:(?:de|del|la|las|los|el|y|d´|d')[ \t]+)*{_STREET_WORD})*"
     r"(?:[ \t]*,?[ \t]*(?:n[º°o]\.?[ \t]*)?(?:\d+[ºª°]?(?:[ \t]?[A-Za-z](?![a-z]))?(?:[-–]\d+)?|s/n|S/N|km\.?[ \t]*\d+(?:[,.]\d+)?))?"
-    r"(?:[ \t]*[,.\-]?[ \t]*(?:\d{1,3}(?!\d)[ºª°]?|[ºª°]|izq(?:da|\.)?|izquierda|dcha\.?|dch\.?|der(?:echa|\.)?|centro|"
-    r"ctro\.?|(?:piso|planta|escalera|esc\.|portal|bajo|puerta|pta\.)[ \t]*\w*|[A-Z](?![\w]))){0,4}"
+    + _FLOOR
 )
 # USPS Publication 28 street suffixes (full names) plus common abbreviations: US addresses use far more than
 # "Street" and "Avenue" (Synthea exports, for one, draw from the whole list: "Stehr Junction", "Kris Dam").
@@ -336,7 +339,8 @@ RULES: list[Rule] = [
     Rule("address_es", "ADDRESS", _c(rf"(?<![\w/])(?P<phi>{ADDRESS_ES})"), 0.85),
     # 'c/' is Spanish for calle, but 'c/o' is English clinical shorthand for 'complains of' ('c/o R knee pain x 6').
     Rule("address_lc", "ADDRESS", _c(r"(?i:\b(?:calle|c/(?!o\b)|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
-                                     r"(?P<phi>[a-záéíóúñ][\w´']*(?:[ \t]+[\w´']+){0,4}?,?[ \t]*\d+[A-Za-z]?)\b"), 0.8),
+                                     r"(?P<phi>[a-záéíóúñ][\w´']*(?:[ \t]+[\w´']+){0,4}?,?[ \t]*\d+[A-Za-z]?\b" + _FLOOR + ")"),
+         0.8),
     Rule("address_before_cp", "ADDRESS", _c(rf"(?P<phi>(?:[{UP}][\w´'.]*[ \t]+(?:(?:de|del|la|las|los|el|y)[ \t]+)*){{0,5}}"
                                             rf"[{UP}][\w´'.]*,?[ \t]*(?:\d+[A-Za-z]?(?:[-–]\d+)?|s/n|S/N)"
                                             r"(?:[ \t,\-]+(?:\d{1,2}[ºª]?[ \t]?[A-Za-z]?|[A-Z]\d|esc\.[ \t]*\d+))*)"
@@ -356,7 +360,7 @@ RULES: list[Rule] = [
     Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
     Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
                                         r"[ \t]*:(?![ \t]*\[)[ \t]*(?P<phi>[^\n]*?[^\s.])"  # '[': already a placeholder
-                                        r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.?[ \t]*$"
+                                        r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.{0,3}[ \t]*$"
                                         # the next field's label: Unstructured joins a header's lines into one
                                         r"|,?[ \t]+[A-ZÁÉÍÓÚÑ][\wº/.]*(?:[ \t]+[\wº/.]+){0,2}[ \t]*:[ \t])"),
          0.9),

@@ -177,3 +177,17 @@ def test_house_numbers_before_the_street_and_the_town_before_the_country(deid: D
     out = deid.deidentify(note, language="en").text
     assert [p for p in phi if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", out)] == []
     assert "United Kingdom" in out or "ISHAM" not in note
+
+
+@pytest.mark.parametrize("note,phi", [
+    ("Domicilio: Calle Antracita, 5, 4 Izq..\nLocalidad/ Provincia: Madrid.", ["Antracita", "Izq"]),
+    ("Vive en la calle embajadores, 23, 2 A de Madrid.", ["embajadores", "23", "2 A"]),
+    ("Remitido por: Dr. Ruiz. C/ Pedro Rico, 19 - 10o D 28029 Madrid.", ["Rico", "10o D", "28029"]),
+])
+def test_the_floor_and_door_go_with_the_street(deid: Deidentifier, note: str, phi: list[str]) -> None:
+    out = deid.deidentify(note, language="es").text
+    assert [p for p in phi if p in out] == []
+
+
+def test_a_side_after_a_number_outside_an_address_is_kept(deid: Deidentifier) -> None:
+    assert "4 Izq" in deid.deidentify("Dolor EVA 7, rodilla 4 Izq.", language="es").text
