@@ -38,8 +38,10 @@ def test_index_then_ask_json_gives_citations_and_evidence(small_clinic: Path, tm
     answer = json.loads(res.stdout)
     retrieved = {c["case_id"] for c in answer["evidence"]["cases"]}
     assert len(retrieved) == 5
-    assert answer["citations"] and {c["case_id"] for c in answer["citations"]} <= retrieved
-    assert answer["evidence"]["table"][0]["n_cases"] >= 1
+    # Cited: the similar cases and the whole-store cohort the numbers come from (issue 20), nothing else.
+    cohort = set(answer["evidence"]["cohort"]["case_ids"])
+    assert answer["citations"] and {c["case_id"] for c in answer["citations"]} <= retrieved | cohort
+    assert answer["evidence"]["table"][0]["n_cases"] >= 1 and answer["plan"]["intent"] == "what_worked"
     status = run(["status"], data)
     assert "cases: 12" in status.stdout and "quarantined" not in status.stdout
     assert "collection: casewise_chunks -> casewise_chunks_v1" in status.stdout, "which build queries are served from"
@@ -114,7 +116,8 @@ def test_demo_answers_in_spanish_and_english_with_cited_cases(tmp_path: Path) ->
     assert res.returncode == 0, res.stderr[-2000:]
     assert not THIRD_PARTY_NOISE.search(res.stderr), res.stderr[-2000:]
     out = res.stdout
-    assert "Qué se hizo y cómo evolucionó" in out and "What was done and how it turned out" in out
+    # Each answer opens with how the question was read, then the whole-store cohort per treatment (issue 20).
+    assert "Entendido como: qué funcionó; artrosis de rodilla" in out and "Understood as: what worked; knee osteoarthritis" in out
     spanish, english = out.split("Pregunta (es)")[1].split("Question (en)")
     assert spanish.count("Casos citados:") == 1 and english.count("Cited cases:") == 1
     for block, word in ((spanish, "Casos citados:"), (english, "Cited cases:")):
@@ -123,7 +126,7 @@ def test_demo_answers_in_spanish_and_english_with_cited_cases(tmp_path: Path) ->
     for english_word in ("Similar cases", "Evidence:", "Answer", "Cited cases", "median change", "months", "why",
                          "diagnosis:", "terms:"):
         assert english_word not in spanish, english_word
-    assert "Evidencia: qué se hizo" in spanish and "Evidence: what was done" in english
+    assert "por tratamiento:" in spanish and "per treatment:" in english
     assert re.search(r"[+-]\d+,\d", spanish) and not re.search(r"[+-]\d+\.\d", spanish.split("Respuesta")[0])
     # The tables name diagnoses and treatments as the answers do ("ácido hialurónico"), never by id ("knee_oa").
     tables = [spanish.split("Respuesta (")[0], english.split("Answer (")[0]]
