@@ -127,7 +127,7 @@ TREATMENTS: tuple[Term, ...] = (
     Term("corticosteroid", "corticoide", "corticosteroid",
          ("corticoide", "corticoides", "corticoidea", "infiltracion corticoide", "infiltracion corticoidea", "csi", "infiltracion de corticoide", "triamcinolona",
           "betametasona", "metilprednisolona", "trigon", "celestone", "depo-medrol", "corticosteroid",
-          "corticosteroids", "steroid injection", "steroid inj", "steroid", "cortisone", "triamcinolone",
+          "corticosteroids", "steroid injection", "steroid inj", "steroid", "steroids", "cortisone", "triamcinolone",
           "methylprednisolone", "betamethasone"), category="injection"),
     Term("bmac", "concentrado de médula ósea (BMAC)", "bone marrow aspirate concentrate (BMAC)",
          ("bmac", "celulas madre", "aspirado de medula osea", "concentrado de medula osea", "concentrado medula osea",
