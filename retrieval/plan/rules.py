@@ -49,7 +49,7 @@ _COUNT = re.compile(r"\bcuant[oa]s\b(?! (?:sesiones|infiltraciones|inyecciones|m
                     r"|\bnumber of (?:patients|cases|women|men)\b|\bcount\b|\bcuenta\b|\bcontar\b")
 _LIST = re.compile(r"^\W*(?:lista|listar|enumera|list|show|muestra|muestrame|show me|dame|give me)\b"
                    r"|\b(?:lista|listado|list|enumera) (?:de |of )?(?:los |las |the |all )?(?:casos|pacientes|cases|patients)\b"
-                   r"|\b(?:que|which|what) (?:casos|pacientes|cases|patients)\b"
+                   r"|\b(?:que|which|what) (?:\S+ ){0,4}(?:casos|pacientes|cases|patients)\b(?! (?:like|como|similar))"
                    r"|\b(?:muestra|muestrame|show(?: me)?|ensename|dame|give me)(?: los| las| the| all| todos los| todas las)? (?:casos|pacientes|cases|patients)\b")
 _ADVERSE = re.compile(r"efectos? (?:adversos?|secundarios?|indeseados?)|eventos? adversos?|complicacion(?:es)?|"
                       r"reacciones?(?: adversas?)?|adverse|side[- ]effects?|complications?|safety|seguridad|"
@@ -89,7 +89,8 @@ _EXCLUDE_BEFORE = re.compile(r"(?:\bsin\b|\bexcepto\b|\bsalvo\b|\bmenos\b|\bexcl
                              r"\bapart from\b|\bbesides\b|\bque no (?:sea|sean|incluya|incluyan|hayan recibido|recibieron)\b|"
                              r"\bno (?:quiere|desea|acepta|tolera|puede recibir|puede|admite)\b|\brechaza\b|\bevitar\b|\bavoid(?:ing)?\b|"
                              r"\bcontraindicad[oa]s?(?: (?:para|el|la|los|las))?\b|\bcontraindicated\b|\balergi[ac]o?a? (?:a|al)\b|"
-                             r"\ballergic to\b|\bwho (?:refuses|refused|cannot have|can't have|does not want|doesn't want)\b|"
+                             r"\ballergic to\b|\b(?:who )?(?:refuses|refused|cannot (?:have|take|receive)|can'?t (?:have|take|receive)|could not (?:have|take|receive)|"
+                             r"couldn'?t (?:have|take|receive)|does not want|doesn'?t want|did not want)\b|"
                              r"\brefuses?\b|\bno (?:han |hayan )?recibido\b|\bnever (?:had|received)\b|\bnot (?:treated with|given)\b|"
                              r"\bnunca\b|\bfuera de\b|\bleaving out\b|\bleave out\b|\bomit(?:ting)?\b|\bdescartad[oa]s?\b)"
                              r"(?: (?:el|la|los|las|de|del|the|a|an|any|ningun[oa]?|usar|using|use|recibir|receive|con|with))*\s*$")
