@@ -55,12 +55,16 @@ def test_ask_answers_in_the_question_language_citing_only_retrieved_cases(indexe
     rt, _ = indexed
     answer = service.ask(rt, "Varón de 55 años con gonartrosis KL2, EVA 7. ¿Qué tratamientos funcionaron?", actor="test")
     retrieved = {c.case_id for c in answer.evidence.cases}
-    assert answer.language == "es" and "Qué se hizo" in answer.text
-    assert len(answer.citations) >= 3 and {c.case_id for c in answer.citations} <= retrieved
+    # Since issue 20 the answer gives the whole-store cohort per treatment after how it read the question, and cites
+    # the cases behind each number: the similar ones or the cohort's, never another.
+    assert answer.language == "es" and answer.text.startswith("Entendido como: qué funcionó; artrosis de rodilla")
+    assert answer.evidence.cohort is not None
+    cohort = set(answer.evidence.cohort.case_ids)
+    assert len(answer.citations) >= 3 and {c.case_id for c in answer.citations} <= retrieved | cohort
     assert answer.evidence.table and answer.evidence.table[0].case_ids
-    assert all(cid in answer.text for row in answer.evidence.table for cid in row.case_ids[:6])
+    assert all(cid in answer.text for arm in answer.evidence.cohort.arms for cid in arm.case_ids[:6])
     english = service.ask(rt, "Woman, 60, knee osteoarthritis, VAS 8. What worked?", actor="test")
-    assert english.language == "en" and "What was done" in english.text
+    assert english.language == "en" and "per treatment:" in english.text
 
 
 def test_questions_are_audited_de_identified(indexed) -> None:
@@ -72,7 +76,8 @@ def test_questions_are_audited_de_identified(indexed) -> None:
     last = entries[-1]
     assert last.actor == "dr-test" and last.action == "ask"
     assert "Jiménez" not in last.query and "12345678Z" not in last.query and "Rosa" not in last.query
-    assert last.case_ids == [c.case_id for c in answer.evidence.cases]
+    cohort = answer.evidence.cohort.case_ids if answer.evidence.cohort else []  # every case the answer returns
+    assert last.case_ids == list(dict.fromkeys([c.case_id for c in answer.evidence.cases] + cohort))
     assert rt.store.verify_audit()[0]
 
 
