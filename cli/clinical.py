@@ -259,6 +259,11 @@ def eval_questions(
     results = run_suite(asker, suite)
     summary = summarize(results)
     summary["mode"] = "oracle (ground-truth cases)" if oracle else "end to end (indexed store)"
+    if not oracle:
+        from eval.question_suite import store_fidelity
+        from retrieval.cohort import iter_cases
+
+        summary["store_fidelity"] = store_fidelity(gt, iter_cases(rt.store), rt.deid.pseudonym)
     if report:
         report.mkdir(parents=True, exist_ok=True)
         (report / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -270,3 +275,7 @@ def eval_questions(
     else:
         out.print(f"{summary['mode']}", markup=False, highlight=False)
         out.print(report_text(summary), markup=False, highlight=False)
+        if "store_fidelity" in summary:
+            out.print("indexed cases vs ground truth (share of patients right): " + ", ".join(
+                f"{k} {v['rate']:.3f}" for k, v in summary["store_fidelity"].items() if v["rate"] is not None),
+                markup=False, highlight=False)

@@ -585,3 +585,26 @@ def oracle_asker(cases: list[Any]) -> Callable[[SuiteQuestion], tuple[Answer, bo
         return answer, None
 
     return ask
+
+
+def store_fidelity(truth: Any, cases: Iterable[Any], pseudonym: Callable[[str], str]) -> dict[str, Any]:
+    """How far the indexed cases are from the ground truth on the fields cohort answers read (share of patients
+    right): where an end-to-end number differs while the oracle run is exact, indexing read the records otherwise."""
+    designed = {c.case_id: c for c in truth_cases(truth, pseudonym)}
+    stored = {c.case_id: c for c in cases}
+    fields: dict[str, list[bool]] = defaultdict(list)
+    for cid, want in designed.items():
+        got = stored.get(cid)
+        fields["case found"].append(got is not None)
+        if got is None:
+            continue
+        fields["diagnosis"].append({d.name for d in got.diagnoses} == {d.name for d in want.diagnoses})
+        fields["sex"].append(got.sex == want.sex)
+        fields["age band"].append(got.age_band == want.age_band)
+        fields["treatments"].append(sorted(t.name for t in got.treatments) == sorted(t.name for t in want.treatments))
+        fields["sessions"].append(sorted((t.name, t.sessions or 0) for t in got.treatments)
+                                  == sorted((t.name, t.sessions or 0) for t in want.treatments))
+        key = {(o.treatment, o.measure, o.months, o.value) for o in want.outcomes if o.measure == "VAS"}
+        fields["VAS scores"].append(key <= {(o.treatment, o.measure, o.months, o.value) for o in got.outcomes})
+        fields["adverse events"].append(bool(got.adverse_events) == bool(want.adverse_events))
+    return {f: {"n": len(v), "rate": round(sum(v) / len(v), 3) if v else None} for f, v in fields.items()}
