@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator
 from app.runtime import Runtime
 from casewise.errors import NothingIndexedError, RequestError
 from casewise.lang import detect_language
-from casewise.plan import Cohort, QuestionPlan
+from casewise.plan import Cohort, Condition, QuestionPlan
 from casewise.types import Answer, Case, Evidence, Filters, Language, SimilarCase
 from casewise.vocabulary import Vocabulary, load_vocabulary
 from reasoning.evidence_answer import plan_answer, understood_as
@@ -130,6 +130,7 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
         return
     require_indexed(rt)
     vocab = rt.retriever.vocab
+    plan = _with_filters(plan, filters, vocab)
     cohort = cohort_from_store(plan, rt.store, vocab, sentences=index_sentence_finder(rt.index))
     cases, evidence = gather_evidence(rt, clean, filters=_plan_filters(plan, filters), k=k)
     evidence = _with_plan(evidence, plan, cohort, rt.settings.retrieval.min_cases)
@@ -159,6 +160,24 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
         "index": rt.settings.index.collection, "embedding": rt.settings.embedding.model,
         "ms": round((time.perf_counter() - started) * 1000)})
     yield answer
+
+
+def _with_filters(plan: QuestionPlan, filters: Filters | None, vocab: Vocabulary) -> QuestionPlan:
+    """The caller's explicit filters (--diagnosis, --treatment, --sex; the API's `filters`) restrict the cohort as
+    they restrict the similar cases: a diagnosis or treatment the question does not name, a sex for the group."""
+    if filters is None:
+        return plan
+    update: dict[str, object] = {}
+    if filters.diagnoses and not plan.conditions and not plan.unknown_conditions:
+        ids = [d for d in (vocab.diagnosis_id(x) or x for x in filters.diagnoses) if vocab.icd10_of(d) is not None
+               or any(t.id == d for t in vocab.diagnoses)]
+        update["conditions"] = [Condition(id=d, icd10=vocab.icd10_of(d)) for d in dict.fromkeys(ids)]
+    if filters.treatments and not plan.treatments:
+        update["treatments"] = [t for t in dict.fromkeys(vocab.treatment_id(x) or x for x in filters.treatments)
+                                if any(v.id == t for v in vocab.treatments)]
+    if filters.sex:
+        update["profile"] = plan.profile.model_copy(update={"sex": filters.sex, "single_patient": False})
+    return plan.model_copy(update=update) if update else plan
 
 
 def _with_plan(evidence: Evidence, plan: QuestionPlan, cohort: Cohort, min_cases: int) -> Evidence:
