@@ -103,6 +103,9 @@ class RetrievalSettings(BaseModel):
     similarity_floor: float | None = Field(
         None, ge=0.0, le=1.0, description="minimum dense cosine for a case to count; default: the embedding model's own"
         " (SIMILARITY_FLOORS), since each model spreads its cosines differently")
+    planner: Literal["rules", "llm"] = Field(
+        "rules", description="how questions are read into plans: rules (clinic vocabulary, offline) or llm (the "
+        "configured OpenAI-compatible model with a JSON schema, falling back to the rules with the reason)")
 
 
 # Each floor lets the same share of unrelated CodiEsp cases through (no shared ICD-10 category; 98.5 % in Spanish,
