@@ -26,8 +26,13 @@ _PLANNERS: dict[int, tuple[Vocabulary, Planner]] = {}
 
 
 def planner(rt: Runtime) -> Planner:
-    """The question planner over the clinic's vocabulary (rules; built once per vocabulary)."""
+    """The question planner over the clinic's vocabulary: rules (built once per vocabulary), or the configured
+    OpenAI-compatible model (retrieval.planner = llm) with the rules as its fallback."""
     vocab = load_vocabulary(rt.settings.extract.vocabulary_file)
+    if rt.settings.retrieval.planner == "llm" and rt.settings.llm.backend == "openai" and rt.llm is not None:
+        from retrieval.plan.llm import LLMPlanner
+
+        return LLMPlanner(rt.llm, vocab)  # type: ignore[arg-type]
     cached = _PLANNERS.get(id(vocab))
     if cached is None or cached[0] is not vocab:
         cached = _PLANNERS[id(vocab)] = (vocab, RulesPlanner(vocab))
