@@ -53,10 +53,22 @@ class AnswerResponse(BaseModel):
     plan: QuestionPlan | None = Field(None, description="how the question was understood (intent, condition, "
                                       "profile, arms, scales, time points); the cohort tables are in evidence.cohort")
     refused: bool = Field(False, description="true: the question asked for patient identifiers and was refused")
+    labels: dict[str, str] = Field(default_factory=dict, description="condition and treatment ids of the plan and "
+                                   "the cohort -> their names in the answer's language")
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerResponse:
-        return cls.model_validate(answer.model_dump())
+        from casewise.vocabulary import label
+
+        ids: list[str] = []
+        if answer.plan is not None:
+            p = answer.plan
+            ids += p.condition_ids + p.treatments + p.prior_treatments + p.exclusions
+        if answer.evidence.cohort is not None:
+            ids += [a.treatment for a in answer.evidence.cohort.arms]
+        ids += [r.treatment for r in answer.evidence.table]
+        names = {i: label(i, answer.language) for i in dict.fromkeys(ids)}
+        return cls.model_validate({**answer.model_dump(), "labels": names})
 
 
 class SimilarRequest(_Request):

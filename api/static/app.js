@@ -16,6 +16,11 @@ const I18N = {
     bad_key: "Clave no válida o revocada.", error: "Error", loading: "Cargando…", thinking_now: "Buscando casos similares…",
     sex_age: "Sexo/edad", diagnoses: "Diagnósticos", treatments: "Tratamientos", outcomes: "Resultados",
     adverse: "Efectos adversos", summary: "Resumen", flags: "Avisos", mode: "modo",
+    understood: "Entendido como", cohort: "Todos los casos de la clínica que coinciden", th_n: "n", th_iqr: "RIC",
+    th_mcid: "Alcanzó la DMCI", plot: "Cambio mediano (RIC) a lo largo del tiempo", months_axis: "meses",
+    chip_intent: "intención", chip_condition: "afección", chip_arm: "tratamiento", chip_prior: "previo",
+    chip_excluded: "excluido", chip_measure: "escala", chip_time: "meses", chip_sex: "sexo", chip_age: "edad",
+    chip_grade: "grado", chip_sessions: "sesiones",
   },
   en: {
     tagline: "What worked for patients like this one?", signin_title: "Sign in",
@@ -31,6 +36,11 @@ const I18N = {
     bad_key: "Unknown or revoked key.", error: "Error", loading: "Loading…", thinking_now: "Finding similar cases…",
     sex_age: "Sex/age", diagnoses: "Diagnoses", treatments: "Treatments", outcomes: "Outcomes",
     adverse: "Adverse events", summary: "Summary", flags: "Flags", mode: "mode",
+    understood: "Understood as", cohort: "Every matching case of the clinic", th_n: "n", th_iqr: "IQR",
+    th_mcid: "Reached the MCID", plot: "Median change (IQR) over time", months_axis: "months",
+    chip_intent: "intent", chip_condition: "condition", chip_arm: "treatment", chip_prior: "prior",
+    chip_excluded: "excluded", chip_measure: "scale", chip_time: "months", chip_sex: "sex", chip_age: "age",
+    chip_grade: "grade", chip_sessions: "sessions",
   },
 };
 
@@ -118,13 +128,118 @@ function evidenceTable(evidence) {
     "th_adverse", "th_ids"].map((k) => el("th", { text: t(k) })));
   const rows = evidence.table.map((r) => {
     const o = r.outcomes[0];
-    return el("tr", {}, el("td", { text: r.treatment }), el("td", { text: String(r.n_cases) }),
+    return el("tr", {}, el("td", { text: (evidence.labels || {})[r.treatment] || r.treatment }), el("td", { text: String(r.n_cases) }),
       el("td", { text: o ? o.measure : "-" }), el("td", { text: o ? fmt(o.median_change) : "-" }),
       el("td", { text: o && o.improved_share != null ? Math.round(o.improved_share * 100) + "%" : "-" }),
       el("td", { text: o ? String(o.months) : "-" }), el("td", { text: String(r.adverse_events) }),
       el("td", { text: r.case_ids.join(", ") }));
   });
   return el("table", { class: "evidence" }, el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+// The plan as chips, the whole-store cohort as a table and its outcome over time as a plot, in the answer's language.
+function tl(lang, key) { return (I18N[lang] || I18N.en)[key] || key; }
+
+function planChips(plan, labels, lang) {
+  const name = (id) => labels[id] || id.replace(/_/g, " ");
+  const chips = [["chip_intent", plan.intent.replace(/_/g, " ")]];
+  plan.conditions.forEach((c) => chips.push(["chip_condition", name(c.id) + (c.icd10 ? " (" + c.icd10 + ")" : "")]));
+  plan.unknown_conditions.forEach((c) => chips.push(["chip_condition", name(c) + " ?"]));
+  const p = plan.profile;
+  if (p.sex) chips.push(["chip_sex", p.sex]);
+  if (p.age != null) chips.push(["chip_age", String(p.age)]);
+  if (p.age_min != null || p.age_max != null) chips.push(["chip_age", `${p.age_min ?? ""}–${p.age_max ?? ""}`]);
+  if (p.severity != null) chips.push(["chip_grade", "KL" + p.severity]);
+  plan.prior_treatments.forEach((x) => chips.push(["chip_prior", name(x)]));
+  plan.exclusions.forEach((x) => chips.push(["chip_excluded", name(x)]));
+  plan.treatments.forEach((x) => chips.push(["chip_arm", name(x)]));
+  plan.measures.concat(plan.unrecorded_measures).forEach((m) => chips.push(["chip_measure", m]));
+  if (plan.time_points.length) chips.push(["chip_time", plan.time_points.join(", ")]);
+  if (plan.sessions != null) chips.push(["chip_sessions", String(plan.sessions)]);
+  return el("div", { class: "chips", "aria-label": tl(lang, "understood") },
+    ...chips.map(([k, v]) => el("span", { class: "chip", "data-kind": k.slice(5) },
+      el("b", { text: tl(lang, k) + ": " }), v)));
+}
+
+function cohortTable(cohort, labels, lang, plan) {
+  // The asked scales and time points only, when the question names them (every recorded one otherwise).
+  const measures = plan ? plan.measures.filter((m) => cohort.measures_recorded.includes(m)) : [];
+  const months = plan ? plan.time_points.filter((m) => cohort.time_points_recorded.includes(m)) : [];
+  const keep = (s) => (!measures.length || measures.includes(s.measure)) && (!months.length || months.includes(s.months));
+  const head = el("tr", {}, ...["th_treatment", "th_cases", "th_measure", "th_months", "th_n", "th_change", "th_iqr",
+    "th_mcid"].map((k) => el("th", { text: tl(lang, k) })));
+  const num = (x) => (lang === "es" ? fmt(x).replace(".", ",") : fmt(x));
+  const rows = [];
+  for (const a of cohort.arms) {
+    const kept = a.stats.filter(keep);
+    const stats = kept.length ? kept : [null];
+    for (const s of stats) {
+      rows.push(el("tr", {}, el("td", { text: labels[a.treatment] || a.treatment }), el("td", { text: String(a.n_cases) }),
+        el("td", { text: s ? s.measure : "-" }), el("td", { text: s ? String(s.months) : "-" }),
+        el("td", { text: s ? String(s.n) : "-" }), el("td", { text: s ? num(s.median_change) : "-" }),
+        el("td", { text: s && s.iqr ? num(s.iqr[0]) + " … " + num(s.iqr[1]) : "-" }),
+        el("td", { text: s && s.mcid_share != null ? Math.round(s.mcid_share * 100) + "%" : "-" })));
+    }
+  }
+  return el("table", { class: "cohort" }, el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+function outcomePlot(cohort, labels, lang, measure) {
+  const arms = cohort.arms.map((a) => [a, a.stats.filter((s) => s.measure === measure)]).filter(([, st]) => st.length);
+  if (!arms.length) return null;
+  const all = arms.flatMap(([, st]) => st.flatMap((s) => [s.median_change, ...(s.iqr || [])])).concat([0]);
+  const maxM = Math.max(...arms.flatMap(([, st]) => st.map((s) => s.months)));
+  const lo = Math.min(...all), hi = Math.max(...all);
+  const W = 520, H = 240, L = 44, R = 150, T = 14, B = 30;
+  const x = (m) => L + (m / (maxM || 1)) * (W - L - R);
+  const y = (v) => T + ((hi - v) / ((hi - lo) || 1)) * (H - T - B);
+  const colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
+  const root = svg("svg", { class: "plot", viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img" });
+  const title = svg("title"); title.textContent = `${tl(lang, "plot")} (${measure})`; root.append(title);
+  root.append(svg("line", { x1: L, x2: W - R, y1: y(0), y2: y(0), stroke: "#999", "stroke-dasharray": "3 3" }));
+  for (const v of [hi, 0, lo]) {
+    const lab = svg("text", { x: L - 6, y: y(v) + 4, "font-size": 10, "text-anchor": "end" });
+    lab.textContent = lang === "es" ? fmt(v).replace(".", ",") : fmt(v); root.append(lab);
+  }
+  const axis = svg("text", { x: (W - R) / 2, y: H - 6, "font-size": 11, "text-anchor": "middle" });
+  axis.textContent = tl(lang, "months_axis"); root.append(axis);
+  arms.forEach(([a, st], i) => {
+    const c = colors[i % colors.length];
+    const pts = [[0, 0], ...st.map((s) => [s.months, s.median_change])];
+    root.append(svg("polyline", { points: pts.map(([m, v]) => `${x(m)},${y(v)}`).join(" "), fill: "none",
+      stroke: c, "stroke-width": 2, "data-arm": a.treatment }));
+    st.forEach((s) => {
+      if (s.iqr) root.append(svg("line", { x1: x(s.months), x2: x(s.months), y1: y(s.iqr[0]), y2: y(s.iqr[1]), stroke: c }));
+      root.append(svg("circle", { cx: x(s.months), cy: y(s.median_change), r: 3, fill: c }));
+      const tick = svg("text", { x: x(s.months), y: H - B + 14, "font-size": 10, "text-anchor": "middle" });
+      tick.textContent = String(s.months); root.append(tick);
+    });
+    const key = svg("text", { x: W - R + 8, y: T + 14 * (i + 1), "font-size": 11, fill: c });
+    key.textContent = labels[a.treatment] || a.treatment; root.append(key);
+  });
+  return el("figure", { class: "plot" }, el("figcaption", { text: `${tl(lang, "plot")} · ${measure}` }), root);
+}
+
+function renderPlan(box, answer) {
+  const lang = answer.language, labels = answer.labels || {};
+  if (answer.plan) box.root.append(planChips(answer.plan, labels, lang));
+  const cohort = answer.evidence && answer.evidence.cohort;
+  if (!cohort || !cohort.n_cases || !cohort.arms.length) return;
+  box.root.append(el("h3", { text: `${tl(lang, "cohort")} (${cohort.n_cases})` }), cohortTable(cohort, labels, lang, answer.plan));
+  const asked = answer.plan ? answer.plan.measures.filter((m) => cohort.measures_recorded.includes(m)) : [];
+  const measure = asked[0] || (cohort.measures_recorded.includes("VAS") ? "VAS" : cohort.measures_recorded[0]);
+  const intent = answer.plan ? answer.plan.intent : "";
+  if (measure && ["compare", "what_worked", "outcome_over_time", "similar_cases"].includes(intent)) {
+    const plot = outcomePlot(cohort, labels, lang, measure);
+    if (plot) box.root.append(plot);
+  }
 }
 
 function caseBody(c) {
@@ -163,7 +278,10 @@ function renderAnswer(box, answer) {
   const thinking = el("div", { class: "thinking", text: answer.thinking || t("no_reasoning") });
   thinking.hidden = !$("show-thinking").checked;
   box.root.append(thinking);
-  if (answer.evidence.table.length) box.root.append(el("h3", { text: t("evidence") }), evidenceTable(answer.evidence));
+  renderPlan(box, answer);
+  if (answer.evidence.table.length) {
+    box.root.append(el("h3", { text: t("evidence") }), evidenceTable({ ...answer.evidence, labels: answer.labels }));
+  }
   const cited = new Set(answer.citations.filter((c) => c.valid).map((c) => c.case_id));
   const cards = answer.evidence.cases.filter((c) => cited.has(c.case_id)).map(caseCard);
   if (cards.length) box.root.append(el("h3", { text: t("cases") }), el("div", { class: "cases" }, ...cards));
