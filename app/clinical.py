@@ -140,7 +140,9 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
     cases, evidence = gather_evidence(rt, clean, filters=_plan_filters(plan, filters), k=k)
     evidence = _with_plan(evidence, plan, cohort, rt.settings.retrieval.min_cases)
     llm = rt.llm if rt.settings.llm.backend != "none" else None
-    if cohort.n_cases == 0 or plan.intent in TABLE_INTENTS or llm is None or evidence.too_little_evidence:
+    # What the records lack is said first, in words Casewise controls: such an answer is written from the tables.
+    if (cohort.n_cases == 0 or cohort.not_found or plan.intent in TABLE_INTENTS or llm is None
+            or evidence.too_little_evidence):
         answer = plan_answer(clean, lang, plan, cohort, evidence, nearest=cases)
         if evidence.too_little_evidence and not answer.abstained:
             answer.flags.append("too_little_evidence")
