@@ -36,8 +36,9 @@ def test_filters_restrict_the_cases(indexed) -> None:
 
 def test_unknown_filter_value_names_the_field_and_the_valid_values(indexed) -> None:
     rt, _ = indexed
-    with pytest.raises(RequestError, match=r"filters.diagnoses: unknown \['gout'\]; valid: .*knee_oa"):
-        service.similar(rt, "dolor", filters=Filters(diagnoses=["gout"]), actor="test")
+    # neither a vocabulary term nor an ICD-10 code or label ('gout' is ICD-10's M10 since filters accept labels)
+    with pytest.raises(RequestError, match=r"filters.diagnoses: unknown \['Excalibur syndrome'\]; valid: .*knee_oa"):
+        service.similar(rt, "dolor", filters=Filters(diagnoses=["Excalibur syndrome"]), actor="test")
     with pytest.raises(RequestError, match="description: is empty"):
         service.similar(rt, "   ", actor="test")
 
