@@ -65,6 +65,9 @@ PRESIDIO_TO_ENTITY: dict[str, str | None] = {
     "NRP": None, "EMAIL_ADDRESS": "EMAIL", "ZIP_CODE": "POSTAL_CODE", "DOMAIN_NAME": "URL", "IBAN_CODE": "ID",
     "US_SSN": "ID", "IP_ADDRESS": "IP", "US_DRIVER_LICENSE": "ID",
 }
+# The direct identifiers issue 21's acceptance groups (person, location, address, postal code, phone, e-mail, id):
+# their in-scope tokens together give one recall figure.
+DIRECT_IDENTIFIERS = ("PERSON", "LOCATION", "ADDRESS", "POSTAL_CODE", "PHONE", "EMAIL", "ID")
 _TOKEN = re.compile(r"\w+")
 _ANN = re.compile(r"^(T\d+)\t(\S+) (\d+(?:;\d+ \d+)*) (\d+)\t(.*)$")
 
@@ -129,11 +132,20 @@ class DeidReport:
     seconds: float = 0.0
     notes_per_s: float | None = None
 
+    @property
+    def direct_identifier_recall(self) -> float | None:
+        """In-scope token recall over DIRECT_IDENTIFIERS together."""
+        rows = [self.per_entity[t] for t in DIRECT_IDENTIFIERS if t in self.per_entity]
+        tokens = sum(r["tokens"] for r in rows)
+        hit = sum(r["tokens"] * (r["token_recall"] or 0.0) for r in rows)
+        return hit / tokens if tokens else None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         d = asdict(self)
         for k in ("token", "span_exact", "span_overlap", "token_all_gold"):
             d[k] = getattr(self, k).to_dict()
+        d["direct_identifier_recall"] = self.direct_identifier_recall
         return d
 
     def table(self) -> str:
@@ -155,6 +167,9 @@ class DeidReport:
         if self.per_entity:
             lines.append("in-scope token recall by Casewise type: " + ", ".join(
                 f"{t} {f(row['token_recall']).strip()} ({row['tokens']})" for t, row in sorted(self.per_entity.items())))
+        if self.direct_identifier_recall is not None:
+            lines.append(f"in-scope token recall of person, location, address, postal code, phone, e-mail and id "
+                         f"together: {f(self.direct_identifier_recall).strip()}")
         if self.per_pred_type_precision:
             lines.append("token precision by predicted type: " + ", ".join(
                 f"{t} {f(p).strip()}" for t, p in sorted(self.per_pred_type_precision.items())))

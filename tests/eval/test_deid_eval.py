@@ -73,6 +73,8 @@ def test_presidio_synth_recall_per_type(tmp_path: Path) -> None:
     r = evaluate_presidio_synth(f, FixedDeid({text: [PhiSpan("PHONE", 17, 29)]}))  # type: ignore[arg-type]
     assert r.per_type["PHONE_NUMBER"]["token_recall"] == 1.0 and r.per_type["PERSON"]["token_recall"] == 0.0
     assert r.token.recall == pytest.approx(3 / 5)  # tokens: John, Doe, 555, 123, 4567
+    assert r.direct_identifier_recall == pytest.approx(3 / 5)  # the person and the phone together
+    assert "postal code, phone, e-mail and id together: 0.600" in r.table()
 
 
 def test_main_prints_json(brat: Path, capsys: pytest.CaptureFixture[str]) -> None:
