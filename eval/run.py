@@ -120,7 +120,8 @@ def ask_questions(rt: Runtime, questions: Sequence[EvalQuestion], depth: int,
         order = [row.treatment for row in answer.evidence.table]
         outcomes.append(QuestionOutcome(
             question_id=q.question_id, language=answer.language, expected=list(q.expected_cases),
-            ranking=[c.case_id for c in similar], retrieved=[c.case_id for c in answer.evidence.cases],
+            ranking=[c.case_id for c in similar], retrieved=[c.case_id for c in answer.evidence.cases]  # the evidence: similar cases and the cohort counted
+            + (answer.evidence.cohort.case_ids if answer.evidence.cohort else []),
             cited=[c.case_id for c in answer.citations], abstained=answer.abstained, seconds=t2 - t1,
             retrieval_seconds=t1 - t0,
             treatment_order_ok=ranking_ok(order, q.expected_better, q.expected_worse)
@@ -245,7 +246,7 @@ def answer_section(outcomes: Sequence[QuestionOutcome], scorer: RagasScorer) -> 
     s.metrics = {name: mean(o.ragas.get(name) for o in outcomes) for name in scorer.metrics}
     s.metrics["citation_validity"] = mean(citation_validity(o.cited, o.retrieved) for o in outcomes)
     s.metrics["abstention_rate"] = abstention_rate([o.abstained for o in outcomes])
-    s.labels = {**METRIC_LABELS, "citation_validity": "Citation validity (cited cases that were retrieved)",
+    s.labels = {**METRIC_LABELS, "citation_validity": "Citation validity (cited cases that were in the evidence: retrieved or counted)",
                 "abstention_rate": "Abstention rate (answered 'too little evidence')"}
     if scorer.uses_judge:
         s.note = f"Ragas metrics graded by an LLM judge ({scorer.mode.split('(', 1)[1].rstrip(')')})."

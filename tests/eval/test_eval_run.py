@@ -61,7 +61,7 @@ def test_eval_run_writes_a_labelled_report_on_the_indexed_clinic(eval_cli, clini
     assert "faithfulness" not in answers["metrics"]
     assert set(answers["metrics"]) >= {"id_context_precision", "id_context_recall", "citation_validity",
                                        "abstention_rate"}
-    assert answers["metrics"]["citation_validity"] == 1.0  # every cited case was retrieved
+    assert answers["metrics"]["citation_validity"] == 1.0  # every cited case was in the evidence (similar or cohort)
     assert any(h["label"] == "Faithfulness" and h["value"] == "needs a judge" for h in report["highlights"])
     leak = sections["leak"]
     assert leak["status"] == "ok" and leak["metrics"]["identifiers_found"] == 0
