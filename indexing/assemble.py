@@ -85,6 +85,12 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     return case
 
 
+def _named(term_id: str, written: str, lang: str) -> str:
+    """The vocabulary's label; for a term it does not know (general clinical language), the words as written."""
+    name = label(term_id, lang)
+    return written.strip() or name if name == term_id else name
+
+
 def _code_rank(c: Code) -> tuple[bool, float]:
     return (c.source == "recorded", c.confidence)
 
@@ -103,12 +109,12 @@ def summarize(case: Case, language: str | None = None) -> str:
         for d in case.diagnoses:
             side = SIDES.get(d.side or "", {}).get("es" if es else "en", d.side or "")
             extra = " ".join(x for x in [side, d.severity or "", f"({d.icd10})" if d.icd10 else ""] if x)
-            ds.append(f"{label(d.name, lang)} {extra}".strip())
+            ds.append(f"{_named(d.name, d.label, lang)} {extra}".strip())
         parts.append(("Diagnóstico: " if es else "Diagnosis: ") + "; ".join(ds) + ".")
     if case.treatments:
         ts = []
         for t in case.treatments:
-            bits = [label(t.name, lang)]
+            bits = [_named(t.name, t.label, lang)]
             if t.sessions:
                 bits.append(f"{t.sessions} {'sesiones' if es else 'sessions'}")
             if t.dose:

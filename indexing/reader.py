@@ -80,7 +80,9 @@ class DocumentReader:
         raw_text = "\n".join(s.title + "\n" + s.text for s in sections)
         m = self._id_pattern.search(raw_text)
         ref = norm_ref(m.group(1)) if m else None
-        case_id = self.deid.pseudonym(ref) if ref else None
+        # A note that links to no record number is an episode of its own: a case of one document, named by a keyed
+        # pseudonym of the document's id (nothing identifying: the id is a hash of its path).
+        case_id = self.deid.pseudonym(ref) if ref else episode_id(self.deid, doc_id)
         language = detect_language(raw_text)
         results = self.deid.deidentify_many([s.title + "\n" + s.text for s in sections], patient_keys=ref,
                                             language=language)
@@ -89,10 +91,8 @@ class DocumentReader:
             title, _, body = res.text.partition("\n")
             clean.append(Section(title=title.strip(), text=body.strip()))
         text = "\n".join(s.title + "\n" + s.text for s in clean)
-        facts: dict[str, CaseFacts] = {}
-        if case_id:
-            facts[case_id] = self._facts_from_text(text, language)
-        chunks = self._chunks(doc_id, case_id, clean, language, facts.get(case_id) if case_id else None)
+        facts = {case_id: self._facts_from_text(text, language)}
+        chunks = self._chunks(doc_id, case_id, clean, language, facts[case_id])
         return ReadDocument(doc_id, path, dtype, content_hash, chunks, facts, case_id)
 
     def _facts_from_text(self, text: str, language: str) -> CaseFacts:
@@ -236,6 +236,14 @@ def _row_groups(lines: list[str], max_words: int) -> list[str]:
     if buf:
         groups.append("\n".join(buf))
     return groups
+
+
+def episode_id(deid: Deidentifier, doc_id: str) -> str:
+    """The case id of a document that links to no patient: stable across runs, keyed like patients' pseudonyms."""
+    return deid.pseudonym(EPISODE_PREFIX + doc_id)
+
+
+EPISODE_PREFIX = "episode-"
 
 
 def norm_ref(ref: str) -> str:

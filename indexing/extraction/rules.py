@@ -15,6 +15,14 @@ from casewise import extract
 from casewise.lang import detect_language
 from casewise.types import Language
 from casewise.vocabulary import BUILTIN, Mention, Vocabulary, fold, fold_with_offsets
+from indexing.extraction.clinical import (
+    age_of,
+    general_vocabulary,
+    heading_items,
+    joint_of_osteoarthritis,
+    phrase_id,
+    sex_of,
+)
 from indexing.extraction.normalize import (
     NUMBER,
     DateOrder,
@@ -33,6 +41,23 @@ from indexing.extraction.schema import (
 )
 
 _NEGATION = re.compile(r"\b(no|sin|niega|without|denies|nor|ningun[oa]?|ni|never|nunca)\b[^.;\n]{0,30}$")
+_NO_COMPLICATION = re.compile(r"\b(?:no|none|nil|sin|ninguna?s?|without|denies|negative|uneventful|"
+                              r"not|unremarkable|n/a)\b")
+# General diagnoses that say less than another one beside them: symptoms, and the unqualified forms of specific ones.
+_SYMPTOMS = frozenset({"joint_pain", "low_back_pain", "neck_pain"})
+_SUBSUMED: dict[str, frozenset[str]] = {
+    **{s: frozenset() for s in _SYMPTOMS},  # beside any diagnosis that is not a symptom
+    "osteoarthritis": frozenset({"knee_oa", "hip_oa"}),
+    "fracture": frozenset({"hip_fracture", "distal_radius_fracture", "ankle_fracture"}),
+    "tendinopathy": frozenset({"achilles_tendinopathy", "patellar_tendinopathy", "rotator_cuff_tendinopathy",
+                               "lateral_epicondylitis", "de_quervain", "trigger_finger"}),
+}
+_NEGATED_START = re.compile(r"(?:no|negative|without|sin|normal|unremarkable|nothing)\b")
+# General findings are negated or only suspected more ways than a clinic's own terms ('negative for', 'rule out').
+_NEGATED_FINDING = re.compile(
+    r"(?:\b(?:no|sin|niega|without|denies|nor|ningun[oa]?|ni|never|nunca|negative for|free of|absence of|"
+    r"rule out|r/o|ruled out|rather than|instead of|descartar|descartada?|se descarta|no evidence of|"
+    r"ausencia de|versus|vs\.?)\b[^.;:\n]{0,30}|\bor\s+)$")
 # 'PT' is physiotherapy only where the context says a treatment (it is also 'patient' and 'prothrombin time'):
 # after a plan word or 'after', right after a dated entry ('March 5, 2021: PT'), or with its number of visits.
 _PT = re.compile(
@@ -94,6 +119,7 @@ class _Ctx:
     f: str  # folded
     offsets: list[int]
     mentions: list[Mention]  # treatment mentions kept (spans in original text)
+    own_note: bool = False  # the clinic's own vocabulary names a diagnosis or a treatment in it
 
     def span(self, s: int, e: int) -> tuple[int, int]:
         if not self.offsets:
@@ -114,14 +140,23 @@ class RulesExtractor:
     def __init__(self, vocabulary: Vocabulary | None = None, *, date_order: DateOrder = "auto",
                  today: dt.date | None = None) -> None:
         self.vocab = vocabulary or BUILTIN
+        # Terms of general clinical language (indexing.extraction.clinical): conditions and drugs where the clinic's
+        # own vocabulary finds none of that kind (or listed under a diagnosis heading), operations always.
+        self.general = general_vocabulary(self.vocab)
+        self._own_diagnoses = {t.id for t in self.vocab.diagnoses}
+        self._own_treatments = {t.id for t in self.vocab.treatments}
+        self._general_surgery = {t.id for t in self.general.treatments
+                                 if t.id not in self._own_treatments and t.category == "surgery"}
         self.date_order = date_order
         self.today = today
 
     def extract(self, text: str, *, language: Language | None = None) -> NoteExtraction:
         f, offsets = fold_with_offsets(text)
         # Spans are found in folded text: map folded positions back to the original through `offsets`.
-        treat_mentions = self._treatment_mentions(text, f, offsets)
-        ctx = _Ctx(text, f, offsets, treat_mentions)
+        own_note = bool(self.vocab.diagnosis_mentions(text) or self.vocab.treatment_mentions(text) or any(
+            self.vocab.diagnosis_from_icd10(m.group(1)) for m in _ICD_TEXT.finditer(f)))
+        treat_mentions = self._treatment_mentions(text, f, offsets, own_note)
+        ctx = _Ctx(text, f, offsets, treat_mentions, own_note)
         tp = extract.note_time_point(text)
         if tp is None:
             tp = _after_history(f)
@@ -129,8 +164,8 @@ class RulesExtractor:
         treatments = self._treatments(ctx)
         return NoteExtraction(
             language=language or detect_language(text),
-            sex=extract.sex(text),  # type: ignore[arg-type]
-            age=extract.age(text),
+            sex=sex_of(text) or extract.sex(text),  # type: ignore[arg-type]
+            age=_first_known(age_of(text), extract.age(text)),
             time_point_months=tp,
             diagnoses=self._diagnoses(ctx),
             treatments=treatments,
@@ -142,12 +177,14 @@ class RulesExtractor:
         )
 
     # -- treatments ---------------------------------------------------------------------------------------------
-    def _treatment_mentions(self, text: str, f: str, offsets: list[int]) -> list[Mention]:
+    def _treatment_mentions(self, text: str, f: str, offsets: list[int], own_note: bool) -> list[Mention]:
         """Mentions that describe a treatment given or planned: not negated ('no PRP'), not a past one, not advice.
 
         Returned spans are positions in the folded text.
         """
-        found = list(self.vocab.treatment_mentions(text))
+        found = self._own_or_general(self.vocab.treatment_mentions(text), self.general.treatment_mentions(text),
+                                     self._own_treatments, f, offsets, own_note, negation=_NEGATION,
+                                     always=self._general_surgery)
         # 'Start PT, 10 sessions': upper-case PT after a plan verb is physiotherapy ('Pt' is the patient).
         found += [Mention("physiotherapy", m.start(g), m.end(g), m.group(g)) for m in _PT.finditer(text)
                   for g in (m.lastindex,) if g]
@@ -181,11 +218,13 @@ class RulesExtractor:
             sessions = sessions_of(window) or sessions_of(ctx.f[prev:m.start])
             date = self._treatment_date(ctx, m, ls, end)
             side = side_of(window[len(m.text):len(m.text) + 20]) if m.id != "surgery_referral" else None
+            if m.id not in self._own_treatments:  # 'right total knee arthroplasty'
+                side = side_of(ctx.f[max(ls, m.start - 20):m.start]) or side
             cur = out.get(m.id)
             if cur is None:
                 out[m.id] = TreatmentItem(
                     name=m.id, label=ctx.text[ctx.span(m.start, m.end)[0]:ctx.span(m.start, m.end)[1]],
-                    category=self.vocab.category_of(m.id), dose=dose, volume_ml=volume, sessions=sessions,
+                    category=self.general.category_of(m.id), dose=dose, volume_ml=volume, sessions=sessions,
                     date=date, side=side, span=ctx.span(m.start, m.end))
             else:
                 cur.dose = cur.dose or dose
@@ -193,7 +232,65 @@ class RulesExtractor:
                 cur.sessions = cur.sessions or sessions
                 cur.date = cur.date or date
                 cur.side = cur.side or side
+        if not ctx.own_note or any(name in self._general_surgery for name in out):
+            for item in self._heading_phrases(ctx, "procedure"):
+                out.setdefault(item.name, TreatmentItem(name=item.name, label=item.label, category="surgery",
+                                                        side=item.side, span=item.span))
         return list(out.values())
+
+    def _own_or_general(self, own: list[Mention], general: list[Mention], own_ids: set[str], f: str,
+                        offsets: list[int], own_note: bool, *, negation: re.Pattern[str],
+                        always: set[str] | frozenset[str] = frozenset(),
+                        listed: list[tuple[int, int]] | None = None) -> list[Mention]:
+        """The clinic vocabulary's mentions, and general clinical terms that are not negated where they apply.
+
+        In a note the clinic's vocabulary reads (`own_note`), what it reads is what the note is about; a general
+        condition or drug beside it is background (a comorbidity, a differential, a past medication) and is left
+        out. Terms in `always` (operations) are events the note reports and are kept in any note, and so is a term
+        listed under a diagnosis heading that names nothing of the clinic's (`listed`: spans of those items).
+        """
+        orig_to_fold = {o: i for i, o in reversed(list(enumerate(offsets)))}
+        out = list(own)
+        for m in general:
+            if m.id not in own_ids and own_note and m.id not in always and not any(
+                    s <= m.start < e for s, e in listed or ()):
+                continue
+            fs = orig_to_fold.get(m.start, 0)
+            if negation.search(f[max(0, fs - 40):fs]):
+                continue
+            overlap = [o for o in out if o.start < m.end and m.start < o.end]
+            # A longer operation is named beside the clinic's shorter word inside it ('total knee arthroplasty':
+            # also the vocabulary's 'arthroplasty', so questions phrased in the clinic's terms still find it).
+            if overlap and not (m.id in always and all(m.end - m.start > o.end - o.start for o in overlap)):
+                continue
+            out.append(m)
+        return sorted(out, key=lambda m: m.start)
+
+    def _joint_oa(self, ctx: _Ctx, m: Mention) -> Mention:
+        """'osteoarthritis, right knee', 'osteoarthritis grade IV of both knees': the clinic's knee_oa / hip_oa."""
+        if m.id != "osteoarthritis":
+            return m
+        fs = _fold_pos(ctx, m.start)
+        ls, le = ctx.line_bounds(fs)
+        joint = joint_of_osteoarthritis(ctx.f[max(ls, fs - 30):min(le, fs + 60)])
+        return Mention(joint, m.start, m.end, m.text) if joint and joint in self._own_diagnoses else m
+
+    def _heading_phrases(self, ctx: _Ctx, kind: str) -> list[DiagnosisItem]:
+        """Phrases under a diagnosis or procedure heading that no vocabulary term covers, as items of their own."""
+        out: list[DiagnosisItem] = []
+        for h in heading_items(ctx.text):
+            if h.kind != kind:
+                continue
+            if (self.general.diagnosis_mentions(h.text) if kind == "diagnosis"
+                    else self.general.treatment_mentions(h.text)):
+                continue  # a known term: found by its vocabulary
+            if _NEGATED_START.match(fold(h.text)):
+                continue
+            name = phrase_id(h.text)
+            if len(name) < 3 or any(i.name == name for i in out):
+                continue
+            out.append(DiagnosisItem(name=name, label=h.text, side=side_of(h.text), span=(h.start, h.end)))
+        return out
 
     def _treatment_date(self, ctx: _Ctx, m: Mention, line_start: int, end: int) -> dt.date | None:
         """A date written with the treatment: 'dd/mm/yyyy: PRP', 's/p PRP 14/02/2022', 'PRP (3 de marzo de 2021)'."""
@@ -216,21 +313,39 @@ class RulesExtractor:
         if kl:
             g = kl.group(1) or kl.group(2) or kl.group(3)
             severity = "KL" + _ROMAN.get(g, g)
-        for m in self.vocab.diagnosis_mentions(ctx.text):
+        general = [self._joint_oa(ctx, m) for m in self.general.diagnosis_mentions(ctx.text)]
+        mentions = self._own_or_general(self.vocab.diagnosis_mentions(ctx.text), general, self._own_diagnoses, ctx.f,
+                                        ctx.offsets, ctx.own_note, negation=_NEGATED_FINDING,
+                                        listed=[(h.start, h.end) for h in heading_items(ctx.text)
+                                                if h.kind == "diagnosis" and not self.vocab.diagnosis_mentions(h.text)])
+        for m in mentions:
+            fs = _fold_pos(ctx, m.start)
+            own = m.id in self._own_diagnoses and fold(m.text) != "osteoarthritis"
             if m.id in out:
                 continue
-            fs = _fold_pos(ctx, m.start)
             window = ctx.f[fs + len(fold(m.text)):fs + len(fold(m.text)) + 25]
-            side = side_of(window) or side_of(ctx.f[max(0, fs - 25):fs])
+            before = ctx.f[max(0, fs - 25):fs]
+            # English puts the side before the words ('right carpal tunnel syndrome'), Spanish after them.
+            after = ctx.f[fs + len(fold(m.text)):fs + len(fold(m.text)) + 45]
+            side = (side_of(window) or side_of(before)) if own else (
+                side_of(before.rsplit("\n", 1)[-1]) or side_of(re.split(r"[\n.;]", after, maxsplit=1)[0]))
             code = next((c for c in codes if self.vocab.diagnosis_from_icd10(c) == m.id), None)
             out[m.id] = DiagnosisItem(
                 name=m.id, label=m.text, icd10=code or self.vocab.icd10_of(m.id), side=side,
                 severity=severity if m.id in ("knee_oa", "hip_oa") else None, span=(m.start, m.end))
+        if not ctx.own_note:  # what the clinic's terms do not name
+            for item in self._heading_phrases(ctx, "diagnosis"):
+                out.setdefault(item.name, item)
         for c, pos in codes.items():
             d = self.vocab.diagnosis_from_icd10(c)
             if d and d not in out:
                 out[d] = DiagnosisItem(name=d, label=c, icd10=c, span=ctx.span(pos, pos + len(c)),
                                        severity=severity if d in ("knee_oa", "hip_oa") else None)
+        for generic in [name for name in out if name in _SUBSUMED]:
+            said_better = (any(name not in _SYMPTOMS for name in out) if generic in _SYMPTOMS
+                           else any(name in _SUBSUMED[generic] for name in out))
+            if said_better:
+                del out[generic]  # 'knee pain' beside 'knee osteoarthritis'; 'fracture' beside 'hip fracture'
         if out:
             note_side = _note_side(ctx.f)
             for item in out.values():
@@ -410,6 +525,12 @@ class RulesExtractor:
                     continue
                 out[name] = AdverseEventItem(name=name, treatment=self._line_treatment(ctx, m.start()) or main,
                                              span=ctx.span(m.start(), m.end()))
+        for h in heading_items(ctx.text):  # 'COMPLICATIONS: superficial wound infection' (not '... None')
+            phrase = fold(h.text)
+            if h.kind != "complication" or _NO_COMPLICATION.search(phrase) or len(out) >= 5:
+                continue
+            name = next((n for n, pat in _ADVERSE if pat.search(phrase)), phrase[:60])
+            out.setdefault(name, AdverseEventItem(name=name, treatment=main, span=(h.start, h.end)))
         return list(out.values())
 
     def _follow_ups(self, ctx: _Ctx, dates: list[dt.date]) -> list[dt.date]:
@@ -436,6 +557,10 @@ def _after_history(f: str) -> float | None:
     """A follow-up listing earlier scores ('3m: 3, 6m: 4,5') without a date describes the next scheduled visit."""
     months = [int(m.group("m")) for m in _INLINE_TP.finditer(f)]
     return _NEXT_VISIT.get(max(months)) if months else None
+
+
+def _first_known(*values: int | str | None) -> int | str | None:
+    return next((v for v in values if v is not None), None)
 
 
 def _measure(word: str) -> str:
