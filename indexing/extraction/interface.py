@@ -11,8 +11,8 @@ from indexing.assemble import CaseFacts
 from indexing.extraction.schema import NoteExtraction
 
 if TYPE_CHECKING:
+    from casewise.json_chat import ChatModel
     from casewise.settings import Settings
-    from indexing.extraction.llm import ChatModel
 
 BACKENDS = ("rules", "llm")
 

@@ -1,9 +1,7 @@
 """The LLM extractor: an OpenAI-compatible server constrained by a JSON schema, checked by pydantic, rules as fallback.
 
-Constrained decoding differs by server: vLLM (and OpenAI) take `response_format={"type": "json_schema", ...}`;
-llama.cpp's server rejects that with HTTP 422 and takes `{"type": "json_object", "schema": {...}}` instead.
-`response_format="auto"` sends the first and switches to the second for good when the server refuses it
-(HTTP 400/422, or an error that names response_format).
+Constrained decoding differs by server (vLLM takes json_schema, llama.cpp a schema on json_object):
+`casewise.json_chat.SchemaChat` picks the dialect, switching for good when the server refuses the first.
 Whatever comes back is validated against `LLMNote`; invalid output (or an unreachable server) gives the rules'
 result with `fallback` saying why, so a reviewer can count how often the model was not used.
 
@@ -17,13 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
 from casewise import extract
 from casewise.errors import LLMError
+from casewise.json_chat import ChatModel, ResponseFormat, SchemaChat
 from casewise.lang import detect_language
 from casewise.settings import LLMSettings
 from casewise.types import Language
@@ -40,7 +38,6 @@ from indexing.extraction.schema import (
 )
 
 log = logging.getLogger(__name__)
-ResponseFormat = Literal["auto", "json_schema", "json_object"]
 MAX_NOTE_CHARS = 6000  # a note longer than this is cut: the prompt must fit small models' 4k-token context
 
 SYSTEM = (
@@ -54,15 +51,6 @@ SYSTEM = (
 )
 ADVERSE_NAMES = {"flare": "post_injection_flare", "dolor post": "post_injection_flare", "derrame": "effusion",
                  "effusion": "effusion", "infec": "infection", "hematoma": "hematoma", "vasovagal": "vasovagal"}
-
-
-class ChatModel(Protocol):
-    """What the extractor needs from a chat model (the `casewise.llm` backends have this method)."""
-
-    model: str
-
-    def complete(self, messages: Sequence[Any], *, max_tokens: int, temperature: float,
-                 response_format: dict[str, Any] | None = None) -> Any: ...
 
 
 def openai_chat(settings: LLMSettings) -> ChatModel:
@@ -87,31 +75,21 @@ class LLMExtractor:
         self.chat = chat
         self.rules = fallback
         self.vocab = vocabulary or BUILTIN
-        self.mode: ResponseFormat = response_format
-        self.max_tokens = max_tokens
+        self.json = SchemaChat(chat, note_schema(), "note_extraction", mode=response_format, max_tokens=max_tokens)
         self.date_order = date_order
 
-    def _format(self, mode: str) -> dict[str, Any]:
-        schema = note_schema()
-        if mode == "json_object":
-            return {"type": "json_object", "schema": schema}
-        return {"type": "json_schema", "json_schema": {"name": "note_extraction", "schema": schema}}
+    @property
+    def mode(self) -> ResponseFormat:
+        """The response_format dialect in use ("json_object" once a server refused json_schema)."""
+        return self.json.mode
+
+    @property
+    def max_tokens(self) -> int:
+        return self.json.max_tokens
 
     def _ask(self, note: str) -> Any:
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": note[:MAX_NOTE_CHARS]}]
-        mode = "json_schema" if self.mode == "auto" else self.mode
-        try:
-            return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
-                                      response_format=self._format(mode))
-        except LLMError as exc:
-            # llama.cpp's server answers 422 (or, in llama-cpp-python 0.3.x, 500 naming response_format).
-            status, about_format = getattr(exc, "status", None), getattr(exc, "about_format", False)
-            if self.mode != "auto" or not (status in (400, 422) or about_format):
-                raise
-            # llama.cpp's server: json_schema is refused, a schema riding on json_object is honoured.
-            self.mode = "json_object"
-            return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
-                                      response_format=self._format("json_object"))
+        return self.json.complete([{"role": "system", "content": SYSTEM},
+                                   {"role": "user", "content": note[:MAX_NOTE_CHARS]}])
 
     def extract(self, text: str, *, language: Language | None = None) -> NoteExtraction:
         try:

@@ -9,12 +9,12 @@ as well (a model that misses one must not turn a refusal into an answer).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from casewise.errors import LLMError
+from casewise.json_chat import ChatModel, ResponseFormat, SchemaChat
 from casewise.plan import INTENTS, Condition, Intent, PatientProfile, QuestionPlan
 from casewise.types import Language
 from casewise.vocabulary import BUILTIN, Vocabulary
@@ -27,13 +27,6 @@ SYSTEM = ("You read a clinician's question about a clinic's past cases into JSON
           "outcome scales (VAS/EVA, WOMAC, KOOS, ...). time_points: months after treatment (1 year = 12). "
           "identifier_request when the question asks for names, record numbers, phones, addresses or other "
           "identifiers of patients; too_vague when it names no condition and no treatment. Empty lists when absent.")
-
-
-class ChatModel(Protocol):
-    model: str
-
-    def complete(self, messages: Sequence[Any], *, max_tokens: int, temperature: float,
-                 response_format: dict[str, Any] | None = None) -> Any: ...
 
 
 class LLMPlan(BaseModel):
@@ -60,32 +53,16 @@ class LLMPlanner:
     name = "llm"
 
     def __init__(self, chat: ChatModel, vocab: Vocabulary = BUILTIN, *, max_tokens: int = 400,
-                 response_format: Literal["auto", "json_schema", "json_object"] = "auto") -> None:
+                 response_format: ResponseFormat = "auto") -> None:
         self.chat = chat
         self.vocab = vocab
         self.rules = RulesPlanner(vocab)
-        self.max_tokens = max_tokens
-        self.mode = response_format
-
-    def _format(self, mode: str) -> dict[str, Any]:
-        schema = LLMPlan.model_json_schema()
-        if mode == "json_object":
-            return {"type": "json_object", "schema": schema}
-        return {"type": "json_schema", "json_schema": {"name": "question_plan", "schema": schema}}
+        self.json = SchemaChat(chat, LLMPlan.model_json_schema(), "question_plan", mode=response_format,
+                               max_tokens=max_tokens)
 
     def _ask(self, question: str) -> Any:
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question[:MAX_QUESTION_CHARS]}]
-        mode = "json_schema" if self.mode == "auto" else self.mode
-        try:
-            return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
-                                      response_format=self._format(mode))
-        except LLMError as exc:
-            status, about_format = getattr(exc, "status", None), getattr(exc, "about_format", False)
-            if self.mode != "auto" or not (status in (400, 422) or about_format):
-                raise
-            self.mode = "json_object"  # llama.cpp's server refuses json_schema, honours a schema on json_object
-            return self.chat.complete(messages, max_tokens=self.max_tokens, temperature=0.0,
-                                      response_format=self._format("json_object"))
+        return self.json.complete([{"role": "system", "content": SYSTEM},
+                                   {"role": "user", "content": question[:MAX_QUESTION_CHARS]}])
 
     def plan(self, question: str, *, language: Language | None = None) -> QuestionPlan:
         rules = self.rules.plan(question, language=language)
