@@ -137,11 +137,11 @@ def _folded(language: str) -> tuple[tuple[str, str], ...]:
 def codes_for_label(text: str, languages: tuple[str, ...] = ("es", "en"), limit: int = 200) -> list[str]:
     """Diagnosis codes whose description is `text` (accents, case and punctuation ignored), else those whose
     description holds all its words ('knee osteoarthritis' finds 'Osteoarthritis of knee'); the most general first,
-    none under a code already listed, at most `limit`."""
+    none under a code already listed, at most `limit`. Text without a word of three letters or more names no label."""
     want = fold(text)
-    if not want:
-        return []
     words = set(want.split())
+    if not any(len(w) >= 3 and w.isalpha() for w in words):
+        return []  # '0', 'a', 'M': no word a label could be named by
     found: list[list[str]] = [[], []]  # exact, every word
     for lang in languages:
         try:

@@ -71,7 +71,7 @@ def test_the_readme_commands_work_in_the_order_shown(records: Path, tmp_path: Pa
         assert res.returncode == 0, (args, res.stdout[-1500:], res.stderr[-1500:])
         out = res.stdout
         expect = {"index": "indexed:", "reindex": "indexed:", "backup": "backup written", "restore": "restored",
-                  "ask": "Evid", "similar": "PT-", "status": "documents:", "deid": "de-identified file",
+                  "ask": "Entendido como:", "similar": "PT-", "status": "documents:", "deid": "de-identified file",
                   "synth": "wrote a synthetic clinic", "keys": "cw_"}[args[0]]
         if "--json" in args:
             expect = '"citations"'  # "citations + evidence table as JSON"

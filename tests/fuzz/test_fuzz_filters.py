@@ -2,6 +2,9 @@
 or a RequestError naming the field.
 
 Expected exceptions: RequestError only (unknown vocabulary id, date_from after date_to).
+
+Valid values are vocabulary ids, ICD-10 codes or categories and ICD-10 labels (the bundled tables); junk is text
+with no word of three letters and no code shape, which names nothing.
 """
 
 from __future__ import annotations
@@ -12,18 +15,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casewise.errors import RequestError
+from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE
 from casewise.types import Filters
 from casewise.vectors.edge import to_edge_filter
 from casewise.vocabulary import DIAGNOSES, TREATMENTS
 from retrieval.filters import to_qdrant
 
-DIAG = [t.id for t in DIAGNOSES]
-TREAT = [t.id for t in TREATMENTS]
+DIAG = [t.id for t in DIAGNOSES] + ["M17.11", "M17", "m75.1", "knee osteoarthritis", "Gonartrosis primaria"]
+TREAT = [t.id for t in TREATMENTS] + ["0SRC0J9", "0SRC"]
+JUNK = st.text(alphabet=st.characters(exclude_categories=("L",)) | st.sampled_from("aMx"), max_size=8).filter(
+    lambda s: not DIAGNOSIS_CODE.match(s.strip()) and not PROCEDURE_CODE.match(s.strip()))
 DATES = st.one_of(st.none(), st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)))
 
 
 def _ids(known: list[str]) -> st.SearchStrategy[list[str]]:
-    return st.lists(st.one_of(st.sampled_from(known), st.text(max_size=8)), max_size=5)
+    return st.lists(st.one_of(st.sampled_from(known), JUNK), max_size=5)
 
 
 FILTERS = st.builds(
