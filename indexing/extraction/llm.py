@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,7 +26,7 @@ from casewise.json_chat import ChatModel, ResponseFormat, SchemaChat
 from casewise.lang import detect_language
 from casewise.settings import LLMSettings
 from casewise.types import Language
-from casewise.vocabulary import BUILTIN, Vocabulary
+from casewise.vocabulary import BUILTIN, Vocabulary, fold
 from indexing.extraction.normalize import DateOrder, normalize_dose, normalize_side, parse_date
 from indexing.extraction.rules import RulesExtractor
 from indexing.extraction.schema import (
@@ -38,6 +39,8 @@ from indexing.extraction.schema import (
 )
 
 log = logging.getLogger(__name__)
+NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)?")
+SCORE_WINDOW = 40  # characters after a measure's name in which its score is written
 MAX_NOTE_CHARS = 6000  # a note longer than this is cut: the prompt must fit small models' 4k-token context
 
 SYSTEM = (
@@ -133,7 +136,10 @@ class LLMExtractor:
                                             sessions=t.sessions, side=normalize_side(t.side),
                                             date=parse_date(t.date, self.date_order) if t.date else None)
         outcomes: list[OutcomeItem] = []
+        written = _scores(text, self.vocab)
         for o in n.outcomes:
+            if o.value not in written.get(o.measure, ()):  # a score the note never writes is the model's
+                continue
             tid = self.vocab.treatment_id(o.treatment) if o.treatment else None
             meta = self.vocab.measure(o.measure)
             plausible = meta is None or meta.low <= o.value <= meta.high
@@ -150,3 +156,16 @@ class LLMExtractor:
             age=extract.age(text), time_point_months=extract.note_time_point(text),
             diagnoses=list(diags.values()), treatments=list(treats.values()), outcomes=outcomes,
             adverse_events=events, follow_up_dates=sorted(set(follow)), backend="llm")
+
+
+def _scores(text: str, vocab: Vocabulary) -> dict[str, set[float]]:
+    """Per measure, the numbers the note writes shortly after naming it ('EVA 7/10' -> VAS {7, 10}; 'WOMAC de 48,5'
+    -> WOMAC {48.5}): the window ends at the end of the sentence or after SCORE_WINDOW characters."""
+    folded = fold(text[:MAX_NOTE_CHARS])
+    out: dict[str, set[float]] = {}
+    for mid, meta in vocab.measures.items():
+        for syn in meta.synonyms:
+            for m in re.finditer(rf"\b{re.escape(syn)}\b", folded):
+                window = re.split(r"[.;]\s|\n", folded[m.end():m.end() + SCORE_WINDOW])[0]
+                out.setdefault(mid, set()).update(float(n.group().replace(",", ".")) for n in NUMBER.finditer(window))
+    return out

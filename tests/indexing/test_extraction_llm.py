@@ -6,6 +6,7 @@ either way (a schema-valid result, or the rules' result flagged with the reason)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,31 @@ def test_all_servers_unreachable_falls_back_to_rules_naming_every_url(tmp_path: 
     assert note.backend == "rules" and note.fallback is not None
     assert note.fallback.startswith(f"llm unavailable: cannot reach the LLM at any of {urls[0]}, {urls[1]}")
     assert [d.name for d in note.diagnoses] == ["knee_oa"]
+
+
+class _StubbedModelReply:
+    """Mock: a chat model whose reply is fixed. No real model can be made to invent a score on demand, and the claim
+    here is about what the extractor keeps of a reply, not about any model."""
+
+    model = "stub"
+
+    def __init__(self, reply: dict[str, object]) -> None:
+        self.reply = json.dumps(reply)
+
+    def complete(self, messages: object, *, max_tokens: int, temperature: float,
+                 response_format: dict[str, object] | None = None) -> str:
+        return self.reply
+
+
+def test_with_a_stubbed_model_reply_a_score_the_note_never_writes_is_dropped() -> None:
+    reply = {"diagnoses": [{"name": "gonartrosis"}], "treatments": [{"name": "PRP"}], "adverse_events": [],
+             "follow_up_dates": [],
+             "outcomes": [{"measure": "VAS", "value": 7.0, "months": 0}, {"measure": "WOMAC", "value": 48, "months": 0},
+                          {"measure": "VAS", "value": 3.0, "months": 3}, {"measure": "KOOS", "value": 65, "months": 0}]}
+    extractor = LLMExtractor(_StubbedModelReply(reply), RulesExtractor(), response_format="json_object")
+    note = extractor.extract(NOTE, language="es")
+    assert note.backend == "llm"
+    # NOTE writes 'EVA 7/10' and 'WOMAC 48'; the 3-month VAS of 3 and the KOOS of 65 are the model's inventions
+    assert [(o.measure, o.value) for o in note.outcomes] == [("VAS", 7.0), ("WOMAC", 48.0)]
+    empty = extractor.extract("Paciente acude a revisión.", language="es")
+    assert empty.outcomes == []
