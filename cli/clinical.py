@@ -86,11 +86,15 @@ def _why(reasons: list[str], lang: str) -> str:
 
 
 def codes_text(case: Case, lang: str, limit: int = CODES_SHOWN) -> str:
-    """A case's ICD-10 codes as a clinician reads them: the code, its label in `lang`, * when predicted."""
+    """A case's ICD-10 codes as a clinician reads them: the code, its label in `lang`, * when predicted; the codes of
+    the case's own diagnoses first, comorbidities after."""
     from casewise.terminology import label_of
 
+    own = {(d.icd10 or "").lower()[:3] for d in case.diagnoses} - {""}
+    # the case's own condition first, then what the clinic recorded, then the coder's surest
+    ordered = sorted(case.codes, key=lambda c: (c.code[:3] not in own, c.source != "recorded", -c.confidence))
     shown = []
-    for c in case.codes[:limit]:
+    for c in ordered[:limit]:
         label = label_of(c.code, lang, fallback=c.label, kind=c.kind)
         shown.append(f"{c.code.upper()} {label}{'*' if c.source == 'predicted' else ''}".strip())
     more = len(case.codes) - limit

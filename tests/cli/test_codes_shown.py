@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from casewise.types import Case, Code
+from casewise.types import Case, Code, Diagnosis
 from cli.clinical import codes_text
 
 FIXTURE = Path(__file__).parents[1] / "indexing" / "coding" / "fixtures" / "codiesp_mini"
@@ -31,6 +31,16 @@ def test_codes_read_in_the_answers_language_with_predicted_ones_marked() -> None
     assert es == "M17.11 Otras gonartrosis primarias; I10 Hipertensión esencial (primaria)*; BW03ZZZ radiografía de tórax*"
     assert en.startswith("M17.11 Unilateral primary osteoarthritis, right knee; I10 Essential (primary) hypertension*")
     assert codes_text(_case(), "en", limit=1).endswith("(+2)"), "how many more codes the case has"
+
+
+def test_the_cases_own_condition_comes_before_its_comorbidities() -> None:
+    case = Case(case_id="PT-2", diagnoses=[Diagnosis(name="knee_oa", icd10="M17.1")], codes=[
+        Code(system="ICD-10-CM", kind="diagnosis", code="e11.9", confidence=0.95, label="diabetes"),
+        Code(system="ICD-10-CM", kind="diagnosis", code="r52", confidence=0.9, label="dolor"),
+        Code(system="ICD-10-CM", kind="diagnosis", code="m17.1", confidence=0.6, label="gonartrosis"),
+        Code(system="ICD-10-CM", kind="diagnosis", code="i10", confidence=1.0, source="recorded", label="HTA"),
+    ])
+    assert [c.split()[0] for c in codes_text(case, "es").split("; ")] == ["M17.1", "I10", "E11.9", "R52"]
 
 
 def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
