@@ -188,45 +188,50 @@ class Deidentifier:
                 continue
             etype = r.entity_type
             source = (r.recognition_metadata or {}).get("recognizer_name", "")
+            pieces = [(start, end)]
             if etype in ("PERSON", "PROFESSIONAL"):
-                start, end = _trim(text, start, _name_end(text, start, end))
-                if end <= start:
-                    continue
-                if source in (_SPACY, _GAZETTEER):
-                    if not self._spacy_name_ok(text, start, end, lang, gazetteer=source == _GAZETTEER) \
-                            or _has_acronym(text[start:end]):
+                # spaCy's span may take in a heading, a label or a title before the name ("Nota de seguimiento:
+                # Paciente Tomás Ibarra Gil"); it also hides, for Presidio, the rule's exact span inside it
+                pieces = _name_pieces(text, start, end) if source in (_SPACY, _GAZETTEER) \
+                    else [_trim(text, start, _name_end(text, start, end))]
+            for start, end in pieces:
+                kind = etype
+                if kind in ("PERSON", "PROFESSIONAL"):
+                    if source in (_SPACY, _GAZETTEER):
+                        if not self._spacy_name_ok(text, start, end, lang, gazetteer=source == _GAZETTEER) \
+                                or _has_acronym(text[start:end]):
+                            continue
+                    elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES) \
+                            or (source == "casewise_caps_listed" and not _listed_name_ok(text[start:end])):
                         continue
-                elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES) \
-                        or (source == "casewise_caps_listed" and not _listed_name_ok(text[start:end])):
+                elif (source == _SPACY and not self._spacy_other_ok(text, start, end, kind)) \
+                        or (source == _SPACY and kind == "INSTITUTION" and not _organisation_ok(text[start:end], lang)) \
+                        or (source == _GAZETTEER and (self._allowed(text[start:end]) or _followed_by_colon(text, end))) \
+                        or (kind in ("LOCATION", "ADDRESS") and fold(text[start:end]) in COUNTRIES):
                     continue
-            elif (source == _SPACY and not self._spacy_other_ok(text, start, end, etype)) \
-                    or (source == _SPACY and etype == "INSTITUTION" and not _organisation_ok(text[start:end], lang)) \
-                    or (source == _GAZETTEER and (self._allowed(text[start:end]) or _followed_by_colon(text, end))) \
-                    or (etype in ("LOCATION", "ADDRESS") and fold(text[start:end]) in COUNTRIES):
-                continue
-            if source in (_SPACY, _GAZETTEER) and _DOSE_AFTER.match(text, end):
-                continue  # "Voltaren gel", "Adiro 100 mg", "Ostenil Plus 2 ml": a drug or a device, not a person
-            if source in ("casewise_place_cue", "casewise_place_cue_plain") and (
-                    self._allowed(text[start:end]) or is_not_name_word(_WORD.findall(text[start:end])[0])
-                    or fold(_WORD.findall(text[start:end])[0]) in gazetteer.COMMON_WORDS
-                    or fold(text[start:end]) in gazetteer.stop_words()
-                    or (source == "casewise_place_cue_plain" and text[start].islower()
-                        and fold(text[start:end]) not in gazetteer.load().places)):  # "I'm in agony"
-                continue
-            if etype in ("PERSON", "LOCATION") and is_eponym(text, start, end):
-                continue  # "quiste de Baker", "Parkinson's disease", "Osgood-Schlatter": clinical, not a person
-            if etype == "PROFESSIONAL":
-                if not self._remove_professionals:
-                    professionals.append((start, end))
+                if source in (_SPACY, _GAZETTEER) and _DOSE_AFTER.match(text, end):
+                    continue  # "Voltaren gel", "Adiro 100 mg", "Ostenil Plus 2 ml": a drug or a device, not a person
+                if source in ("casewise_place_cue", "casewise_place_cue_plain") and (
+                        self._allowed(text[start:end]) or is_not_name_word(_WORD.findall(text[start:end])[0])
+                        or fold(_WORD.findall(text[start:end])[0]) in gazetteer.COMMON_WORDS
+                        or fold(text[start:end]) in gazetteer.stop_words()
+                        or (source == "casewise_place_cue_plain" and text[start].islower()
+                            and fold(text[start:end]) not in gazetteer.load().places)):  # "I'm in agony"
                     continue
-                etype = "PERSON"
-            if etype not in self.entities:
-                continue
-            if source == _SPACY and etype == "LOCATION" and lang == "es":
-                # Spanish sm NER tags many capitalised clinical words as LOC: keep them only near an address
-                spacy_locations.append((start, end, etype, float(r.score)))
-                continue
-            cands.append((start, end, etype, float(r.score)))
+                if kind in ("PERSON", "LOCATION") and is_eponym(text, start, end):
+                    continue  # "quiste de Baker", "Parkinson's disease", "Osgood-Schlatter": clinical, not a person
+                if kind == "PROFESSIONAL":
+                    if not self._remove_professionals:
+                        professionals.append((start, end))
+                        continue
+                    kind = "PERSON"
+                if kind not in self.entities:
+                    continue
+                if source == _SPACY and kind == "LOCATION" and lang == "es":
+                    # Spanish sm NER tags many capitalised clinical words as LOC: keep them only near an address
+                    spacy_locations.append((start, end, kind, float(r.score)))
+                    continue
+                cands.append((start, end, kind, float(r.score)))
         contact = [c for c in cands if c[2] in ("ADDRESS", "POSTAL_CODE", "LOCATION", "PHONE", "EMAIL")]
         places = gazetteer.load().places
         for loc in spacy_locations:
@@ -504,6 +509,33 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
             break
         end -= 1
     return start, end
+
+
+# Words that announce a name and that spaCy often takes into the name's span: a label, a title, a relative.
+_LEAD_CUE = re.compile(
+    r"(?:[*_#>\-]+[ \t]*)?(?i:(?:paciente|patient|pte|pac|pt|nombre|name|sr|sra|srta|sres|dña|dª|don|doña|mr|mrs|ms|"
+    r"miss|mx|dr|dra|doctor|doctora|prof|profa|" + "|".join(sorted(KINSHIP)) + r")\b)\.?[*_]*[ \t,]+")
+_PIECE_BREAK = re.compile(r"\n|\r|\t|  |:")
+
+
+def _name_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of a model's person span that may be names: split at line breaks, column gaps and colons (a heading,
+    a field's label), each without the labels and titles it starts with ("Paciente", "Sra.", "su hija")."""
+    out: list[tuple[int, int]] = []
+    pos = start
+    for brk in [*_PIECE_BREAK.finditer(text, start, end), None]:
+        stop = brk.start() if brk else end
+        s, e = _trim(text, pos, stop)
+        while s < e:
+            m = _LEAD_CUE.match(text, s, e)
+            if not m:
+                break
+            s = m.end()
+        s, e = _trim(text, s, e)
+        if e > s:
+            out.append((s, e))
+        pos = brk.end() if brk else end
+    return out
 
 
 def _name_end(text: str, start: int, end: int) -> int:

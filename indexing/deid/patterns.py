@@ -33,7 +33,9 @@ _W = _NOT_NAME + (rf"(?:M[ªº]|M\.ª|M\.a|"
 # and the next column's label must not become part of the name.
 _SP = r"[ \t](?![ \t])"
 NAME = rf"{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{0,5}}"
-_LABEL_END = r"\s*:[ \t]*"
+# Markdown emphasis may wrap a label: "**Paciente:** Tomás Ibarra", "__Patient__: John Smith"
+_MD = r"[*_]{0,3}"
+_LABEL_END = rf"{_MD}\s*:{_MD}[ \t]*"
 
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
@@ -257,9 +259,12 @@ RULES: list[Rule] = [
     # "Paciente Tomás Ibarra Gil, NHC ..." / "Patient John Smith, 54": a label without a colon, then a full name
     # (two or more capitalised words) that ends where the sentence goes on.
     Rule("caps_listed", "PERSON", _c(rf"(?<![\w{_APOS}])(?P<phi>{CAPS_LISTED})(?![\w{_APOS}])"), 0.8),
-    Rule("name_after_patient", "PERSON", _c(rf"(?i:\b(?:paciente|patient|pte\.|pac\.))[ \t]+"
+    # Above spaCy's 0.85: Presidio drops a result that a same-type result with an equal score contains, and spaCy's
+    # span often takes in the label or a heading before it ("Nota de seguimiento: Paciente Tomás Ibarra Gil").
+    # A verb in lower case may follow the name ("Paciente Tomás Ibarra Gil acude por ...").
+    Rule("name_after_patient", "PERSON", _c(rf"(?i:\b(?:paciente|patient|pte\.|pac\.)){_MD}[ \t]+"
                                             rf"(?P<phi>{_W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_W}){{1,4}})"
-                                            r"(?=[ \t]*(?:[,.;:(]|$|(?i:de|of|con|with|aged|NHC|MRN)\b))"), 0.85),
+                                            r"(?=[ \t]*(?:[,.;:(*]|$|(?i:de|of|con|with|aged|NHC|MRN)\b|[a-záéíóúñ]{2,}\b))"), 0.9),
     # relatives and companions: "su hermana (María José Santana)", "Viene con Begoña Diez (hija)", "husband Gary Phillips"
     Rule("kin_before", "PERSON", _c(rf"(?i:\b(?:{_KIN}))\b[ \t]*[(,:]?[ \t]*(?P<phi>{NAME})"), 0.9),
     Rule("kin_after", "PERSON", _c(rf"(?P<phi>{NAME})[ \t]*\((?i:{_KIN})\)"), 0.9),
@@ -293,11 +298,12 @@ RULES: list[Rule] = [
     Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)"
                                          rf"(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"),
          0.95),
+    # above spaCy's 0.85, for the reason given at name_after_patient ("Revisión: Sra. Lucía Ferrán")
     Rule("person_title", "PERSON", _c(rf"\b(?:{_TITLES_PERSON}|(?i:mr|mrs|ms)\.)\.?[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"),
-         0.7),
+         0.86),
     # --- identifiers ---
     # "MartínezNºCol: ..." (a label glued to the name before it, as text extracted from forms often is)
-    Rule("id_label", "ID", _c(rf"(?i:(?:\b|(?<=[a-záéíóúñ])(?=N[º°]))(?:{_ID_LABELS}))\b\.?[ \t]*(?:[:#]|n[º°o]\.?|number)?[ \t]*"
+    Rule("id_label", "ID", _c(rf"(?i:(?:\b|(?<=[a-záéíóúñ])(?=N[º°]))(?:{_ID_LABELS}))\b\.?{_MD}[ \t]*(?:[:#]|n[º°o]\.?|number)?{_MD}[ \t]*"
                               rf"(?P<phi>{_ID_VALUE})"), 0.95, _digits_between(3, 30)),
     Rule("dni", "ID", _c(r"\b(?P<phi>\d{8}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
     Rule("nie", "ID", _c(r"\b(?P<phi>[XYZxyz][ -]?\d{7}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
