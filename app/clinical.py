@@ -15,7 +15,7 @@ from casewise.plan import Cohort, Condition, QuestionPlan
 from casewise.types import Answer, Case, Evidence, Filters, Language, SimilarCase
 from casewise.vocabulary import Vocabulary, load_vocabulary
 from reasoning.evidence_answer import plan_answer, understood_as
-from retrieval.cohort import cohort_from_store, index_sentence_finder
+from retrieval.cohort import cohort_from_store, index_sentence_finder, nearest_cohort
 from retrieval.evidence import build_evidence
 from retrieval.plan import Planner, RulesPlanner
 
@@ -136,9 +136,12 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
     require_indexed(rt)
     vocab = rt.retriever.vocab
     plan = _with_filters(plan, filters, vocab)
-    cohort = cohort_from_store(plan, rt.store, vocab, sentences=index_sentence_finder(rt.index))
+    sentences = index_sentence_finder(rt.index)
+    cohort = cohort_from_store(plan, rt.store, vocab, sentences=sentences)
     cases, evidence = gather_evidence(rt, clean, filters=_plan_filters(plan, filters), k=k)
     evidence = _with_plan(evidence, plan, cohort, rt.settings.retrieval.min_cases)
+    if cohort.n_cases == 0:
+        evidence.nearest_cohort = nearest_cohort(plan, rt.store, vocab, sentences=sentences)
     llm = rt.llm if rt.settings.llm.backend != "none" else None
     # What the records lack is said first, in words Casewise controls: such an answer is written from the tables.
     if (cohort.n_cases == 0 or cohort.not_found or plan.intent in TABLE_INTENTS or llm is None
@@ -160,7 +163,8 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
                 yield item
     assert answer is not None
     shown = [] if cohort.n_cases == 0 else [c.case_id for c in cases]
-    rt.store.audit(actor, "ask", query=clean, case_ids=list(dict.fromkeys(shown + cohort.case_ids)), detail={
+    near = evidence.nearest_cohort.case_ids if evidence.nearest_cohort else []
+    rt.store.audit(actor, "ask", query=clean, case_ids=list(dict.fromkeys(shown + cohort.case_ids + near)), detail={
         "mode": answer.mode, "model": answer.model, "cited": [c.case_id for c in answer.citations if c.valid],
         "abstained": answer.abstained, "intent": plan.intent, "cohort": cohort.n_cases,
         "not_found": [f"{n.kind}:{n.value}" for n in cohort.not_found],

@@ -166,6 +166,9 @@ class Evidence(BaseModel):
     note: str = ""
     plan: QuestionPlan | None = Field(None, description="how the question was understood")
     cohort: Cohort | None = Field(None, description="every matching case of the store, tabulated per treatment arm")
+    nearest_cohort: Cohort | None = Field(
+        None, description="when no case has what was asked: the asked condition's cases without the asked treatments "
+                          "or prior treatments, shown as the nearest recorded, never as what was asked")
 
 
 class Citation(BaseModel):

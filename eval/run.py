@@ -121,7 +121,8 @@ def ask_questions(rt: Runtime, questions: Sequence[EvalQuestion], depth: int,
         outcomes.append(QuestionOutcome(
             question_id=q.question_id, language=answer.language, expected=list(q.expected_cases),
             ranking=[c.case_id for c in similar], retrieved=[c.case_id for c in answer.evidence.cases]  # the evidence: similar cases and the cohort counted
-            + (answer.evidence.cohort.case_ids if answer.evidence.cohort else []),
+            + (answer.evidence.cohort.case_ids if answer.evidence.cohort else [])
+            + (answer.evidence.nearest_cohort.case_ids if answer.evidence.nearest_cohort else []),
             cited=[c.case_id for c in answer.citations], abstained=answer.abstained, seconds=t2 - t1,
             retrieval_seconds=t1 - t0,
             treatment_order_ok=ranking_ok(order, q.expected_better, q.expected_worse)

@@ -195,6 +195,10 @@ def _not_found_line(nf: NotFound, plan: QuestionPlan, lang: Language) -> str:
         held = ", ".join(nf.recorded) or ("ninguno" if es else "none")
         return (f"No hay seguimiento registrado a los {nf.value} meses (hay: {held} meses)." if es else
                 f"No follow-up at {nf.value} months is recorded (recorded: {held} months).")
+    if plan.prior_treatments and cond:
+        prior = _join([_term(t, lang) for t in plan.prior_treatments], lang, "o" if es else "or")
+        return (f"Ningún caso de {cond} de los registros recibió otro tratamiento después de {prior}." if es else
+                f"No case of {cond} in the clinic's records received another treatment after {prior}.")
     return ("Ningún caso de los registros coincide con lo preguntado." if es else
             "No case in the clinic's records matches what was asked.")
 
@@ -311,6 +315,20 @@ def plan_answer(question: str, language: Language, plan: QuestionPlan, cohort: C
         lines.append(_not_found_line(nf, plan, language))
     if cohort.not_found:
         flags.append("not_found")
+    if cohort.n_cases == 0 and evidence.nearest_cohort is not None:
+        # Nothing has what was asked, but the asked condition has other cases: what they received, said to be that.
+        loose = evidence.nearest_cohort
+        cond = _join([_term(c, language) for c in plan.condition_ids], language, "o" if es else "or")
+        lines.append((f"Lo más cercano registrado, no lo mismo que se preguntó: {loose.n_cases} caso(s) de {cond} "
+                      "con otros tratamientos; por tratamiento:") if es else
+                     (f"The nearest that is recorded, not what was asked: {loose.n_cases} case(s) of {cond} with other "
+                      "treatments; per treatment:"))
+        arm_lines, arm_claims = _arm_lines(plan, loose, language)
+        lines += arm_lines
+        cited = list(dict.fromkeys(cid for c in arm_claims for cid in c.case_ids))
+        return Answer(question=question, language=language, text="\n".join(lines),
+                      citations=[Citation(case_id=c) for c in cited], claims=arm_claims, evidence=evidence,
+                      mode="evidence", abstained=True, flags=flags or ["not_found"], notice=NOTICE[language], plan=plan)
     if cohort.n_cases == 0:
         near = [sc for sc in (nearest or []) if sc.case is not None][:5]
         if near:

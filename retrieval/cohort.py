@@ -289,3 +289,28 @@ def cohort_from_store(plan: QuestionPlan, store: Store, vocab: Vocabulary = BUIL
                       sentences: SentenceFinder | None = None) -> Cohort:
     """`run_cohort` over every case in the store."""
     return run_cohort(plan, iter_cases(store), vocab, sentences=sentences)
+
+
+def loosened(plan: QuestionPlan) -> QuestionPlan | None:
+    """The asked condition without the asked treatments or prior treatments: what the records hold nearest to a
+    question none of whose cases has what was asked ('BMAC in hip OA' -> hip OA, every treatment; 'after failed
+    physiotherapy' -> the condition's other treatments). None when there is no condition or nothing to loosen: the
+    nearest is never another condition."""
+    if not plan.conditions or plan.unknown_conditions or not (plan.treatments or plan.prior_treatments):
+        return None
+    return plan.model_copy(update={"treatments": [], "prior_treatments": [], "unknown_treatments": []})
+
+
+def nearest_cohort(plan: QuestionPlan, store: Store, vocab: Vocabulary = BUILTIN, *,
+                   sentences: SentenceFinder | None = None) -> Cohort | None:
+    """The loosened plan's cohort, without the arms of the prior treatments (they are what did not work), or None
+    when loosening finds no case either."""
+    loose = loosened(plan)
+    if loose is None:
+        return None
+    cohort = cohort_from_store(loose, store, vocab, sentences=sentences)
+    arms = [a for a in cohort.arms if a.treatment not in plan.prior_treatments and a.n_cases]
+    if not cohort.n_cases or not arms:
+        return None
+    ids = sorted({cid for a in arms for cid in a.case_ids})
+    return cohort.model_copy(update={"arms": arms, "case_ids": ids, "n_cases": len(ids)})
