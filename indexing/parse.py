@@ -247,9 +247,14 @@ def parse_text_document(path: Path, dtype: DocType, max_bytes: int, ocr: OcrPoli
             if longest > MAX_LINE_CHARS:
                 raise InputFileError(str(path), f"a line of {longest} characters, above the limit of {MAX_LINE_CHARS} "
                                                 "(not a note: a binary or one-line export?)")
-            from unstructured.partition.text import partition_text
+            if dtype == "md":  # headings become sections and lose their '#', emphasis loses its '**'
+                from unstructured.partition.md import partition_md
 
-            elements = partition_text(text=text, languages=LANGS)
+                elements = partition_md(text=text, languages=LANGS)
+            else:
+                from unstructured.partition.text import partition_text
+
+                elements = partition_text(text=text, languages=LANGS)
         elif dtype == "html":
             text = _read_text(path)
             from unstructured.partition.html import partition_html

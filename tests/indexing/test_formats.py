@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.runtime import Runtime
 from casewise.settings import load_settings
+from indexing.parse import parse_text_document
 from indexing.pipeline import Indexer
 
 HTML = """<!doctype html><html><head><title>Informe</title></head><body>
@@ -19,7 +20,7 @@ MARKDOWN = """# Nota de seguimiento
 Paciente Tomás Ibarra Gil, NHC 9988776.
 
 ## Plan
-Epicondilitis lateral izquierda; se indica una infiltración de plasma rico en plaquetas. EVA 6/10.
+Epicondilitis lateral izquierda; se indica una infiltración de **plasma rico en plaquetas**. EVA 6/10.
 """
 
 
@@ -52,5 +53,11 @@ def test_html_email_and_markdown_are_indexed_searchable_and_de_identified(tmp_pa
             assert clinical in text, clinical
         sections = {p.get("section") for _, p in rt.index.all_payloads()}
         assert "Informe de consulta" in sections, "titles from the document structure become sections"
+        # the chunker merges a short note's sections into one chunk, each section's title before its text
+        titles = [s.title for s in parse_text_document(records / "seguimiento.md", "md", 10**6)]
+        assert titles == ["Nota de seguimiento", "Plan"], "Markdown headings become sections"
+        assert "Plan: Epicondilitis" in text
+        assert "#" not in text and "**" not in text, "Markdown syntax is not indexed as text"
+        assert "plasma rico en plaquetas" in text
     finally:
         rt.close()
