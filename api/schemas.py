@@ -54,20 +54,26 @@ class AnswerResponse(BaseModel):
                                       "profile, arms, scales, time points); the cohort tables are in evidence.cohort")
     refused: bool = Field(False, description="true: the question asked for patient identifiers and was refused")
     labels: dict[str, str] = Field(default_factory=dict, description="condition and treatment ids of the plan and "
-                                   "the cohort -> their names in the answer's language")
+                                   "the cohort, 'intent:<id>' and 'sex:<F|M>' -> their names in the answer's language")
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerResponse:
         from casewise.vocabulary import label
+        from reasoning.evidence_answer import INTENT_WORDS, SEX_WORDS
 
         ids: list[str] = []
+        names: dict[str, str] = {}
         if answer.plan is not None:
             p = answer.plan
             ids += p.condition_ids + p.treatments + p.prior_treatments + p.exclusions
-        if answer.evidence.cohort is not None:
-            ids += [a.treatment for a in answer.evidence.cohort.arms]
+            names[f"intent:{p.intent}"] = INTENT_WORDS[answer.language][p.intent]
+            if p.profile.sex:
+                names[f"sex:{p.profile.sex}"] = SEX_WORDS[answer.language][p.profile.sex]
+        for cohort in (answer.evidence.cohort, answer.evidence.nearest_cohort):
+            if cohort is not None:
+                ids += [a.treatment for a in cohort.arms]
         ids += [r.treatment for r in answer.evidence.table]
-        names = {i: label(i, answer.language) for i in dict.fromkeys(ids)}
+        names |= {i: label(i, answer.language) for i in dict.fromkeys(ids)}
         return cls.model_validate({**answer.model_dump(), "labels": names})
 
 

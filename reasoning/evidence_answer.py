@@ -90,6 +90,7 @@ INTENT_WORDS = {
            "too_vague": "too vague a question"},
 }
 _SEX = {"es": {"F": "mujeres", "M": "varones"}, "en": {"F": "women", "M": "men"}}
+SEX_WORDS = _SEX
 _SEX_ONE = {"es": {"F": "mujer", "M": "varón"}, "en": {"F": "woman", "M": "man"}}
 _SIDE = {"es": {"left": "izquierda", "right": "derecha", "bilateral": "bilateral"},
          "en": {"left": "left", "right": "right", "bilateral": "bilateral"}}

@@ -16,7 +16,8 @@ const I18N = {
     bad_key: "Clave no válida o revocada.", error: "Error", loading: "Cargando…", thinking_now: "Buscando casos similares…",
     sex_age: "Sexo/edad", diagnoses: "Diagnósticos", treatments: "Tratamientos", outcomes: "Resultados",
     adverse: "Efectos adversos", summary: "Resumen", flags: "Avisos", mode: "modo",
-    understood: "Entendido como", cohort: "Todos los casos de la clínica que coinciden", th_n: "n", th_iqr: "RIC",
+    understood: "Entendido como", cohort: "Todos los casos de la clínica que coinciden",
+    nearest: "Lo más cercano registrado, no lo que se preguntó", th_n: "n", th_iqr: "RIC",
     th_mcid: "Alcanzó la DMCI", plot: "Cambio mediano (RIC) a lo largo del tiempo", months_axis: "meses",
     chip_intent: "intención", chip_condition: "afección", chip_arm: "tratamiento", chip_prior: "previo",
     chip_excluded: "excluido", chip_measure: "escala", chip_time: "meses", chip_sex: "sexo", chip_age: "edad",
@@ -36,7 +37,8 @@ const I18N = {
     bad_key: "Unknown or revoked key.", error: "Error", loading: "Loading…", thinking_now: "Finding similar cases…",
     sex_age: "Sex/age", diagnoses: "Diagnoses", treatments: "Treatments", outcomes: "Outcomes",
     adverse: "Adverse events", summary: "Summary", flags: "Flags", mode: "mode",
-    understood: "Understood as", cohort: "Every matching case of the clinic", th_n: "n", th_iqr: "IQR",
+    understood: "Understood as", cohort: "Every matching case of the clinic",
+    nearest: "The nearest that is recorded, not what was asked", th_n: "n", th_iqr: "IQR",
     th_mcid: "Reached the MCID", plot: "Median change (IQR) over time", months_axis: "months",
     chip_intent: "intent", chip_condition: "condition", chip_arm: "treatment", chip_prior: "prior",
     chip_excluded: "excluded", chip_measure: "scale", chip_time: "months", chip_sex: "sex", chip_age: "age",
@@ -142,11 +144,11 @@ function tl(lang, key) { return (I18N[lang] || I18N.en)[key] || key; }
 
 function planChips(plan, labels, lang) {
   const name = (id) => labels[id] || id.replace(/_/g, " ");
-  const chips = [["chip_intent", plan.intent.replace(/_/g, " ")]];
+  const chips = [["chip_intent", labels["intent:" + plan.intent] || plan.intent.replace(/_/g, " ")]];
   plan.conditions.forEach((c) => chips.push(["chip_condition", name(c.id) + (c.icd10 ? " (" + c.icd10 + ")" : "")]));
   plan.unknown_conditions.forEach((c) => chips.push(["chip_condition", name(c) + " ?"]));
   const p = plan.profile;
-  if (p.sex) chips.push(["chip_sex", p.sex]);
+  if (p.sex) chips.push(["chip_sex", labels["sex:" + p.sex] || p.sex]);
   if (p.age != null) chips.push(["chip_age", String(p.age)]);
   if (p.age_min != null || p.age_max != null) chips.push(["chip_age", `${p.age_min ?? ""}–${p.age_max ?? ""}`]);
   if (p.severity != null) chips.push(["chip_grade", "KL" + p.severity]);
@@ -230,11 +232,15 @@ function outcomePlot(cohort, labels, lang, measure) {
 function renderPlan(box, answer) {
   const lang = answer.language, labels = answer.labels || {};
   if (answer.plan) box.root.append(planChips(answer.plan, labels, lang));
-  const cohort = answer.evidence && answer.evidence.cohort;
+  const asked = answer.evidence && answer.evidence.cohort;
+  const nearest = answer.evidence && answer.evidence.nearest_cohort;
+  // Nothing has what was asked: the asked condition's other cases, titled as the nearest recorded, not as the answer.
+  const cohort = asked && asked.n_cases ? asked : nearest;
   if (!cohort || !cohort.n_cases || !cohort.arms.length) return;
-  box.root.append(el("h3", { text: `${tl(lang, "cohort")} (${cohort.n_cases})` }), cohortTable(cohort, labels, lang, answer.plan));
-  const asked = answer.plan ? answer.plan.measures.filter((m) => cohort.measures_recorded.includes(m)) : [];
-  const measure = asked[0] || (cohort.measures_recorded.includes("VAS") ? "VAS" : cohort.measures_recorded[0]);
+  const title = cohort === nearest ? tl(lang, "nearest") : tl(lang, "cohort");
+  box.root.append(el("h3", { text: `${title} (${cohort.n_cases})` }), cohortTable(cohort, labels, lang, answer.plan));
+  const scales = answer.plan ? answer.plan.measures.filter((m) => cohort.measures_recorded.includes(m)) : [];
+  const measure = scales[0] || (cohort.measures_recorded.includes("VAS") ? "VAS" : cohort.measures_recorded[0]);
   const intent = answer.plan ? answer.plan.intent : "";
   if (measure && ["compare", "what_worked", "outcome_over_time", "similar_cases"].includes(intent)) {
     const plot = outcomePlot(cohort, labels, lang, measure);

@@ -33,7 +33,7 @@ def test_plan_chips_cohort_table_and_plot(browser, server: Server, keys: Keys, c
     page.click("#ask-btn")
     page.wait_for_selector(".chips")
     chips = page.inner_text(".chips")
-    assert "intención: compare" in chips and "afección: artrosis de rodilla (M17)" in chips
+    assert "intención: comparación" in chips and "afección: artrosis de rodilla (M17)" in chips
     assert "escala: VAS" in chips and "meses: 3, 6" in chips
     page.wait_for_selector("table.cohort")
     table = page.inner_text("table.cohort")
@@ -50,3 +50,28 @@ def test_plan_chips_cohort_table_and_plot(browser, server: Server, keys: Keys, c
     page.screenshot(path=str(ARTIFACTS / "chat-page-plan.png"), full_page=True)
     assert errors == [], errors
     page.close()
+
+
+def test_with_no_case_of_the_asked_treatment_the_page_titles_the_table_as_the_nearest(  # type: ignore[no-untyped-def]
+        browser, server: Server, keys: Keys, clinic: Clinic) -> None:
+    with clinic.runtime.store.session() as s:
+        knee = [c for c in (Case.model_validate(d) for d in s.scalars(select(CaseRow.data)))
+                if any(d.name == "knee_oa" for d in c.diagnoses)]
+    given = {t.name for c in knee for t in c.treatments}
+    untried = sorted(set(WORDS) - given)
+    assert knee and untried, "the test clinic's knee cases must lack one treatment"
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(server.url + "/")
+    page.click("#lang-es")
+    page.fill("#apikey", keys.clinician)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#chat:not([hidden])")
+    page.fill("#question", f"¿Qué funcionó con {WORDS[untried[0]]} en gonartrosis?")
+    page.click("#ask-btn")
+    page.wait_for_selector("table.cohort")
+    assert "intención: qué funcionó" in page.inner_text(".chips")
+    heads = page.locator("h3").all_inner_texts()
+    assert any(h.startswith("Lo más cercano registrado, no lo que se preguntó") for h in heads), heads
+    assert not any(h.startswith("Todos los casos de la clínica que coinciden") for h in heads), heads
+    table = page.inner_text("table.cohort")
+    assert label(untried[0], "es") not in table and any(label(t, "es") in table for t in given)
