@@ -103,6 +103,10 @@ class RetrievalSettings(BaseModel):
     similarity_floor: float | None = Field(
         None, ge=0.0, le=1.0, description="minimum dense cosine for a case to count; default: the embedding model's own"
         " (SIMILARITY_FLOORS), since each model spreads its cosines differently")
+    concept_weight: dict[str, float] = Field(
+        default_factory=lambda: {"es": 0.0, "en": 0.0}, description="weight of the concept channel (shared ICD-10 "
+        "categories, IDF-weighted) in case fusion, by the query's language; a language not listed uses 0. Off by "
+        "default until measured on held-out CodiEsp (issue 23)")
     planner: Literal["rules", "llm"] = Field(
         "rules", description="how questions are read into plans: rules (clinic vocabulary, offline) or llm (the "
         "configured OpenAI-compatible model with a JSON schema, falling back to the rules with the reason)")

@@ -15,9 +15,10 @@ from casewise.lang import detect_language
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector, terms, words_by_term
 from casewise.store import Store
-from casewise.types import Case, Filters, MatchedChunk, SimilarCase, age_band
+from casewise.types import Case, Code, Filters, MatchedChunk, SimilarCase, age_band
 from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
 from casewise.vocabulary import BUILTIN, Vocabulary, fold, load_vocabulary
+from retrieval.concepts import ConceptIndex, QueryCoder, categories, overlap, shared_codes
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
@@ -95,30 +96,37 @@ def _z(scores: dict[str, float], keys: list[str], floor: float) -> dict[str, flo
 
 
 def fuse_case_scores(sparse: dict[str, float], dense: dict[str, float], keys: list[str],
-                     sparse_weight: dict[str, float] | None = None) -> dict[str, float]:
+                     sparse_weight: dict[str, float] | None = None, concept: dict[str, float] | None = None,
+                     concept_weight: float = 0.0) -> dict[str, float]:
     """Fuse per-case sparse and dense scores; returned as a rank score (~2 for the first case, RRF's scale).
 
     `sparse_weight` scales a case's lexical z-score (default 1): lexical matches across languages count less.
+    `concept` (0..1 shared-category overlap per case) adds `concept_weight` x its z-score.
     """
     zs = _z(sparse, keys, min(sparse.values(), default=0.0))
     zd = _z(dense, keys, min(dense.values(), default=0.0))
+    zc = _z(concept, keys, 0.0) if concept and concept_weight else {}
     sw = sparse_weight or {}
-    order = sorted(keys, key=lambda k: sw.get(k, 1.0) * zs[k] + W_DENSE * zd[k], reverse=True)
+    order = sorted(keys, key=lambda k: sw.get(k, 1.0) * zs[k] + W_DENSE * zd[k] + concept_weight * zc.get(k, 0.0),
+                   reverse=True)
     return {k: 2 * RRF_K / (RRF_K + r) for r, k in enumerate(order, start=1)}
 
 
 class CaseRetriever:
     """Return the most similar past cases for a description or an existing case."""
 
-    def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder,
+                 coder: QueryCoder | None = None) -> None:
         self.settings = settings
+        self.coder = coder  # codes the query for the concept channel; without one only a case query has codes
+        self.concepts = ConceptIndex(store)
         self.store = store
         self.index = index
         self.embedder = embedder
         self.vocab = load_vocabulary(settings.extract.vocabulary_file)  # the one extraction used on the notes
 
     def similar(self, query: str, *, filters: Filters | None = None, k: int | None = None,
-                exclude_case: str | None = None) -> list[SimilarCase]:
+                exclude_case: str | None = None, query_codes: list[Code] | None = None) -> list[SimilarCase]:
         cfg = self.settings.retrieval
         query = (query or "").strip()
         if not query:
@@ -166,8 +174,16 @@ class CaseRetriever:
         missing = [pid for pts in members.values() for pid in pts if pid not in cosines]
         cosines.update(self.index.dense_scores(qvec, missing))
         best_dense = {key: max(cosines.get(pid, 0.0) for pid in pts) for key, pts in members.items()}
-        fused = fuse_case_scores(best_sparse, best_dense, list(members), sparse_weight)
         cases = self.store.get_cases([c for c in members if not c.startswith("DOC:")])
+        if query_codes is None and self.coder is not None:
+            query_codes = self.coder.code(query)
+        qcats = categories(query_codes or [])
+        w_concept = cfg.concept_weight.get(qlang or "", 0.0) if qcats else 0.0
+        concept: dict[str, float] = {}
+        if w_concept:  # candidates only: the IDF table is rebuilt when the store changes, not per query
+            idf = self.concepts.idf()
+            concept = {key: overlap(qcats, cases.get(key), idf) for key in members}
+        fused = fuse_case_scores(best_sparse, best_dense, list(members), sparse_weight, concept, w_concept)
         prof = profile_of(query, self.vocab)
         scored = sorted(((W_FUSED * fused[key] + W_COSINE * best_dense[key]
                           + W_STRUCT * structural_similarity(prof, cases.get(key)), key) for key in members),
@@ -182,14 +198,14 @@ class CaseRetriever:
                                    score=round(cosines.get(str(p.id), 0.0), 4)) for p in pts]
             case = cases.get(key)
             results.append(SimilarCase(case_id=key, score=round(score, 4), similarity=round(best_dense[key], 4), case=case,
-                                       chunks=chunks, why=_why(prof, case, qwords, chunks)))
+                                       chunks=chunks, why=_why(prof, case, qwords, chunks, qcats)))
         return results
 
     def similar_to_case(self, case_id: str, *, filters: Filters | None = None, k: int | None = None) -> list[SimilarCase]:
         case = self.store.get_case(case_id)
         if case is None:
             raise RequestError("case_id", f"no case {case_id!r} in the index")
-        return self.similar(case.summary or case_id, filters=filters, k=k, exclude_case=case_id)
+        return self.similar(case.summary or case_id, filters=filters, k=k, exclude_case=case_id, query_codes=case.codes)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -207,12 +223,16 @@ _QUESTION_WORDS = frozenset(fold(w) for w in (
     "outcome outcomes best old year years aged age").split())
 
 
-def _why(p: Profile, case: Case | None, qwords: dict[str, str], chunks: list[MatchedChunk]) -> list[str]:
+def _why(p: Profile, case: Case | None, qwords: dict[str, str], chunks: list[MatchedChunk],
+         qcats: frozenset[str] = frozenset()) -> list[str]:
     why: list[str] = []
     if case is not None:
         shared = [d.name for d in case.diagnoses if d.name in p.diagnoses]
         if shared:
             why.append("diagnosis: " + ", ".join(shared))
+        codes = shared_codes(qcats, case)
+        if codes:
+            why.append("codes: " + ", ".join(codes[:8]))
         sev = next((d.severity for d in case.diagnoses if d.severity), None)
         if p.severity and sev == p.severity:
             why.append(f"severity: {sev}")
