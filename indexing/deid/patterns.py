@@ -137,18 +137,20 @@ _ID_VALUE = r"(?:[A-Z]{1,3}[ -]?|[A-Za-z]{1,4}[/-])?\d(?:\d|[ \-/.](?=\d))*[A-Z]
 
 _STREET_ES = (
     r"C/|c/|C\.|Calle|calle|CALLE|Avda\.?|AVDA\.?|avda\.?|Avd\.?|Av\.|Avenida|avenida|AVENIDA|Avenido|Plaza|plaza|"
-    r"Pza\.?|Pl\.|Paseo|paseo|P[º°]\.?|Camino|Carretera|Ctra\.?|Ronda|Travesía|Trav\.|Glorieta|Urbanización|Urb\.|"
-    r"Pasaje|Psje\.|Vía|Rúa|Carrer|Rambla|Barrio|Bº|Polígono|Pol\.|Costanilla|Cuesta|Callejón|Partida|Lugar"
+    r"Pza\.?|Pl\.|Paseo|paseo|P[º°]\.?|P\.[º°]|Camino|Carretera|Ctra\.?|Ronda|Travesía|Trav\.|Glorieta|Urbanización|Urb\.|"
+    r"Pasaje|Psje\.|Vía|Rúa|Carrer|Cra\.|Carrera(?=[ \t]+\d)|Rambla|Barrio|Bº|Polígono|Pol\.|Costanilla|Cuesta|Callejón|Partida|Lugar"
 )
-_STREET_WORD = rf"[{UP}0-9][\w'´.\-]*"
+_STREET_WORD = rf"(?:[dD][´'’])?[{UP}0-9][\w'´.\-]*"
 # floor, door and staircase after the house number: "4 Izq", "5 Der.", "Bajo A", "2D", "3.o B", "10o D", "2º Dcha"
-_FLOOR = (r"(?:[ \t]*[,.\-]?[ \t]*(?:\d{1,3}(?!\d)(?:[ºª°]|\.?[oa](?![\w]))?(?:[A-Z](?![\w]))?|[ºª°]|"
-          r"(?i:izq(?:da|\.)?|izquierda|dcha\.?|dch\.?|der(?:echa|\.)?|centro|ctro\.?|"
-          r"(?:piso|planta|escalera|esc\.|portal|bajo|puerta|pta\.|bloque)[ \t]*\w*)(?![\w])|[A-Z](?![\w]))){0,4}")
+_FLOOR = (r"(?:[ \t]*[,.\-]?[ \t]*(?:\d{1,3}(?!\d)(?:[ºª°]|\.?(?:oa|o|a)(?![a-z]))?(?:[A-Z](?![\w]))?|[ºª°]|"
+          r"(?i:izq(?:da|\.)?|izda\.?|izdo\.?|izquierda|dcha\.?|dch\.?|der(?:echa|\.)?|centro|ctro\.?|"
+          r"(?:piso|planta|escalera|esc\.?|portal|bajo|puerta|pta\.|bloque|dto\.?|depto\.?|departamento)[ \t]*[\"“]?\w*[\"”]?)(?![\w])"
+          rf"|[A-Z](?![\w])|(?:Col\.|Colonia)[ \t]+[{UP}][\w'´\-]*(?:[ \t]+[{UP}][\w'´\-]*){{0,2}})){{0,4}}")
 ADDRESS_ES = (
     rf"(?:{_STREET_ES})\.?[ \t]*(?:(?:de|del|la|las|los|el|d´|d')[ \t]+)*{_STREET_WORD}"
     rf"(?:[ \t]+(?:(?:de|del|la|las|los|el|y|d´|d')[ \t]+)*{_STREET_WORD})*"
-    r"(?:[ \t]*,?[ \t]*(?:n[º°o]\.?[ \t]*)?(?:\d+[ºª°]?(?:[ \t]?[A-Za-z](?![a-z]))?(?:[-–]\d+)?|s/n|S/N|km\.?[ \t]*\d+(?:[,.]\d+)?))?"
+    r"(?:[ \t]*,?[ \t]*(?:(?:[nN][ \t]?[º°o]\.?|No\.|n[úu]mero|num\.|\#)[ \t]*)?"
+    r"(?:\d+[ºª°]?(?:[ \t]?[A-Za-z](?![a-z]))?(?:[-–]\d+(?![oaºª°\d]))?(?:[ \t]+y[ \t]+\d+(?![\w.,]\d))?|s/n|S/N|km\.?[ \t]*\d+(?:[,.]\d+)?))?"
     + _FLOOR
 )
 # USPS Publication 28 street suffixes (full names) plus common abbreviations: US addresses use far more than
@@ -344,8 +346,9 @@ RULES: list[Rule] = [
     # --- places ---
     Rule("address_es", "ADDRESS", _c(rf"(?<![\w/])(?P<phi>{ADDRESS_ES})"), 0.85),
     # 'c/' is Spanish for calle, but 'c/o' is English clinical shorthand for 'complains of' ('c/o R knee pain x 6').
-    Rule("address_lc", "ADDRESS", _c(r"(?i:\b(?:calle|c/(?!o\b)|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
-                                     r"(?P<phi>[a-záéíóúñ][\w´']*(?:[ \t]+[\w´']+){0,4}?,?[ \t]*\d+[A-Za-z]?\b" + _FLOOR + ")"),
+    # the street type too: "calle embajadores, 23" leaves no "calle" behind to say an address was there
+    Rule("address_lc", "ADDRESS", _c(r"(?P<phi>(?i:\b(?:calle|c/(?!o\b)|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
+                                     r"[a-záéíóúñ][\w´']*(?:[ \t]+[\w´']+){0,4}?,?[ \t]*\d+[A-Za-z]?\b" + _FLOOR + ")"),
          0.8),
     Rule("address_before_cp", "ADDRESS", _c(rf"(?P<phi>(?:[{UP}][\w´'.]*[ \t]+(?:(?:de|del|la|las|los|el|y)[ \t]+)*){{0,5}}"
                                             rf"[{UP}][\w´'.]*,?[ \t]*(?:\d+[A-Za-z]?(?:[-–]\d+)?|s/n|S/N)"
