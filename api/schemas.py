@@ -94,6 +94,21 @@ class CaseResponse(BaseModel):
     case: Case
 
 
+class TermOut(BaseModel):
+    id: str = Field(description="what a filter takes ('knee_oa', 'prp')")
+    label_es: str
+    label_en: str
+    icd10: str | None = Field(None, description="diagnoses: the ICD-10 category or code it maps to")
+    category: str | None = Field(None, description="treatments: injection, biologic, physical, surgery")
+
+
+class VocabularyResponse(BaseModel):
+    """The clinic's vocabulary (built-in terms with the clinic's file merged over them): what the filters offer."""
+
+    diagnoses: list[TermOut]
+    treatments: list[TermOut]
+
+
 # -- documents / index -------------------------------------------------------------------------------------------
 class DocumentPublic(BaseModel):
     """A manifest entry as an admin sees it (no extracted facts, no chunk ids)."""

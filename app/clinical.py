@@ -25,10 +25,15 @@ TABLE_INTENTS = frozenset({"count", "list", "regimen", "adverse_events"})
 _PLANNERS: dict[int, tuple[Vocabulary, Planner]] = {}
 
 
+def vocabulary(rt: Runtime) -> Vocabulary:
+    """The clinic's vocabulary: the built-in terms with `extract.vocabulary_file` merged over them."""
+    return load_vocabulary(rt.settings.extract.vocabulary_file)
+
+
 def planner(rt: Runtime) -> Planner:
     """The question planner over the clinic's vocabulary: rules (built once per vocabulary), or the configured
     OpenAI-compatible model (retrieval.planner = llm) with the rules as its fallback."""
-    vocab = load_vocabulary(rt.settings.extract.vocabulary_file)
+    vocab = vocabulary(rt)
     if rt.settings.retrieval.planner == "llm" and rt.settings.llm.backend == "openai" and rt.llm is not None:
         from retrieval.plan.llm import LLMPlanner
 

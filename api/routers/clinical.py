@@ -11,7 +11,15 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import ClinicalDep, ClinicianKey
 from api.errors import CLINICAL_ERRORS, ERROR_RESPONSES
-from api.schemas import AnswerResponse, AskRequest, CaseResponse, SimilarRequest, SimilarResponse
+from api.schemas import (
+    AnswerResponse,
+    AskRequest,
+    CaseResponse,
+    SimilarRequest,
+    SimilarResponse,
+    TermOut,
+    VocabularyResponse,
+)
 from api.services.clinical import sse, sse_error
 from casewise.types import Answer
 
@@ -68,3 +76,12 @@ def similar(body: SimilarRequest, key: ClinicianKey, clinical: ClinicalDep) -> S
 @router.get("/cases/{case_id}", response_model=CaseResponse, summary="One de-identified case")
 def get_case(case_id: CaseId, key: ClinicianKey, clinical: ClinicalDep) -> CaseResponse:
     return CaseResponse(case=clinical.case(case_id, key.actor))
+
+
+@router.get("/vocabulary", response_model=VocabularyResponse, summary="The diagnoses and treatments filters offer")
+def vocabulary(key: ClinicianKey, clinical: ClinicalDep) -> VocabularyResponse:
+    vocab = clinical.vocabulary()
+    return VocabularyResponse(
+        diagnoses=[TermOut(id=t.id, label_es=t.label_es, label_en=t.label_en, icd10=t.icd10) for t in vocab.diagnoses],
+        treatments=[TermOut(id=t.id, label_es=t.label_es, label_en=t.label_en, category=t.category)
+                    for t in vocab.treatments])

@@ -12,6 +12,7 @@ from api.services.locks import ReadWriteLock
 from app import clinical
 from casewise.errors import RequestError
 from casewise.types import Answer, Case, Filters, Language, SimilarCase
+from casewise.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -80,6 +81,9 @@ class ClinicalService:
             raise ApiError(404, "case_not_found", f"no case {case_id!r}")
         with self.lock.read():
             return clinical.similar(self.rt, description, case_id=case_id, filters=filters, k=k, actor=actor)
+
+    def vocabulary(self) -> Vocabulary:
+        return clinical.vocabulary(self.rt)
 
     def case(self, case_id: str, actor: str) -> Case:
         case = clinical.case(self.rt, case_id, actor=actor)

@@ -78,7 +78,21 @@ async function errorText(resp) {
 
 function showChat(on) {
   $("signin").hidden = on; $("chat").hidden = !on; $("signout").hidden = !on;
-  if (on) $("question").focus();
+  if (on) { $("question").focus(); loadPickers(); }
+}
+
+// The filters' pickers: the clinic's diagnoses and treatments, named in the page's language (the value is the id).
+const vocab = { terms: null };
+async function loadPickers() {
+  if (!vocab.terms) {
+    const resp = await fetch("/v1/vocabulary", { headers: headers() });
+    if (!resp.ok) return;
+    vocab.terms = await resp.json();
+  }
+  const fill = (list, terms) => $(list).replaceChildren(...terms.map((x) => el("option", {
+    value: x.id, label: (state.lang === "es" ? x.label_es : x.label_en) + (x.icd10 ? " (" + x.icd10 + ")" : "") })));
+  fill("dl-diagnosis", vocab.terms.diagnoses);
+  fill("dl-treatment", vocab.terms.treatments);
 }
 
 async function signIn(ev) {
@@ -334,7 +348,10 @@ document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll(".thinking").forEach((n) => { n.hidden = !e.target.checked; });
   });
   for (const b of document.querySelectorAll(".lang button")) {
-    b.addEventListener("click", () => { state.lang = b.dataset.lang; sessionStorage.setItem("cw_lang", state.lang); applyLanguage(); });
+    b.addEventListener("click", () => {
+      state.lang = b.dataset.lang; sessionStorage.setItem("cw_lang", state.lang); applyLanguage();
+      if (state.key && vocab.terms) loadPickers();
+    });
   }
   showChat(Boolean(state.key));
 });

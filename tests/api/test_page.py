@@ -24,6 +24,11 @@ def test_chat_page(browser, server: Server, keys: Keys) -> None:  # type: ignore
     page.wait_for_selector("#chat:not([hidden])")
     assert page.evaluate("sessionStorage.getItem('cw_key')") == keys.clinician
 
+    # The filters offer the vocabulary as pickers, named in the page's language, the id as the value.
+    page.wait_for_function("document.querySelectorAll('#dl-diagnosis option').length > 5")
+    options = page.eval_on_selector_all("#dl-diagnosis option", "os => os.map(o => [o.value, o.label])")
+    assert ["knee_oa", "artrosis de rodilla (M17)"] in options, options[:5]
+    assert page.eval_on_selector_all("#dl-treatment option", "os => os.map(o => o.value)").count("prp") == 1
     page.fill("#f-diagnosis", "knee_oa")
     page.fill("#question", "Mujer de 58 años con gonartrosis grado 2 en rodilla izquierda, EVA 7/10 pese a AINEs. "
                            "¿Qué tratamientos funcionaron en pacientes similares?")
