@@ -175,10 +175,11 @@ class CaseRetriever:
         cosines.update(self.index.dense_scores(qvec, missing))
         best_dense = {key: max(cosines.get(pid, 0.0) for pid in pts) for key, pts in members.items()}
         cases = self.store.get_cases([c for c in members if not c.startswith("DOC:")])
-        if query_codes is None and self.coder is not None:
+        w_concept = cfg.concept_weight.get(qlang or "", 0.0)
+        if query_codes is None and self.coder is not None and w_concept:  # no coding when the channel is off
             query_codes = self.coder.code(query)
         qcats = categories(query_codes or [])
-        w_concept = cfg.concept_weight.get(qlang or "", 0.0) if qcats else 0.0
+        w_concept = w_concept if qcats else 0.0
         concept: dict[str, float] = {}
         if w_concept:  # candidates only: the IDF table is rebuilt when the store changes, not per query
             idf = self.concepts.idf()

@@ -515,7 +515,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 _LEAD_CUE = re.compile(
     r"(?:[*_#>\-]+[ \t]*)?(?i:(?:paciente|patient|pte|pac|pt|nombre|name|sr|sra|srta|sres|dña|dª|don|doña|mr|mrs|ms|"
     r"miss|mx|dr|dra|doctor|doctora|prof|profa|" + "|".join(sorted(KINSHIP)) + r")\b)\.?[*_]*[ \t,]+")
-_PIECE_BREAK = re.compile(r"\n|\r|\t|  |:")
+_PIECE_BREAK = re.compile(_NAME_GAP.pattern + "|:")  # where a name ends, and a field's label
 
 
 def _name_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -15,6 +15,14 @@ WORDS = {"prp": "PRP", "hyaluronic_acid": "ácido hialurónico", "corticosteroid
          "eswt": "ondas de choque"}
 
 
+def _sign_in_in_spanish(page, server: Server, keys: Keys) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/")
+    page.click("#lang-es")
+    page.fill("#apikey", keys.clinician)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#chat:not([hidden])")
+
+
 def test_plan_chips_cohort_table_and_plot(browser, server: Server, keys: Keys, clinic: Clinic) -> None:  # type: ignore[no-untyped-def]
     with clinic.runtime.store.session() as s:
         knee = [c for c in (Case.model_validate(d) for d in s.scalars(select(CaseRow.data)))
@@ -24,11 +32,7 @@ def test_plan_chips_cohort_table_and_plot(browser, server: Server, keys: Keys, c
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(server.url + "/")
-    page.click("#lang-es")
-    page.fill("#apikey", keys.clinician)
-    page.click("#signin-form button[type=submit]")
-    page.wait_for_selector("#chat:not([hidden])")
+    _sign_in_in_spanish(page, server, keys)
     page.fill("#question", f"Compara {WORDS[a]} y {WORDS[b]} en gonartrosis: EVA a los 3 y 6 meses")
     page.click("#ask-btn")
     page.wait_for_selector(".chips")
@@ -61,11 +65,7 @@ def test_with_no_case_of_the_asked_treatment_the_page_titles_the_table_as_the_ne
     untried = sorted(set(WORDS) - given)
     assert knee and untried, "the test clinic's knee cases must lack one treatment"
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
-    page.goto(server.url + "/")
-    page.click("#lang-es")
-    page.fill("#apikey", keys.clinician)
-    page.click("#signin-form button[type=submit]")
-    page.wait_for_selector("#chat:not([hidden])")
+    _sign_in_in_spanish(page, server, keys)
     page.fill("#question", f"¿Qué funcionó con {WORDS[untried[0]]} en gonartrosis?")
     page.click("#ask-btn")
     page.wait_for_selector("table.cohort")
