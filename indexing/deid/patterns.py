@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from indexing.deid.lexicon import COUNTRY_NAMES
+from indexing.deid.lexicon import COUNTRY_NAMES, NOT_NAMES, fold
 
 # Latin letters with diacritics (Latin-1 and Latin Extended-A/B): Spanish, and the names of the rest of Europe
 # ("Møller", "Šušulić", "Szölösi", "Þorsteinsgata")
@@ -99,6 +99,8 @@ class Rule:
     score: float = 0.9
     validate: Callable[[str], bool] | None = None
     languages: tuple[str, ...] = ("es", "en")
+    # sees the whole text: may narrow the span (start, end) or drop it (None)
+    refine: Callable[[str, int, int], tuple[int, int] | None] | None = None
 
 
 def _c(p: str, flags: int = 0) -> re.Pattern[str]:
@@ -136,21 +138,22 @@ _ID_LABELS = (
 _ID_VALUE = r"(?:[A-Z]{1,3}[ -]?|[A-Za-z]{1,4}[/-])?\d(?:\d|[ \-/.](?=\d))*[A-Z]?\b"
 
 _STREET_ES = (
-    r"C/|c/|C\.|Calle|calle|CALLE|Avda\.?|AVDA\.?|avda\.?|Avd\.?|Av\.|Avenida|avenida|AVENIDA|Avenido|Plaza|plaza|"
+    r"C/|c/|(?<![º°\d])(?<![º°\d][ \t])(?<!\do[ \t])C\.|Calle|calle|CALLE|Avda\.?|AVDA\.?|avda\.?|Avd\.?|Av\.|Avenida|avenida|AVENIDA|Avenido|Plaza|plaza|"
     r"Pza\.?|Pl\.|Paseo|paseo|P[º°]\.?|P\.[º°]|Camino|Carretera|Ctra\.?|Ronda|Travesía|Trav\.|Glorieta|Urbanización|Urb\.|"
-    r"Pasaje|Psje\.|Vía|Rúa|Carrer|Cra\.|Carrera(?=[ \t]+\d)|Rambla|Barrio|Bº|Polígono|Pol\.|Costanilla|Cuesta|Callejón|Partida|Lugar"
+    r"Pasaje|Psje\.|Vía|Rúa|Carrer|Cra\.|Carr\.|Carrera(?=[ \t]+\d)|Rambla|Barrio|Bº|Polígono|Pol\.|Costanilla|Cuesta|Callejón|Partida|Lugar"
 )
 _STREET_WORD = rf"(?:[dD][´'’])?[{UP}0-9][\w'´.\-]*"
 # floor, door and staircase after the house number: "4 Izq", "5 Der.", "Bajo A", "2D", "3.o B", "10o D", "2º Dcha"
 _FLOOR = (r"(?:[ \t]*[,.\-]?[ \t]*(?:\d{1,3}(?!\d)(?:[ºª°]|\.?(?:oa|o|a)(?![a-z]))?(?:[A-Z](?![\w]))?|[ºª°]|"
           r"(?i:izq(?:da|\.)?|izda\.?|izdo\.?|izquierda|dcha\.?|dch\.?|der(?:echa|\.)?|centro|ctro\.?|"
-          r"(?:piso|planta|escalera|esc\.?|portal|bajo|puerta|pta\.|bloque|dto\.?|depto\.?|departamento)[ \t]*[\"“]?\w*[\"”]?)(?![\w])"
-          rf"|[A-Z](?![\w])|(?:Col\.|Colonia)[ \t]+[{UP}][\w'´\-]*(?:[ \t]+[{UP}][\w'´\-]*){{0,2}})){{0,4}}")
+          r"(?:piso|planta|escalera|esc\.?|portal|bajo|puerta|pta\.|bloque|dto\.?|depto\.?|departamento|edf\.?|edif\.|"
+          r"edificio)[ \t]*[\"“]?-?\w*[\"”]?)(?![\w])"
+          rf"|[A-Z](?![\w])|[\"“][A-Z0-9][\"”]|(?:Col\.|Colonia)[ \t]+[{UP}][\w'´\-]*(?:[ \t]+[{UP}][\w'´\-]*){{0,2}})){{0,4}}")
 ADDRESS_ES = (
     rf"(?:{_STREET_ES})\.?[ \t]*(?:(?:de|del|la|las|los|el|d´|d')[ \t]+)*{_STREET_WORD}"
     rf"(?:[ \t]+(?:(?:de|del|la|las|los|el|y|d´|d')[ \t]+)*{_STREET_WORD})*"
     r"(?:[ \t]*,?[ \t]*(?:(?:[nN][ \t]?[º°o]\.?|No\.|n[úu]mero|num\.|\#)[ \t]*)?"
-    r"(?:\d+[ºª°]?(?:[ \t]?[A-Za-z](?![a-z]))?(?:[-–]\d+(?![oaºª°\d]))?(?:[ \t]+y[ \t]+\d+(?![\w.,]\d))?|s/n|S/N|km\.?[ \t]*\d+(?:[,.]\d+)?))?"
+    r"(?:\d+[ºª°]?(?:[ \t]?[A-Za-z](?![a-z]))?(?:[-–]\d+(?![oaºª°\d]))?(?:[ \t]+y[ \t]+\d+(?![\w.,]\d))?|s/n|S/N|[kK]m\.?[ \t]*\d+(?:[,.]\d+)?))?"
     + _FLOOR
 )
 # USPS Publication 28 street suffixes (full names) plus common abbreviations: US addresses use far more than
@@ -177,6 +180,60 @@ ADDRESS_EN = (
     rf"\b(?:\d{{1,6}}[ \t]+){{1,2}}(?:[NSEW]\.?[ \t]+)?(?:[{UP}][\w'\-]*\.?[ \t]+){{1,4}}(?:{_STREET_EN})\b\.?"
     r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|#|Floor|Fl|Room|Rm)\.?[ \t]*#?[\w-]+)?"
 )
+# A street written without its type, known by what follows its name: a house-number marker ("Frexes No. 121",
+# "Jujuy Nº 491 2º piso"), "s/n" (sin número: "Loma Colmenar s/n"), or a number and a Mexican colonia
+# ("Chimalpopoca 14, Col. Obrera"). A name word ends without a period unless it is an initial or a street
+# abbreviation, so the name does not run back over the sentence before it ("... González. San Martín número 14").
+_STREET_ABBR = r"(?:Av|Avda|Sta|Sto|Prof|Dr|Dra|Gral|Pdte|Ing|Lic|Mtro|Ctra|Carr|Urb|Pza|Pl|Univ)\."
+_SNAME_W = rf"(?:{_STREET_ABBR}|[{UP}]\.|(?:[dD][´'’])?[{UP}][\w'´\-]*(?![\w.]))"
+_SNAME = rf"{_SNAME_W}(?:[ \t]+(?:(?:de|del|la|las|los|el|y|d´|d')[ \t]+)*{_SNAME_W}){{0,4}}"
+_HOUSE_MARK = r"(?:[nN][ \t]?[º°]\.?|No\.?|N\.[º°]|n\.[º°]|[nN][úu]mero|[nN][úu]m\.)"
+ADDRESS_MARKED = (rf"{_SNAME},?[ \t]*(?:{_HOUSE_MARK}[ \t]*\d{{1,5}}[A-Za-z]?\b(?:[-–/]\d{{1,4}}\b)?"
+                  r"|s/n|S/N|s\.n\.|,[ \t]*(?:sn|SN)\b)(?:\.?[ºª])?" + _FLOOR)
+ADDRESS_COLONIA = (rf"{_SNAME},?[ \t]*\d{{1,5}}[A-Za-z]?\b(?=[ \t]*[,.]?[ \t]*(?:Col\.|Colonia)[ \t]+[{UP}])" + _FLOOR)
+# Words that a number follows in clinical and form text ("Figura Nº 2", "Cama nº 12", "Case No. 3", "Lote nº 45"),
+# or that begin a department's name ("Servicio de Oftalmología"): never part of a street's name.
+_NOT_STREET = frozenset(fold(w) for w in """
+figura fig tabla caso casos grupo cama habitacion historia expediente paciente lote protocolo estudio anexo ley
+decreto articulo art sesion ciclo dosis tipo grado estadio fase nivel test escala informe registro muestra peticion
+biopsia episodio modelo serie referencia ref talla tamano calibre numero version pagina volumen vol capitulo
+size model lot type grade stage figure table case group room bed page number chapter item cycle session dose
+""".split())
+_STREET_LEAD_OK = frozenset(["en", "in", "at", "on"])
+_MARK_WORDS = frozenset(["no", "n", "num", "numero"])
+_SNAME_RE = re.compile(_SNAME)
+
+
+def _street_name_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The street of a match that names no street type: it starts after the clinical or form words that lead it
+    ("Servicio de Oftalmología Plaza ..." -> "Plaza ..."); none is left, or a lower-case word comes before the name
+    ("bioprótesis Mitroflow nº 23": a device's size), and it is no street."""
+    name = _SNAME_RE.match(text, start, end)
+    name_end = name.end() if name else start
+    for m in _LETTERS.finditer(text, start, name_end):
+        word = m.group()
+        if word[0].islower() or fold(word) in NOT_NAMES or fold(word) in _NOT_STREET:
+            continue
+        if fold(word) in _MARK_WORDS:
+            return None
+        if m.start() > start:
+            return m.start(), end
+        break
+    else:
+        return None
+    before = list(_LETTERS.finditer(text, max(0, start - 40), start))
+    if before and before[-1].group()[0].islower() and fold(before[-1].group()) not in _STREET_LEAD_OK \
+            and re.fullmatch(r"[ \t]+", text[before[-1].end():start]):
+        return None
+    return start, end
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+# Before a period that ends no field: an initial ("M. Lemus") or an abbreviation ("No. 121", "Avda. Juan Carlos")
+_NOT_AN_END = "".join(rf"(?<!\b{a})" for a in (
+    "[A-Z]", "N[oº]", "Av", "Avd", "Avda", "Sta", "Sto", "Dr", "Dra", "Edf", "Col", "[kK]m", "Pza", "Ctra", "Carr", "Urb",
+    "[eE]sc", "Prof", "Gral", "Pl", "Sr", "Sra", "St", "Apt", "Ste"))
+
 # Street types of the rest of Europe and Latin America, before the name ("Rue de Tanger 29", "Via dei Fiorentini 17",
 # "ul. Miła 53") or glued to it as a suffix ("Skogstien 106", "Ditscheinergasse 80", "Kiannonkatu 98", "Mellemvej 32")
 _STREET_BEFORE = (r"Rue|Route|Chemin|Avenue|Boulevard|Allée|Impasse|Quai|Via|Viale|Piazza|Piazzale|Strada|Corso|Largo|"
@@ -188,7 +245,7 @@ _STREET_AFTER = r"utca|u|út|útja|tér|körút|cesta|ulica|ulice|náměstí|nam
 _NUM = r"\d{1,5}[A-Za-z]?\b\.?"
 ADDRESS_INTL_TYPED = (
     rf"(?:\d{{1,6}}[ \t]+){{0,2}}(?:"
-    rf"(?:{_STREET_BEFORE})\.?[ \t]+(?:[\w'’´.\-]+[ \t]+){{0,4}}?{_NUM}"
+    rf"(?:{_STREET_BEFORE})\.?[ \t]+(?:[\w'’´.\-]+,?[ \t]+){{0,4}}?{_NUM}"
     rf"|(?:[{UP}][\w'’´\-]*[ \t]+){{0,3}}[{UP}][\w'’´\-]*(?:{_STREET_SUFFIX})\.?[ \t]+{_NUM}"
     rf"|(?:[{UP}][\w'’´\-]*[ \t]+){{1,3}}(?:{_STREET_AFTER})\.?[ \t]+{_NUM}"
     # the house number before the street type: "63 Rue de Kairouan", "69 Av Sidi Lakhmi", "214 Via dei Mille"
@@ -288,10 +345,12 @@ RULES: list[Rule] = [
                                 rf"(?:(?:{_TITLES_PRO}|{_TITLES_PERSON})\.?[ \t]+)?(?P<phi>{CAPS_LISTED}|{NAME})"), 0.85),
     # "-- Ana Gil" closing a note
     Rule("dash_signature", "PERSON", _c(rf"^[ \t]*(?:--|—|–)[ \t]*(?:(?:{_TITLES_PRO})\.?[ \t]+)?(?P<phi>{NAME})[ \t]*$"), 0.8),
-    # a name that a phrase introduces: "my name is Ana Gil", "I'm Naomi Ryan", "se llama Luis", "a son named Max"
+    # a name that a phrase introduces: "my name is Ana Gil", "I'm Naomi Ryan", "se llama Luis", "a son named Max";
+    # above spaCy's 0.85: at an equal score, which of the rule's and spaCy's wider span Presidio kept changed from
+    # one process to the next (hash order), and the wider one is then dropped by the name filter
     Rule("name_cue", "PERSON", _c(rf"(?i:\b(?:my[ \t]+name[ \t]+is|name[ \t]+is|name's|call[ \t]+me|named|me[ \t]+llamo|"
                                   rf"se[ \t]+llama|mi[ \t]+nombre[ \t]+es|(?:was|is|were)[ \t]+called|(?:first|last|family|given)[ \t]+name\??:?))"
-                                  rf"[ \t]+(?P<phi>{NAME})"), 0.85),
+                                  rf"[ \t]+(?P<phi>{NAME})"), 0.86),
     # "I'm Naomi Ryan" (a full name: "I'm Better today" is not one)
     Rule("name_i_am", "PERSON", _c(rf"(?i:\b(?:i'm|i[ \t]+am))[ \t]+(?P<phi>{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{1,4}})"),
          0.8),
@@ -347,7 +406,7 @@ RULES: list[Rule] = [
     Rule("address_es", "ADDRESS", _c(rf"(?<![\w/])(?P<phi>{ADDRESS_ES})"), 0.85),
     # 'c/' is Spanish for calle, but 'c/o' is English clinical shorthand for 'complains of' ('c/o R knee pain x 6').
     # the street type too: "calle embajadores, 23" leaves no "calle" behind to say an address was there
-    Rule("address_lc", "ADDRESS", _c(r"(?P<phi>(?i:\b(?:calle|c/(?!o\b)|avda\.?|av\.|avenida|plaza|paseo|carrer|rúa))[ \t]*"
+    Rule("address_lc", "ADDRESS", _c(r"(?P<phi>(?i:\b(?:(?:calle|avenida|plaza|paseo|carrer|rúa)\b|c/(?!o\b)|avda\.?|av\.))[ \t]*"
                                      r"[a-záéíóúñ][\w´']*(?:[ \t]+[\w´']+){0,4}?,?[ \t]*\d+[A-Za-z]?\b" + _FLOOR + ")"),
          0.8),
     Rule("address_before_cp", "ADDRESS", _c(rf"(?P<phi>(?:[{UP}][\w´'.]*[ \t]+(?:(?:de|del|la|las|los|el|y)[ \t]+)*){{0,5}}"
@@ -355,13 +414,19 @@ RULES: list[Rule] = [
                                             r"(?:[ \t,\-]+(?:\d{1,2}[ºª]?[ \t]?[A-Za-z]?|[A-Z]\d|esc\.[ \t]*\d+))*)"
                                             r"[ \t]*[.,\-]?[ \t]*(?:E-)?(?:0[1-9]|[1-4]\d|5[0-2])\d{3}\b"), 0.8),
     Rule("address_en", "ADDRESS", _c(rf"(?P<phi>{ADDRESS_EN})"), 0.85),
+    Rule("address_marked", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_MARKED})"), 0.8, refine=_street_name_span),
+    Rule("address_colonia", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_COLONIA})"), 0.8, refine=_street_name_span),
+    # a road and its kilometre: "A-7, km 187", "N-340 km. 12,5"
+    Rule("road_km", "ADDRESS", _c(r"(?<![\w.])(?P<phi>[A-Z]{1,2}-?\d{1,3},?[ \t]*[kK]m\.?[ \t]*\d{1,4}(?:[.,]\d{1,3})?)(?![\w])"),
+         0.8),
     Rule("address_after_cue", "ADDRESS", _c(rf"{_ADDRESS_CUE}(?P<phi>{ADDRESS_INTL})"), 0.8),
     Rule("address_with_unit", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_WITH_UNIT})"), 0.8),
     Rule("unit_designator", "ADDRESS", _c(r"(?P<phi>\b(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?[ \t]*\d{1,5}[A-Z]?)\b"), 0.8),
     Rule("military_address", "ADDRESS", _c(r"(?i:(?P<phi>\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}"
                                            r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}|\b(?:USNS|USNV|USS|USCGC)[ \t]+[\w\-]+))\b"),
          0.9),
-    Rule("address_intl", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_INTL_TYPED})"), 0.8),
+    # "8.800/ul con 23" is a count per microlitre, not "ul." (ulica)
+    Rule("address_intl", "ADDRESS", _c(rf"(?<![\w./])(?P<phi>{ADDRESS_INTL_TYPED})"), 0.8),
     # "the corner of Beiteveien 2 and Sieda Radial", "en la esquina de Gran Vía con Alcalá"
     Rule("corner", "ADDRESS", _c(r"(?P<phi>(?i:\bthe[ \t]+corner[ \t]+of|\besquina[ \t]+(?:de[ \t]+)?)[ \t]+[^\n,.;?!]{3,60}?"
                                  r"[ \t]+(?i:and|with|con|y)[ \t]+[^\n,.;?!]{2,40}?)(?=[ \t]*(?:[\n,.;?!]|$|(?i:st\.|street)))"),
@@ -369,7 +434,7 @@ RULES: list[Rule] = [
     Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
     Rule("address_label", "ADDRESS", _c(r"(?i:\b(?:Domicilio|Direcci[oó]n|Dir\.|Address|Home address|Street))"
                                         r"[ \t]*:(?![ \t]*\[)[ \t]*(?P<phi>[^\n]*?[^\s.])"  # '[': already a placeholder
-                                        r"(?=\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.{0,3}[ \t]*$"
+                                        rf"(?={_NOT_AN_END}\.[ \t]|[ \t]*[.;]?[ \t]*(?i:tel|tfno|e-?mail|m[oó]vil|fax|correo)\b|[ \t]*\.{{0,3}}[ \t]*$"
                                         # the next field's label: Unstructured joins a header's lines into one
                                         r"|,?[ \t]+[A-ZÁÉÍÓÚÑ][\wº/.]*(?:[ \t]+[\wº/.]+){0,2}[ \t]*:[ \t])"),
          0.9),
@@ -468,5 +533,10 @@ def rule_spans(text: str, rule: Rule) -> list[tuple[int, int]]:
             continue
         if rule.validate is not None and not rule.validate(text[start:end]):
             continue
+        if rule.refine is not None:
+            refined = rule.refine(text, start, end)
+            if refined is None:
+                continue
+            start, end = refined
         out.append((start, end))
     return out
