@@ -174,7 +174,7 @@ _USPS_SUFFIXES = (
     "Way Ways Well Wells Close"
 ).split()
 _STREET_EN = "|".join(sorted(set(_USPS_SUFFIXES) | {
-    "St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl", "Sq", "Ter", "Pkwy", "Hwy", "Cir", "Trl", "Jct", "Expy", "Fwy"},
+    "St", "Str", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Pl", "Sq", "Ter", "Pkwy", "Hwy", "Cir", "Trl", "Jct", "Expy", "Fwy"},
     key=len, reverse=True))
 ADDRESS_EN = (
     rf"\b(?:\d{{1,6}}[ \t]+){{1,2}}(?:[NSEW]\.?[ \t]+)?(?:[{UP}][\w'\-]*\.?[ \t]+){{1,4}}(?:{_STREET_EN})\b\.?"
@@ -241,7 +241,10 @@ _STREET_BEFORE = (r"Rue|Route|Chemin|Avenue|Boulevard|Allée|Impasse|Quai|Via|Vi
                   r"Transversal|Jirón|ul|ulica|aleja|trg|Cite|Cité|Straße|Strasse")
 _STREET_SUFFIX = (r"vej|gade|gatan|gata|vägen|vegen|veien|väg|gränd|stien|katu|tie|kuja|polku|straße|strasse|gasse|"
                   r"weg|laan|straat|plein|gracht|kade|dreef|braut|stræti|allee|platz|damm|põik|maantee")
-_STREET_AFTER = r"utca|u|út|útja|tér|körút|cesta|ulica|ulice|náměstí|namesti|nábřeží|trg|sokak|caddesi"
+_STREET_AFTER = (r"utca|u|út|útja|tér|körút|rkp|köz|sor|cesta|ulica|ulice|náměstí|namesti|nábřeží|trg|sokak|caddesi|"
+                 r"gate|gata|gatan|vei|veien|vej|terrasse|plass|plads|stræde|allé|"
+                 # German and Austrian types written apart from the name: "Passauer Straße 33"
+                 r"Straße|Strasse|Str|Gasse|Platz|Allee|Weg")
 _NUM = r"\d{1,5}[A-Za-z]?\b\.?"
 ADDRESS_INTL_TYPED = (
     rf"(?:\d{{1,6}}[ \t]+){{0,2}}(?:"
@@ -257,6 +260,15 @@ ADDRESS_INTL_TYPED = (
 _POSTCODE = (r"(?:\d{4,5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|"
              r"[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})")
 _COUNTRY = "|".join(re.escape(c) for c in sorted(COUNTRY_NAMES, key=len, reverse=True) if len(c) > 3)
+_COUNTRY_AT_END = re.compile(rf"(?:^|[ \t]+)(?i:{_COUNTRY})$")
+
+
+def _without_country(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span without a country that ends it (Casewise keeps countries); nothing if only the country is left."""
+    m = _COUNTRY_AT_END.search(text, start, end)
+    if m is None:
+        return start, end
+    return (start, m.start()) if m.start() > start else None
 # "lives on Rua Mina 50", "address is 9721 Dalmatinova 43": after a phrase that announces an address, a name and a
 # house number in either order (most of the world writes the number after the street).
 _ADDRESS_CUE = (r"(?i:\b(?:lives?|living|resides?|residing|moved|moving)[ \t]+(?:on|at|in|to)|address(?:[ \t]+is|[ \t]+to)?"
@@ -421,6 +433,16 @@ RULES: list[Rule] = [
          0.8),
     Rule("address_after_cue", "ADDRESS", _c(rf"{_ADDRESS_CUE}(?P<phi>{ADDRESS_INTL})"), 0.8),
     Rule("address_with_unit", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_WITH_UNIT})"), 0.8),
+    # the town after the unit on the same line: "Suite 215 Nungatta", "Apt. 209 Montehermoso Cáceres." (a country
+    # at the end is kept)
+    Rule("town_after_unit", "LOCATION", _c(rf"\b(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Z]?,?[ \t]+"
+                                           rf"(?P<phi>[{UP}][\w'’\-]*(?:[ \t]+[{UP}][\w'’\-]*){{0,2}})"
+                                           r"(?=[ \t]*(?:[,.;:?!)]|$))"), 0.75, refine=_without_country),
+    # the region code before a US-style ZIP code ("Grasse, PA 39551"), or on its own line above the postal code
+    # (", CO\n 70079", as address blocks are laid out line by line)
+    Rule("region_before_zip", "ADDRESS", _c(rf"(?<=[{LOW}{UP}]),[ \t]*(?P<phi>[A-Z]{{2}})(?=[ \t]+\d{{5}}(?:-\d{{4}})?\b)"), 0.75),
+    Rule("region_line", "ADDRESS", _c(rf"^[ \t>]*,[ \t]*(?P<phi>(?:[A-Z]{{1,3}}|\d{{1,2}})[ \t]*\n[ \t>]*{_POSTCODE})"
+                                      r"(?=[ \t]*[.,;:?!]?[ \t]*$)"), 0.75),
     Rule("unit_designator", "ADDRESS", _c(r"(?P<phi>\b(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?[ \t]*\d{1,5}[A-Z]?)\b"), 0.8),
     Rule("military_address", "ADDRESS", _c(r"(?i:(?P<phi>\b(?:PSC|Unit|CMR)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{1,5}"
                                            r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}|\b(?:USNS|USNV|USS|USCGC)[ \t]+[\w\-]+))\b"),
@@ -497,8 +519,9 @@ RULES: list[Rule] = [
 _BLOCK_LINE = re.compile(
     rf"[ \t>?]*(?P<line>(?:Apt|Apartment|Suite|Ste|Unit)\.?[ \t]*#?\d+\w*"
     rf"|(?:(?:{_COUNTRY}),?[ \t]+)?{_POSTCODE}(?:[ \t]+[{UP}][\w'´.\-]*){{0,3}}"
-    rf"|[{UP}][\w'´.\-]*(?:,?[ \t]+[{UP}\d][\w'´.\-]*){{0,3}}(?:,?[ \t]+{_POSTCODE})?"
-    # a region code or an empty field between the town and the postal code: ", CO", ", nan", "NO 9100"
+    rf"|[{UP}][\w'´.\-]*(?:,?[ \t]+[{UP}\d][\w'´.\-]*){{0,3}}(?:,?[ \t]+nan)?(?:,?[ \t]+{_POSTCODE})?"
+    # a region code or an empty field between the town and the postal code: ", CO", ", nan", "NO 9100",
+    # "Knivsta, nan 18237"
     rf"|,?[ \t]*(?:[A-Z]{{2,3}}|nan)(?:[ \t]+{_POSTCODE})?)[ \t.,]*(?=\n|$)"
 )
 BLOCK_MAX_LINES = 4
