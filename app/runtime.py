@@ -72,9 +72,15 @@ class Runtime:
     @cached_property
     def retriever(self) -> CaseRetriever:
         with self._lock:
+            from indexing.coding.coder import load_coder
+            from indexing.coding.model import model_path
             from retrieval.search import CaseRetriever
 
-            return CaseRetriever(self.settings, self.store, self.index, self.embedder)
+            # Queries are coded for the concept channel only by a coder learned on this clinic's records
+            # (`casewise learn --codes`); without one (the bundled fallback included) nothing changes.
+            learned = model_path(self.settings.data_dir).is_file()
+            coder = load_coder(self.settings.data_dir) if learned else None
+            return CaseRetriever(self.settings, self.store, self.index, self.embedder, coder=coder)
 
     @cached_property
     def indexer(self) -> Indexer:
