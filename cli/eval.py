@@ -39,14 +39,21 @@ def eval_retrieval(codiesp: Annotated[Path, typer.Option(help="CodiEsp-format fo
                        help="comma-separated subset of the methods (default: all)")] = None,
                    as_json: Annotated[bool, typer.Option("--json")] = False,
                    limit: Annotated[int | None, typer.Option(help="first N cases only")] = None,
-                   report: Annotated[Path | None, typer.Option(help="write a report run into this folder")] = None
+                   report: Annotated[Path | None, typer.Option(help="write a report run into this folder")] = None,
+                   train: Annotated[Path | None, typer.Option(
+                       help="CodiEsp-format folder to learn the ICD-10 coder on (queries and cases get predicted codes)")]
+                   = None,
+                   folds: Annotated[int | None, typer.Option(
+                       min=2, help="cross-validate within --codiesp (K folds by sha1 of the doc id)")] = None,
                    ) -> None:
-    """Retrieval quality on CodiEsp: BM25, dense, LlamaIndex, RRF, Casewise (nDCG@10, recall@10, MRR with SEs)."""
+    """Retrieval quality on CodiEsp: BM25, dense, LlamaIndex, RRF, Casewise (nDCG@10, recall@10, MRR with SEs); with
+    --train or --folds also Casewise's channels alone and its concept channel on predicted codes."""
     from eval import retrieval_eval
 
     argv = ["--codiesp", str(codiesp), "--lang", lang] + (["--json"] if as_json else []) + (
         ["--limit", str(limit)] if limit else []) + (["--report", str(report)] if report else []) + (
-        ["--model", model] if model else []) + (["--methods", methods] if methods else [])
+        ["--model", model] if model else []) + (["--methods", methods] if methods else []) + (
+        ["--train", str(train)] if train else []) + (["--folds", str(folds)] if folds else [])
     raise typer.Exit(retrieval_eval.main(argv) or 0)
 
 

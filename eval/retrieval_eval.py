@@ -1,7 +1,11 @@
 """Retrieval quality on any CodiEsp-format folder: BM25, dense, LlamaIndex's default, RRF and Casewise's hybrid.
 
-`casewise eval retrieval --codiesp DIR [--lang es|en|en-es] [--json] [--limit N] [--model M] [--methods ...] [--report DIR]`
-(`python -m eval.retrieval_eval` also takes `--backend` and `--cache DIR`).
+`casewise eval retrieval --codiesp DIR [--lang es|en|en-es] [--json] [--limit N] [--model M] [--methods ...] [--report DIR]
+[--train DIR | --folds K]` (`python -m eval.retrieval_eval` also takes `--backend` and `--cache DIR`).
+
+With --train (a coder learned on another folder) or --folds K (each fold's coder learned on the other folds; a fold is
+its own queries and corpus), queries and cases carry only predicted codes, and Casewise's channels alone (dense,
+lexical, concept), Casewise at each concept weight and the paired difference Casewise minus its best channel are added.
 
 Protocol: every case is a query (its first 600 characters, in the query language); the corpus is the other cases,
 split into ~200-word chunks (a case scores as its best chunk). A case is relevant to a query when their sets of
@@ -29,7 +33,7 @@ import numpy as np
 
 from casewise.embedding import Embedder
 from casewise.sparse import sparse_vector
-from casewise.types import Language
+from casewise.types import Case, Code, Language
 
 QUERY_CHARS = 600
 CHUNK_WORDS = 200
@@ -41,6 +45,9 @@ LANGS = {"es": ("text_files", "text_files"), "en": ("text_files_en", "text_files
          "en-es": ("text_files_en", "text_files")}
 CORPUS_LANGUAGE: dict[str, Language] = {"es": "es", "en": "en", "en-es": "es"}
 METHODS = ("bm25", "dense", "llamaindex", "rrf", "casewise")
+CONCEPT_WEIGHTS = (0.0, 0.25, 0.5, 1.0)  # the concept channel's weights tried (0 is the shipped default)
+CHANNELS = ("casewise[dense]", "casewise[lexical]", "casewise[concept]")
+QUERY_LANGUAGE: dict[str, Language] = {"es": "es", "en": "en", "en-es": "en"}
 
 Ranking = list[str]
 
@@ -99,6 +106,72 @@ def load_codiesp(folder: Path, lang: str = "es", limit: int | None = None) -> Co
     return corpus
 
 
+# -- codes predicted by a coder that never saw the evaluated notes ----------------------------------------------
+@dataclass
+class Coded:
+    """Predicted codes of each query and each corpus case, and the note ids their coder learned from."""
+
+    queries: dict[str, list[Code]]
+    cases: dict[str, list[Code]]
+    trained_on: frozenset[str]
+
+
+def fold_of(doc_id: str, folds: int) -> int:
+    """Deterministic fold of a document: sha1 of its id, first 8 hex digits, modulo the number of folds."""
+    return int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8], 16) % folds
+
+
+def coder_languages(lang: str) -> tuple[str, ...]:
+    return tuple(sorted({QUERY_LANGUAGE[lang], CORPUS_LANGUAGE[lang]}))
+
+
+def learn_coder(folder: Path, lang: str, exclude: frozenset[str] = frozenset()) -> tuple[Any, frozenset[str]]:
+    """A coder learned on a CodiEsp-format folder (indexing.coding.learn), leaving out the `exclude` note ids;
+    returns it with the ids it learned from."""
+    from indexing.coding.coder import LexiconCoder
+    from indexing.coding.codiesp import read_folders
+    from indexing.coding.learn import aligner, learn_codes, learn_model, project_english
+
+    languages = coder_languages(lang)
+    if not exclude:
+        report = learn_codes([folder], languages=languages)
+        return LexiconCoder(report.model), frozenset(read_folders([folder]))
+    notes = [n for i, n in read_folders([folder]).items() if i not in exclude]
+    align = None
+    if "en" in languages:  # the same steps as learn_codes, on the kept notes only
+        align = aligner(notes)
+        project_english(notes, align)
+    model = learn_model(notes, languages=languages, translations=align.translations if align else None)
+    return LexiconCoder(model), frozenset(n.note_id for n in notes)
+
+
+def predict_codes(corpus: Corpus, coder: Any, trained_on: frozenset[str], lang: str) -> Coded:
+    """Queries and corpus cases coded from their own text only (the gold codes stay for judging relevance)."""
+    leaked = trained_on & set(corpus.queries)
+    if leaked:
+        raise ValueError(f"the coder learned from {len(leaked)} evaluated notes (e.g. {min(leaked)})")
+    text: dict[str, list[str]] = defaultdict(list)
+    for c, t in corpus.chunks:
+        text[c].append(t)
+    qlang, clang = QUERY_LANGUAGE[lang], CORPUS_LANGUAGE[lang]
+    return Coded({q: coder.code(t, language=qlang) for q, t in corpus.queries.items()},
+                 {c: coder.code(" ".join(ts), language=clang) for c, ts in text.items()}, trained_on)
+
+
+def concept_ranking(corpus: Corpus, coded: Coded) -> dict[str, Ranking]:
+    """The concept channel alone: cases by IDF-weighted share of the query's predicted categories (ties: by id)."""
+    from retrieval.concepts import ConceptIdf, categories, overlap
+
+    cases = _CodedCases(coded.cases).cases
+    idf = ConceptIdf.of_cases(cases.values())
+    out: dict[str, Ranking] = {}
+    for q in corpus.queries:
+        qc = categories(coded.queries.get(q, []))
+        scores = {c: overlap(qc, case, idf) for c, case in cases.items() if c != q}
+        out[q] = sorted(scores, key=lambda c: (-scores[c], c))[:DEPTH]
+    return out
+
+
 # -- metrics -------------------------------------------------------------------------------------------------
 def ndcg(ranking: Sequence[str], gains: dict[str, float], k: int = K) -> float:
     """nDCG@k with linear gains (1 for binary relevance)."""
@@ -124,17 +197,32 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
     return float(arr.mean()), se
 
 
-def score(corpus: Corpus, rankings: dict[str, Ranking]) -> dict[str, Any]:
-    """Metrics with standard errors for one method's rankings."""
+def per_query(corpus: Corpus, rankings: dict[str, Ranking]) -> dict[str, dict[str, float]]:
+    """metric -> {query: value} (binary metrics over queries with a relevant case, graded over any sharing one)."""
     binq = [q for q in corpus.queries if corpus.relevant[q]]
     grq = [q for q in corpus.queries if corpus.graded[q]]
-    out: dict[str, Any] = {"n_queries": len(binq), "n_graded_queries": len(grq)}
-    for name, fn in (("recall@10", lambda q: recall(rankings[q], corpus.relevant[q])),
-                     ("ndcg@10", lambda q: ndcg(rankings[q], {d: 1.0 for d in corpus.relevant[q]})),
-                     ("mrr", lambda q: reciprocal_rank(rankings[q], corpus.relevant[q]))):
-        out[name], out[name + "_se"] = _mean_se([fn(q) for q in binq])
-    out["graded_ndcg@10"], out["graded_ndcg@10_se"] = _mean_se([ndcg(rankings[q], corpus.graded[q]) for q in grq])
+    return {"recall@10": {q: recall(rankings[q], corpus.relevant[q]) for q in binq},
+            "ndcg@10": {q: ndcg(rankings[q], {d: 1.0 for d in corpus.relevant[q]}) for q in binq},
+            "mrr": {q: reciprocal_rank(rankings[q], corpus.relevant[q]) for q in binq},
+            "graded_ndcg@10": {q: ndcg(rankings[q], corpus.graded[q]) for q in grq}}
+
+
+def summarise(values: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Means with standard errors of per-query values (pooled over folds when they come from several)."""
+    out: dict[str, Any] = {"n_queries": len(values["ndcg@10"]), "n_graded_queries": len(values["graded_ndcg@10"])}
+    for name, vals in values.items():
+        out[name], out[name + "_se"] = _mean_se(list(vals.values()))
     return out
+
+
+def score(corpus: Corpus, rankings: dict[str, Ranking]) -> dict[str, Any]:
+    """Metrics with standard errors for one method's rankings."""
+    return summarise(per_query(corpus, rankings))
+
+
+def paired(a: dict[str, float], b: dict[str, float]) -> tuple[float, float]:
+    """Mean and standard error of a - b over the queries both have."""
+    return _mean_se([a[q] - b[q] for q in a if q in b])
 
 
 # -- methods -------------------------------------------------------------------------------------------------
@@ -287,9 +375,32 @@ class _NoCases:
     def get_case(self, case_id: str) -> None:
         return None
 
+    def case_fingerprints(self) -> dict[str, str]:
+        return {}
 
-def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray) -> dict[str, Ranking]:
-    """Casewise's own retriever (hybrid RRF in Qdrant, grouping by case, re-rank) on an in-memory Qdrant."""
+
+class _CodedCases(_NoCases):
+    """Store stand-in whose cases carry only predicted codes. Every case is otherwise empty, so the structural
+    re-rank gives each the same score and changes no ranking; only the concept channel reads the codes."""
+
+    def __init__(self, codes: dict[str, list[Code]]) -> None:
+        self.cases = {c: Case(case_id=c, codes=v) for c, v in codes.items()}
+
+    def get_cases(self, case_ids: list[str]) -> dict[str, Any]:
+        return {c: self.cases[c] for c in case_ids if c in self.cases}
+
+    def get_case(self, case_id: str) -> Any:
+        return self.cases.get(case_id)
+
+    def case_fingerprints(self) -> dict[str, str]:
+        return {c: "predicted" for c in self.cases}
+
+
+def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray, *,
+                      coded: Coded | None = None, concept_weights: Sequence[float] = (0.0,)
+                      ) -> dict[float, dict[str, Ranking]]:
+    """Casewise's own retriever (hybrid fusion in Qdrant, grouping by case, re-rank) on an in-memory Qdrant, once per
+    concept weight; with `coded`, queries and cases carry only the predicted codes (the concept channel's input)."""
     import warnings
 
     from qdrant_client import QdrantClient
@@ -305,7 +416,6 @@ def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray
     if not hasattr(search.terms, "cache_info"):
         search.terms = functools.lru_cache(maxsize=200_000)(search.terms)  # type: ignore[assignment]
 
-    settings = Settings()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         index = QdrantIndex(QdrantClient(":memory:"), "eval_chunks")
@@ -314,9 +424,17 @@ def casewise_rankings(corpus: Corpus, embedder: Embedder, chunk_vecs: np.ndarray
                   for i, (c, t) in enumerate(corpus.chunks)]
         index.upsert(chunks, chunk_vecs, [sparse_vector(t) for _, t in corpus.chunks],
                      {c: "eval" for c in corpus.queries})
-    retriever = CaseRetriever(settings, _NoCases(), index, embedder)  # type: ignore[arg-type]
-    return {q: [r.case_id for r in retriever.similar(text, k=min(DEPTH, 100), exclude_case=q)]
+    store = _CodedCases(coded.cases) if coded else _NoCases()
+    out: dict[float, dict[str, Ranking]] = {}
+    for w in concept_weights:
+        base = Settings()
+        settings = base.model_copy(update={"retrieval": base.retrieval.model_copy(
+            update={"concept_weight": {"es": w, "en": w}})})
+        retriever = CaseRetriever(settings, store, index, embedder)  # type: ignore[arg-type]
+        out[w] = {q: [r.case_id for r in retriever.similar(
+            text, k=min(DEPTH, 100), exclude_case=q, query_codes=coded.queries.get(q) if coded else None)]
             for q, text in corpus.queries.items()}
+    return out
 
 
 def _parts(embedder: Embedder) -> list[tuple[str, slice]]:
@@ -328,9 +446,10 @@ def _parts(embedder: Embedder) -> list[tuple[str, slice]]:
     return out
 
 
-def evaluate(corpus: Corpus, embedder: Embedder | None, methods: Sequence[str] = METHODS) -> dict[str, Any]:
-    """Rankings of every method, scored."""
-    results: dict[str, Any] = {}
+def rank_all(corpus: Corpus, embedder: Embedder | None, methods: Sequence[str] = METHODS,
+             coded: Coded | None = None) -> dict[str, dict[str, Ranking]]:
+    """Every method's rankings; with `coded` also Casewise's channels alone and Casewise at each concept weight
+    ('casewise@w'; 'casewise' is the shipped default, weight 0)."""
     case_of = [c for c, _ in corpus.chunks]
     rankings: dict[str, dict[str, Ranking]] = {}
     if {"bm25", "rrf"} & set(methods):
@@ -355,11 +474,84 @@ def evaluate(corpus: Corpus, embedder: Embedder | None, methods: Sequence[str] =
         rankings["rrf"] = {q: rrf(rankings["bm25"][q], rankings["dense"][q]) for q in corpus.queries}
     if "llamaindex" in methods and embedder is not None:
         rankings["llamaindex"] = llamaindex_rankings(corpus, embedder)
+    if coded is not None:
+        # Casewise's dense and lexical channels score a case by its best chunk's cosine and its best chunk's
+        # Qdrant-IDF sparse score: alone, those are the 'dense' and 'bm25' rankings over the same chunks.
+        if "dense" in rankings:
+            rankings["casewise[dense]"] = rankings["dense"]
+        if "bm25" in rankings:
+            rankings["casewise[lexical]"] = rankings["bm25"]
+        rankings["casewise[concept]"] = concept_ranking(corpus, coded)
     if "casewise" in methods and embedder is not None:
-        rankings["casewise"] = casewise_rankings(corpus, embedder, chunk_vecs)
-    for m, ranked in rankings.items():
-        if m in methods or m.startswith("dense["):
-            results[m] = score(corpus, ranked)
+        weights = CONCEPT_WEIGHTS if coded is not None else (0.0,)
+        by_weight = casewise_rankings(corpus, embedder, chunk_vecs, coded=coded, concept_weights=weights)
+        rankings["casewise"] = by_weight[0.0]
+        for w, r in by_weight.items():
+            if w:
+                rankings[f"casewise@{w:g}"] = r
+    return {m: r for m, r in rankings.items() if m in methods or "[" in m or m.startswith("casewise")}
+
+
+def evaluate(corpus: Corpus, embedder: Embedder | None, methods: Sequence[str] = METHODS) -> dict[str, Any]:
+    """Rankings of every method, scored."""
+    return {m: score(corpus, r) for m, r in rank_all(corpus, embedder, methods).items()}
+
+
+def split_folds(corpus: Corpus, folds: int) -> list[Corpus]:
+    """The corpus cut into `folds` parts by `fold_of`; each part is its own queries and its own corpus (a case of
+    another fold would carry codes its coder learned from), relevance judged within the part."""
+    parts = []
+    for k in range(folds):
+        ids = [q for q in corpus.queries if fold_of(q, folds) == k]
+        parts.append(_subset(corpus, ids))
+    return parts
+
+
+def _subset(corpus: Corpus, ids: list[str]) -> Corpus:
+    keep = set(ids)
+    sub = Corpus({q: corpus.queries[q] for q in ids}, [(c, t) for c, t in corpus.chunks if c in keep],
+                 {q: corpus.categories[q] for q in ids}, chunk_language=corpus.chunk_language)
+    for q in ids:
+        sims = {d: jaccard(corpus.categories[q], corpus.categories[d]) for d in ids if d != q}
+        sub.graded[q] = {d: v for d, v in sims.items() if v > 0}
+        sub.relevant[q] = {d: v for d, v in sims.items() if v >= JACCARD_MIN}
+    return sub
+
+
+def evaluate_coded(folds: list[tuple[Corpus, Coded]], embedder: Embedder | None,
+                   methods: Sequence[str] = METHODS) -> dict[str, Any]:
+    """Every method, channel and concept weight on (part, its codes) pairs, per-query values pooled over parts;
+    the paired difference Casewise minus its best single channel; a concept weight chosen per fold on the others."""
+    pooled: dict[str, dict[str, dict[str, float]]] = {}
+    fold_ndcg: list[dict[str, dict[str, float]]] = []
+    for part, coded in folds:
+        values = {m: per_query(part, r) for m, r in rank_all(part, embedder, methods, coded).items()}
+        fold_ndcg.append({m: v["ndcg@10"] for m, v in values.items()})
+        for m, v in values.items():
+            for metric, qv in v.items():
+                pooled.setdefault(m, {}).setdefault(metric, {}).update(qv)
+    if len(folds) > 1 and "casewise" in pooled:
+        # nested choice: fold k uses the weight whose nDCG@10 was best on the other folds' held-out queries
+        chosen: dict[str, dict[str, float]] = {}
+        picks = []
+        for k in range(len(folds)):
+            def other(m: str, k: int = k) -> float:
+                return _mean_se([v for j, f in enumerate(fold_ndcg) if j != k for v in f.get(m, {}).values()])[0]
+            name = max(["casewise"] + [f"casewise@{w:g}" for w in CONCEPT_WEIGHTS if w], key=other)
+            picks.append(0.0 if name == "casewise" else float(name.split("@")[1]))
+            src = pooled[name]
+            for metric, qv in src.items():
+                chosen.setdefault(metric, {}).update({q: qv[q] for q in folds[k][0].queries if q in qv})
+        pooled["casewise@cv"] = chosen
+    results: dict[str, Any] = {m: summarise(v) for m, v in pooled.items()}
+    if "casewise@cv" in results:
+        results["casewise@cv"]["weights_chosen"] = picks
+    channels = [c for c in CHANNELS if c in pooled]
+    if "casewise" in pooled and channels:
+        best = max(channels, key=lambda c: results[c]["ndcg@10"])
+        for m in [m for m in pooled if m.startswith("casewise") and "[" not in m]:
+            d, se = paired(pooled[m]["ndcg@10"], pooled[best]["ndcg@10"])
+            results[m]["minus_best_channel"] = {"channel": best, "ndcg@10": d, "se": se}
     return results
 
 
@@ -371,11 +563,18 @@ def _format(lang: str, model: str, results: dict[str, Any]) -> str:
 
     for m, r in results.items():
         lines.append(f"{m:<30} {cell(r, 'ndcg@10'):>14} {cell(r, 'recall@10'):>14} {cell(r, 'mrr'):>14} {cell(r, 'graded_ndcg@10'):>16}")
-    others = {m: r["ndcg@10"] for m, r in results.items() if m != "casewise"}
+    others = {m: r["ndcg@10"] for m, r in results.items() if not m.startswith("casewise")}
     if "casewise" in results and others:
         best = max(others, key=lambda m: others[m])
         gain = results["casewise"]["ndcg@10"] / others[best] - 1 if others[best] else 0.0
         lines.append(f"casewise against the best other method ({best}): {gain:+.1%} nDCG@10")
+    for m, r in results.items():
+        if "minus_best_channel" in r:
+            d = r["minus_best_channel"]
+            lines.append(f"{m} minus its best single channel ({d['channel']}): {d['ndcg@10']:+.3f} ±{d['se']:.3f} nDCG@10"
+                         " (paired over queries)")
+    if "weights_chosen" in results.get("casewise@cv", {}):
+        lines.append(f"casewise@cv: concept weight per fold chosen on the other folds: {results['casewise@cv']['weights_chosen']}")
     any_r: dict[str, Any] = next(iter(results.values()), {})
     lines.append(f"queries with a relevant case: {any_r.get('n_queries', 0)}; graded: {any_r.get('n_graded_queries', 0)}")
     return "\n".join(lines)
@@ -393,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}")
     ap.add_argument("--cache", type=Path, default=None, help="folder for cached vectors (reruns skip encoding)")
     ap.add_argument("--report", type=Path, default=None, help="also write an HTML/JSON/Markdown report run there")
+    ap.add_argument("--train", type=Path, default=None,
+                    help="CodiEsp-format folder to learn the ICD-10 coder on (queries and cases get predicted codes)")
+    ap.add_argument("--folds", type=int, default=None,
+                    help="cross-validate within --codiesp: K folds by sha1(doc id); each fold's coder learns on the others")
     args = ap.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
@@ -412,14 +615,39 @@ def main(argv: list[str] | None = None) -> int:
             if "backend" not in EmbeddingSettings.model_fields:
                 object.__setattr__(es, "backend", args.backend)
         embedder = cached(get_embedder(es), args.cache)
-    results = evaluate(corpus, embedder, methods)
+    protocol = None
+    if args.train and args.folds:
+        ap.error("--train and --folds are alternatives: learn on another folder, or cross-validate within one")
+    if args.folds is not None and args.folds < 2:
+        ap.error("--folds must be at least 2")
+    if args.train:
+        coder, seen = learn_coder(args.train, args.lang)
+        leaked = seen & set(corpus.queries)
+        if leaked:
+            raise SystemExit(f"--train and --codiesp share {len(leaked)} notes; the coder must not see evaluated notes")
+        results = evaluate_coded([(corpus, predict_codes(corpus, coder, seen, args.lang))], embedder, methods)
+        protocol = f"coder learned on {args.train} ({len(seen)} notes), evaluated on {args.codiesp}"
+    elif args.folds:
+        pairs = []
+        for k, part in enumerate(split_folds(corpus, args.folds)):
+            coder, seen = learn_coder(args.codiesp, args.lang, exclude=frozenset(part.queries))
+            pairs.append((part, predict_codes(part, coder, seen, args.lang)))
+            print(f"fold {k}: {len(part.queries)} cases, coder learned on {len(seen)} notes", file=sys.stderr)
+        results = evaluate_coded(pairs, embedder, methods)
+        protocol = (f"{args.folds}-fold cross-validation within {args.codiesp}: fold = int(sha1(doc id)[:8], 16) mod "
+                    f"{args.folds}; each fold is queries and corpus, its coder learned on the other folds only; "
+                    "per-query values pooled over folds")
+    else:
+        results = evaluate(corpus, embedder, methods)
     model = embedder.name if embedder else "-"
     payload = {"lang": args.lang, "model": model, "cases": len(corpus.queries), "chunks": len(corpus.chunks),
-               "results": results}
+               "results": results, **({"protocol": protocol} if protocol else {})}
     if args.json:
         print(json.dumps(payload, indent=2))
     else:
         print(_format(args.lang, model, results))
+        if protocol:
+            print(protocol)
     if args.report:
         from eval.report.public_sets import write_retrieval_report
 

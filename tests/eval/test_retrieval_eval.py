@@ -125,3 +125,103 @@ def test_main_prints_json(codiesp: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_missing_folder_says_what_layout_is_expected(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="text_files"):
         ev.load_codiesp(tmp_path, "es")
+
+
+# -- predicted codes, channels and folds (issue 23) ---------------------------------------------------------------
+# Invented coded notes: 'zarpitis' (x99.9) is a made-up disease only the notes that record it can teach a coder.
+PHRASES = {"j45.9": "asma bronquial", "k35.8": "apendicitis aguda", "x99.9": "zarpitis cronica"}
+CODED = {f"N{i:02d}": ("x99.9" if i % 3 == 0 else "j45.9" if i % 3 == 1 else "k35.8") for i in range(12)}
+
+
+@pytest.fixture()
+def coded_folder(tmp_path: Path) -> Path:
+    (tmp_path / "text_files").mkdir()
+    (tmp_path / "text_files_en").mkdir()
+    d, x = [], []
+    for nid, code in CODED.items():
+        phrase = PHRASES[code]
+        text = f"Paciente de {40 + int(nid[1:])} años con {phrase} desde hace meses; se pauta tratamiento."
+        (tmp_path / "text_files" / f"{nid}.txt").write_text(text, encoding="utf-8")
+        (tmp_path / "text_files_en" / f"{nid}.txt").write_text(f"Patient with {code} for months.", encoding="utf-8")
+        a = text.index(phrase)
+        d.append(f"{nid}\t{code}")
+        x.append(f"{nid}\tDIAGNOSTICO\t{code}\t{phrase}\t{a} {a + len(phrase)}")
+    (tmp_path / "trainD.tsv").write_text("\n".join(d) + "\n", encoding="utf-8")
+    (tmp_path / "trainX.tsv").write_text("\n".join(x) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_folds_are_deterministic_by_document_id_and_cover_every_case(coded_folder: Path) -> None:
+    corpus = ev.load_codiesp(coded_folder, "es")
+    parts = ev.split_folds(corpus, 3)
+    ids = [sorted(p.queries) for p in parts]
+    assert sorted(i for fold in ids for i in fold) == sorted(CODED), "every case in exactly one fold"
+    assert ids == [sorted(p.queries) for p in ev.split_folds(corpus, 3)], "same split every run"
+    for k, part in enumerate(parts):
+        assert all(ev.fold_of(q, 3) == k for q in part.queries)
+        assert {c for c, _ in part.chunks} == set(part.queries), "a fold's corpus is its own cases only"
+        assert all(set(r) <= set(part.queries) for r in part.relevant.values())
+
+
+def test_a_fold_coder_never_saw_its_fold_and_so_cannot_predict_what_only_the_fold_teaches(coded_folder: Path) -> None:
+    corpus = ev.load_codiesp(coded_folder, "es")
+    full, _ = ev.learn_coder(coded_folder, "es")
+    zarpitis = [q for q, c in CODED.items() if c == "x99.9"]
+    assert all(any(c.code == "x99.9" for c in full.code(corpus.queries[q], language="es")) for q in zarpitis), \
+        "sanity: a coder that learned from these notes predicts the invented code"
+    # every note that teaches x99.9 left out: the held-out coder cannot know it
+    coder, seen = ev.learn_coder(coded_folder, "es", exclude=frozenset(zarpitis))
+    assert seen == frozenset(CODED) - set(zarpitis)
+    coded = ev.predict_codes(ev._subset(corpus, zarpitis), coder, seen, "es")
+    assert not any(c.code.startswith("x99") for q in zarpitis for c in coded.queries[q] + coded.cases[q])
+    for k, part in enumerate(ev.split_folds(corpus, 3)):
+        _, seen_k = ev.learn_coder(coded_folder, "es", exclude=frozenset(part.queries))
+        assert not seen_k & set(part.queries), f"fold {k}'s coder learned from fold {k}"
+        assert seen_k | set(part.queries) == set(CODED)
+
+
+def test_a_coder_that_saw_the_evaluated_notes_is_refused(coded_folder: Path) -> None:
+    corpus = ev.load_codiesp(coded_folder, "es")
+    coder, seen = ev.learn_coder(coded_folder, "es")
+    with pytest.raises(ValueError, match="learned from 12 evaluated notes"):
+        ev.predict_codes(corpus, coder, seen, "es")
+
+
+def test_main_with_folds_learns_each_coder_without_its_fold(coded_folder: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[tuple[frozenset[str], frozenset[str]]] = []
+    real = ev.predict_codes
+
+    def spy(part: ev.Corpus, coder: object, seen: frozenset[str], lang: str) -> ev.Coded:
+        calls.append((frozenset(part.queries), seen))
+        return real(part, coder, seen, lang)
+
+    monkeypatch.setattr(ev, "predict_codes", spy)
+    assert ev.main(["--codiesp", str(coded_folder), "--folds", "3", "--methods", "bm25", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(calls) == 3 and all(not (fold & seen) for fold, seen in calls)
+    assert "sha1(doc id)" in out["protocol"]
+    res = out["results"]
+    assert {"bm25", "casewise[lexical]", "casewise[concept]"} <= set(res)
+    parts = ev.split_folds(ev.load_codiesp(coded_folder), 3)
+    assert res["casewise[concept]"]["n_queries"] == sum(1 for p in parts for q in p.queries if p.relevant[q]), \
+        "pooled over folds: each fold's queries with a relevant case in that fold"
+
+
+def test_channels_fused_and_paired_difference_on_predicted_codes(coded_folder: Path) -> None:
+    corpus = ev.load_codiesp(coded_folder, "es")
+    pairs = []
+    for part in ev.split_folds(corpus, 2):
+        coder, seen = ev.learn_coder(coded_folder, "es", exclude=frozenset(part.queries))
+        pairs.append((part, ev.predict_codes(part, coder, seen, "es")))
+    res = ev.evaluate_coded(pairs, HashEmbedder(), ev.METHODS)
+    for m in (*ev.CHANNELS, "casewise", "casewise@1", "casewise@cv", "bm25", "dense", "llamaindex", "rrf"):
+        assert 0.0 <= res[m]["ndcg@10"] <= 1.0 and res[m]["ndcg@10_se"] >= 0.0, m
+    assert res["casewise[dense]"] == res["dense"] and res["casewise[lexical]"] == res["bm25"]
+    diff = res["casewise"]["minus_best_channel"]
+    best = diff["channel"]
+    assert best in ev.CHANNELS and res[best]["ndcg@10"] == max(res[c]["ndcg@10"] for c in ev.CHANNELS)
+    assert diff["ndcg@10"] == pytest.approx(res["casewise"]["ndcg@10"] - res[best]["ndcg@10"])
+    assert len(res["casewise@cv"]["weights_chosen"]) == 2
+    text = ev._format("es", "hash-bow", res)
+    assert "minus its best single channel" in text and "casewise[concept]" in text
