@@ -225,3 +225,23 @@ def test_channels_fused_and_paired_difference_on_predicted_codes(coded_folder: P
     assert len(res["casewise@cv"]["weights_chosen"]) == 2
     text = ev._format("es", "hash-bow", res)
     assert "minus its best single channel" in text and "casewise[concept]" in text
+
+
+def test_train_learns_on_another_folder_and_refuses_a_shared_note(coded_folder: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    held_out = tmp_path / "held_out"
+    moved = sorted(CODED)[:6]
+    for sub in ("text_files", "text_files_en"):
+        (held_out / sub).mkdir(parents=True)
+        for nid in moved:  # half the notes move to another folder (both languages), with their codes
+            shutil.move(str(coded_folder / sub / f"{nid}.txt"), held_out / sub / f"{nid}.txt")
+    rows = (coded_folder / "trainD.tsv").read_text(encoding="utf-8").splitlines()
+    (held_out / "devD.tsv").write_text("\n".join(r for r in rows if r.split("\t")[0] in moved) + "\n", encoding="utf-8")
+    assert ev.main(["--codiesp", str(held_out), "--train", str(coded_folder), "--methods", "bm25", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "coder learned on" in out["protocol"] and "(6 notes)" in out["protocol"]
+    assert "casewise[concept]" in out["results"]
+    with pytest.raises(SystemExit, match="share 6 notes"):
+        ev.main(["--codiesp", str(held_out), "--train", str(held_out), "--methods", "bm25"])
