@@ -25,7 +25,8 @@ def test_chat_page(browser, server: Server, keys: Keys) -> None:  # type: ignore
     assert page.evaluate("sessionStorage.getItem('cw_key')") == keys.clinician
 
     # The filters offer the vocabulary as pickers, named in the page's language, the id as the value.
-    page.wait_for_function("document.querySelectorAll('#dl-diagnosis option').length > 5")
+    # A locator wait, not wait_for_function: the page's CSP (script-src 'self') forbids the eval that polling uses.
+    page.locator("#dl-diagnosis option").nth(5).wait_for(state="attached")
     options = page.eval_on_selector_all("#dl-diagnosis option", "os => os.map(o => [o.value, o.label])")
     assert ["knee_oa", "artrosis de rodilla (M17)"] in options, options[:5]
     assert page.eval_on_selector_all("#dl-treatment option", "os => os.map(o => o.value)").count("prp") == 1
