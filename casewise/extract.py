@@ -196,15 +196,28 @@ def age(text: str) -> int | str | None:
     return v if 10 <= v <= 110 else None
 
 
+# An age written with a sex letter: '76 y/o M', '54yo M' anywhere; a bare '62m.' / '37f' only where a sentence or a
+# line starts (or after 'Pt', 'patient', 'edad'), never split over a line, and never a time point ('Control 12m',
+# 'FU 12m', 'revisión 12m tras', 'de 18 m de evolución', '3m: 3, 6m: 5'): it ends the sentence or a complaint follows.
+_AGE_SEX_YO = re.compile(r"\b\d{1,3}[ \t]?(?:yo|y/o|y\.o\.)[ \t]?(?P<s>[mf])\b")
+_AGE_SEX_BARE = re.compile(r"(?:^[ \t]*(?:[-*\u2022][ \t]*)?|(?<=[.;!?])[ \t]+|\b(?:pt|patient|paciente|edad|age)\b[:,]?[ \t]+"
+                           r"(?:is[ \t]+)?)\d{1,3}[ \t]?(?P<s>[mf])(?=[ \t]*(?:[.;](?!\d)|$)|[ \t]+(?:c/o|with|con|presents|referred|remitid))",
+                           re.M)
+
+
 def sex(text: str) -> str | None:
+    """'F'/'M' from a sex word ('mujer', 'male', 'Sra') or an age written with its letter ('62m.', '76 y/o M');
+    the first one in the note wins."""
     f = fold(text)
-    fem = re.search(r"\b(mujer|femenin[oa]|female|woman|sra|senora|paciente de \d+ anos, mujer)\b|\b\d{2}\s*(?:yo|y/o)?\s*f\b", f)
-    mal = re.search(r"\b(varon|hombre|masculino|male|man|sr|senor)\b|\b\d{2}\s*(?:yo|y/o)?\s*m\b", f)
-    if fem and (not mal or fem.start() < mal.start()):
-        return "F"
-    if mal:
-        return "M"
-    return None
+    words = [m for m in (re.search(r"\b(mujer|femenin[oa]|female|woman|sra|senora)\b", f),
+                         re.search(r"\b(varon|hombre|masculino|male|man|sr|senor)\b", f),
+                         _AGE_SEX_YO.search(f), _AGE_SEX_BARE.search(f)) if m]
+    if not words:
+        return None
+    first = min(words, key=lambda m: m.start())
+    if first.re.groupindex.get("s"):
+        return first.group("s").upper()
+    return "F" if first.group(1) in ("mujer", "femenino", "femenina", "female", "woman", "sra", "senora") else "M"
 
 
 def adverse_events(text: str) -> list[str]:
