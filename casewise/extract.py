@@ -198,10 +198,11 @@ def age(text: str) -> int | str | None:
 
 # An age written with a sex letter: '76 y/o M', '54yo M' anywhere; a bare '62m.' / '37f' only where a sentence or a
 # line starts (or after 'Pt', 'patient', 'edad'), never split over a line, and never a time point ('Control 12m',
-# 'FU 12m', 'revisión 12m tras', 'de 18 m de evolución', '3m: 3, 6m: 5'): it ends the sentence or a complaint follows.
+# 'FU 12m', 'revisión 12m tras', 'de 18 m de evolución', '3m: 3, 6m: 5', a table's '3 m' column): the letter is glued to
+# the number and ends the sentence, or a complaint follows.
 _AGE_SEX_YO = re.compile(r"\b\d{1,3}[ \t]?(?:yo|y/o|y\.o\.)[ \t]?(?P<s>[mf])\b")
 _AGE_SEX_BARE = re.compile(r"(?:^[ \t]*(?:[-*\u2022][ \t]*)?|(?<=[.;!?])[ \t]+|\b(?:pt|patient|paciente|edad|age)\b[:,]?[ \t]+"
-                           r"(?:is[ \t]+)?)\d{1,3}[ \t]?(?P<s>[mf])(?=[ \t]*(?:[.;](?!\d)|$)|[ \t]+(?:c/o|with|con|presents|referred|remitid))",
+                           r"(?:is[ \t]+)?)\d{1,3}(?P<s>[mf])(?=[.;](?!\d)|[ \t]+(?:c/o|with|con|presents|referred|remitid))",
                            re.M)
 
 

@@ -32,3 +32,9 @@ def test_a_time_point_gives_no_sex(note: str) -> None:
 ])
 def test_an_age_with_its_letter_gives_the_sex(note: str, sex: str) -> None:
     assert EX.extract(note).sex == sex
+
+
+def test_a_table_time_point_column_gives_no_sex() -> None:
+    """A PDF report's outcome table comes out as one cell per line: 'basal', '3 m', '12 m', then the scores."""
+    note = "Paciente de 70a. Dolor en cadera de 6 m de evolución.\nEVA\nbasal\n3 m\n12 m\n7,5\n6,5\n6"
+    assert EX.extract(note).sex is None
