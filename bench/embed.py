@@ -21,7 +21,7 @@ from casewise.embedding import E5_SMALL, MINILM, MINILM_E5
 from casewise.embedding.factory import build_embedder
 from casewise.settings import EmbeddingSettings
 
-SAMPLE = Path(__file__).resolve().parents[1] / "eval" / "synth" / "sample" / "notes"
+SAMPLE = Path(__file__).resolve().parents[1] / "synth" / "sample" / "notes"
 
 
 def load_chunks(folder: Path, n: int, words: int) -> list[str]:
