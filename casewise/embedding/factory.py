@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from casewise.embedding import BACKENDS, E5_SMALL, ENSEMBLES, Embedder
-from casewise.embedding.models import cache_dir, precision
+from casewise.embedding.models import cache_dir, precision, read_json, resolve_model_path
 from casewise.errors import ConfigError
 from casewise.settings import EmbeddingSettings
 
@@ -50,6 +51,8 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     from casewise.embedding.onnx_embedder import OnnxEmbedder
     from casewise.embedding.st_embedder import SentenceTransformerEmbedder
 
+    settings = with_folder_prompts(settings)
+
     if backend == "onnx":
         if settings.backend == "onnx":
             return OnnxEmbedder(settings)
@@ -59,6 +62,17 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
             # auto: a folder the exporter does not handle (CLS pooling, another architecture) still works.
             log.warning("embedding: onnx backend unavailable for %s (%s); using sentence-transformers", settings.model, exc)
     return SentenceTransformerEmbedder(settings)
+
+
+def with_folder_prompts(settings: EmbeddingSettings) -> EmbeddingSettings:
+    """A folder that records query/passage prompts (an adapted e5: "query: " / "passage: ") gets them, unless set."""
+    if settings.query_prefix or settings.passage_prefix:
+        return settings
+    prompts = read_json(Path(resolve_model_path(settings.model)) / "config_sentence_transformers.json").get("prompts") or {}
+    if not (prompts.get("query") or prompts.get("passage")):
+        return settings
+    return settings.model_copy(update={"query_prefix": prompts.get("query") or "",
+                                       "passage_prefix": prompts.get("passage") or ""})
 
 
 _CACHE: dict[tuple[str, ...], Embedder] = {}
