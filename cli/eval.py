@@ -45,6 +45,11 @@ def eval_retrieval(codiesp: Annotated[Path, typer.Option(help="CodiEsp-format fo
                    = None,
                    folds: Annotated[int | None, typer.Option(
                        min=2, help="cross-validate within --codiesp (K folds by sha1 of the doc id)")] = None,
+                   adapt_embedder: Annotated[bool, typer.Option(
+                       "--adapt-embedder", help="with --folds: adapt the embedder per fold on the other folds and "
+                       "report before (--model) and after")] = False,
+                   adapt_pairs: Annotated[int | None, typer.Option(help="training pairs per fold")] = None,
+                   adapt_dir: Annotated[Path | None, typer.Option(help="keep each fold's adapted model here")] = None,
                    ) -> None:
     """Retrieval quality on CodiEsp: BM25, dense, LlamaIndex, RRF, Casewise (nDCG@10, recall@10, MRR with SEs); with
     --train or --folds also Casewise's channels alone and its concept channel on predicted codes."""
@@ -53,7 +58,9 @@ def eval_retrieval(codiesp: Annotated[Path, typer.Option(help="CodiEsp-format fo
     argv = ["--codiesp", str(codiesp), "--lang", lang] + (["--json"] if as_json else []) + (
         ["--limit", str(limit)] if limit else []) + (["--report", str(report)] if report else []) + (
         ["--model", model] if model else []) + (["--methods", methods] if methods else []) + (
-        ["--train", str(train)] if train else []) + (["--folds", str(folds)] if folds else [])
+        ["--train", str(train)] if train else []) + (["--folds", str(folds)] if folds else []) + (
+        ["--adapt-embedder"] if adapt_embedder else []) + (["--adapt-pairs", str(adapt_pairs)] if adapt_pairs else []) + (
+        ["--adapt-dir", str(adapt_dir)] if adapt_dir else [])
     raise typer.Exit(retrieval_eval.main(argv) or 0)
 
 

@@ -519,13 +519,17 @@ def _subset(corpus: Corpus, ids: list[str]) -> Corpus:
 
 
 def evaluate_coded(folds: list[tuple[Corpus, Coded]], embedder: Embedder | None,
-                   methods: Sequence[str] = METHODS) -> dict[str, Any]:
+                   methods: Sequence[str] = METHODS, fold_embedders: Sequence[Embedder] | None = None,
+                   pooled_out: dict[str, dict[str, dict[str, float]]] | None = None) -> dict[str, Any]:
     """Every method, channel and concept weight on (part, its codes) pairs, per-query values pooled over parts;
-    the paired difference Casewise minus its best single channel; a concept weight chosen per fold on the others."""
-    pooled: dict[str, dict[str, dict[str, float]]] = {}
+    the paired difference Casewise minus its best single channel; a concept weight chosen per fold on the others.
+    `fold_embedders` (one per fold, e.g. each adapted on the other folds) replace `embedder`; `pooled_out` receives
+    the pooled per-query values."""
+    pooled: dict[str, dict[str, dict[str, float]]] = {} if pooled_out is None else pooled_out
     fold_ndcg: list[dict[str, dict[str, float]]] = []
-    for part, coded in folds:
-        values = {m: per_query(part, r) for m, r in rank_all(part, embedder, methods, coded).items()}
+    for k, (part, coded) in enumerate(folds):
+        emb = fold_embedders[k] if fold_embedders else embedder
+        values = {m: per_query(part, r) for m, r in rank_all(part, emb, methods, coded).items()}
         fold_ndcg.append({m: v["ndcg@10"] for m, v in values.items()})
         for m, v in values.items():
             for metric, qv in v.items():
@@ -580,6 +584,48 @@ def _format(lang: str, model: str, results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def adapt_per_fold(args: argparse.Namespace, pairs: list[tuple[Corpus, Coded]], methods: Sequence[str],
+                   before: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
+    """Adapt the embedder once per fold on the other folds' notes only (pairs from an evaluated note are refused),
+    evaluate each fold with its own, and compare with `before` query by query."""
+    import tempfile
+
+    from casewise.embedding.factory import build_embedder
+    from casewise.settings import EmbeddingSettings
+    from indexing.adapt_embedder import adapt_embedder, mine_pairs
+    from indexing.coding.codiesp import read_folders
+
+    notes = read_folders([args.codiesp])
+    root = args.adapt_dir or Path(tempfile.mkdtemp(prefix="casewise-adapt-"))
+    embedders: list[Embedder] = []
+    reports = []
+    for k, (part, _) in enumerate(pairs):
+        held = frozenset(part.queries)
+        train = mine_pairs(notes, exclude=held, max_pairs=args.adapt_pairs)
+        def progress(msg: str, k: int = k) -> None:
+            print(f"fold {k} adapt: {msg}", file=sys.stderr)
+
+        rep = adapt_embedder(train, root / f"fold{k}", base=args.adapt_base, evaluated=held, progress=progress)
+        print(f"fold {k}: {rep.summary()}", file=sys.stderr)
+        reports.append({"fold": k, "pairs": rep.pairs_by_kind, "steps": rep.steps, "seconds": round(rep.seconds, 1),
+                        "loss": [round(rep.first_loss, 3), round(rep.last_loss, 3)]})
+        t0 = time.perf_counter()
+        embedders.append(build_embedder(EmbeddingSettings(model=str(root / f"fold{k}"))))
+        print(f"fold {k}: adapted model served through embedding.model ({type(embedders[-1]).__name__}, "
+              f"{time.perf_counter() - t0:.0f} s to load/export)", file=sys.stderr)
+    after: dict[str, dict[str, dict[str, float]]] = {}
+    results = evaluate_coded(pairs, None, methods, fold_embedders=embedders, pooled_out=after)
+    diffs = {}
+    for m in ("dense", "casewise", "casewise@cv", "casewise[dense]"):
+        if m in after and m in before:
+            d, se = paired(after[m]["ndcg@10"], before[m]["ndcg@10"])
+            g, gse = paired(after[m]["graded_ndcg@10"], before[m]["graded_ndcg@10"])
+            diffs[m] = {"ndcg@10": d, "se": se, "graded_ndcg@10": g, "graded_se": gse}
+    return {"results": results, "after_minus_before": diffs, "folds": reports,
+            "protocol": f"{args.adapt_base} fine-tuned per fold on {args.adapt_pairs} pairs mined from the other folds "
+                        "(indexing.adapt_embedder), models in " + str(root)}
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry (also `casewise eval retrieval`)."""
     ap = argparse.ArgumentParser(prog="casewise eval retrieval", description=__doc__.splitlines()[0])
@@ -596,6 +642,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="CodiEsp-format folder to learn the ICD-10 coder on (queries and cases get predicted codes)")
     ap.add_argument("--folds", type=int, default=None,
                     help="cross-validate within --codiesp: K folds by sha1(doc id); each fold's coder learns on the others")
+    ap.add_argument("--adapt-embedder", action="store_true",
+                    help="with --folds: also adapt the embedder per fold on the other folds' notes (indexing.adapt_embedder)"
+                         " and report before (--model) and after")
+    ap.add_argument("--adapt-base", default="bundled:multilingual-e5-small", help="the embedder adapted")
+    ap.add_argument("--adapt-pairs", type=int, default=384, help="training pairs per fold")
+    ap.add_argument("--adapt-dir", type=Path, default=None, help="keep each fold's adapted model here (default: temporary)")
     args = ap.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
@@ -620,6 +672,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--train and --folds are alternatives: learn on another folder, or cross-validate within one")
     if args.folds is not None and args.folds < 2:
         ap.error("--folds must be at least 2")
+    if args.adapt_embedder and not args.folds:
+        ap.error("--adapt-embedder needs --folds K (each fold's embedder learns on the other folds)")
+    adapted: dict[str, Any] | None = None
     if args.train:
         coder, seen = learn_coder(args.train, args.lang)
         leaked = seen & set(corpus.queries)
@@ -633,19 +688,30 @@ def main(argv: list[str] | None = None) -> int:
             coder, seen = learn_coder(args.codiesp, args.lang, exclude=frozenset(part.queries))
             pairs.append((part, predict_codes(part, coder, seen, args.lang)))
             print(f"fold {k}: {len(part.queries)} cases, coder learned on {len(seen)} notes", file=sys.stderr)
-        results = evaluate_coded(pairs, embedder, methods)
+        before: dict[str, dict[str, dict[str, float]]] = {}
+        results = evaluate_coded(pairs, embedder, methods, pooled_out=before)
         protocol = (f"{args.folds}-fold cross-validation within {args.codiesp}: fold = int(sha1(doc id)[:8], 16) mod "
                     f"{args.folds}; each fold is queries and corpus, its coder learned on the other folds only; "
                     "per-query values pooled over folds")
+        if args.adapt_embedder:
+            adapted = adapt_per_fold(args, pairs, methods, before)
+            protocol += f"; adapted embedder: {adapted['protocol']}"
     else:
         results = evaluate(corpus, embedder, methods)
     model = embedder.name if embedder else "-"
     payload = {"lang": args.lang, "model": model, "cases": len(corpus.queries), "chunks": len(corpus.chunks),
-               "results": results, **({"protocol": protocol} if protocol else {})}
+               "results": results, **({"protocol": protocol} if protocol else {}),
+               **({"adapted": adapted} if adapted else {})}
     if args.json:
         print(json.dumps(payload, indent=2))
     else:
         print(_format(args.lang, model, results))
+        if adapted:
+            print()
+            print(_format(args.lang, f"{args.adapt_base} adapted per fold", adapted["results"]))
+            for m, d in adapted["after_minus_before"].items():
+                print(f"{m}: adapted minus before {d['ndcg@10']:+.3f} ±{d['se']:.3f} nDCG@10, graded "
+                      f"{d['graded_ndcg@10']:+.3f} ±{d['graded_se']:.3f} (paired over queries)")
         if protocol:
             print(protocol)
     if args.report:
