@@ -174,6 +174,22 @@ def parse_date(value: str) -> dt.date | None:
     return None
 
 
+_SEX_WORDS = {"F": ("mujer", "femenino", "femenina", "female", "woman", "f", "w"),
+              "M": ("hombre", "varon", "masculino", "male", "man", "h", "v")}
+
+
+def read_sex(value: str, spanish_letters: bool = False) -> str | None:
+    """'F'/'M' from a table's sex cell, by the whole word ('Mujer' is a woman, though it starts with M); a bare 'M'
+    by the column's coding (`spanish_letters`: the column also holds H or V); numeric codes are not guessed."""
+    v = fold(value).strip().rstrip(".")
+    if v == "m":
+        return "F" if spanish_letters else "M"
+    for sex, words in _SEX_WORDS.items():
+        if v in words:
+            return sex
+    return None
+
+
 def records(df: pd.DataFrame, roles: dict[str, str], path: Path) -> list[TableRecord]:
     """Turn table rows into TableRecords; identifier columns are skipped, never read."""
     if "patient_id" not in roles.values():
@@ -181,6 +197,8 @@ def records(df: pd.DataFrame, roles: dict[str, str], path: Path) -> list[TableRe
                                         "declare it in the column mapping")
     col = {role: c for c, role in reversed(list(roles.items()))}
     outcome_cols = [(c, outcome_key(c)) for c, r in roles.items() if r == "outcome"]
+    # 'M' is 'mujer' in a column coded H/M (hombre/mujer, or V/M) and 'male' in one coded M/F.
+    spanish_letters = "sex" in col and bool({fold(str(v)).strip() for v in df[col["sex"]]} & {"h", "v"})
     out: list[TableRecord] = []
     for i, row in enumerate(df.to_dict(orient="records")):
         def get(role: str, row: dict = row) -> str:  # type: ignore[type-arg]
@@ -189,8 +207,7 @@ def records(df: pd.DataFrame, roles: dict[str, str], path: Path) -> list[TableRe
         ref = get("patient_id") or None
         rec = TableRecord(row=i + 2, patient_ref=ref)
         rec.birth_date = parse_date(get("birth_date"))
-        sex = fold(get("sex"))[:1]
-        rec.sex = {"f": "F", "m": "M", "h": "M", "v": "M", "w": "F"}.get(sex)
+        rec.sex = read_sex(get("sex"), spanish_letters)
         age = _num(get("age"))
         rec.age = int(age) if age is not None and 0 <= age < 130 else None
         rec.date = parse_date(get("date"))
