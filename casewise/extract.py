@@ -203,7 +203,7 @@ def age(text: str) -> int | str | None:
 _AGE_SEX_YO = re.compile(r"\b\d{1,3}[ \t]?(?:yo|y/o|y\.o\.)[ \t]?(?P<s>[mf])\b")
 _AGE_SEX_BARE = re.compile(r"(?:^[ \t]*(?:[-*\u2022][ \t]*)?|(?<=[.;!?])[ \t]+|\b(?:pt|patient|paciente|edad|age)\b[:,]?[ \t]+"
                            r"(?:is[ \t]+)?)\d{1,3}(?P<s>[mf])(?=[.;](?!\d)|[ \t]+(?:c/o|with|con|presents|referred|remitid))",
-                           re.M)
+                           re.MULTILINE)
 
 
 def sex(text: str) -> str | None:
