@@ -206,19 +206,17 @@ _AGE_SEX_BARE = re.compile(r"(?:^[ \t]*(?:[-*\u2022][ \t]*)?|(?<=[.;!?])[ \t]+|\
                            re.MULTILINE)
 
 
+_SEX_WORD_F = re.compile(r"\b(?:mujer|femenin[oa]|female|woman|sra|senora)\b")
+_SEX_WORD_M = re.compile(r"\b(?:varon|hombre|masculino|male|man|sr|senor)\b")
+
+
 def sex(text: str) -> str | None:
     """'F'/'M' from a sex word ('mujer', 'male', 'Sra') or an age written with its letter ('62m.', '76 y/o M');
     the first one in the note wins."""
     f = fold(text)
-    words = [m for m in (re.search(r"\b(mujer|femenin[oa]|female|woman|sra|senora)\b", f),
-                         re.search(r"\b(varon|hombre|masculino|male|man|sr|senor)\b", f),
-                         _AGE_SEX_YO.search(f), _AGE_SEX_BARE.search(f)) if m]
-    if not words:
-        return None
-    first = min(words, key=lambda m: m.start())
-    if first.re.groupindex.get("s"):
-        return first.group("s").upper()
-    return "F" if first.group(1) in ("mujer", "femenino", "femenina", "female", "woman", "sra", "senora") else "M"
+    found = [(m.start(), s) for rx, s in ((_SEX_WORD_F, "F"), (_SEX_WORD_M, "M")) if (m := rx.search(f))]
+    found += [(m.start(), m.group("s").upper()) for rx in (_AGE_SEX_YO, _AGE_SEX_BARE) if (m := rx.search(f))]
+    return min(found)[1] if found else None
 
 
 def adverse_events(text: str) -> list[str]:
