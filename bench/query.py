@@ -108,7 +108,7 @@ def numpy_floor(d: Data) -> Callable[[int], object]:
 
 # -- qdrant-client local mode through Casewise's own retriever ------------------------------------------------------
 class _FixedEmbedder:
-    name, dim = "fixed", DIM
+    name, dim, identity = "fixed", DIM, "fixed"
 
     def __init__(self, d: Data) -> None:
         self.d = d

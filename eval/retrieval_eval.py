@@ -277,6 +277,10 @@ class CachedEmbedder:
             with np.load(self._path) as z:
                 self._mem = {k: z[k] for k in z.files}
 
+    @property
+    def identity(self) -> str:
+        return self.inner.identity
+
     def _get(self, role: str, texts: list[str], fn: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         keys = [hashlib.sha1(f"{role}\0{t}".encode()).hexdigest() for t in texts]
         todo = [i for i, k in enumerate(keys) if k not in self._mem]

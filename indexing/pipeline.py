@@ -24,7 +24,7 @@ from casewise.sparse import sparse_vector
 from casewise.store import Store
 from casewise.terminology import code_keys
 from casewise.types import Chunk
-from casewise.vectors import VectorIndex, holds_other_vector_size, next_physical
+from casewise.vectors import VectorIndex, holds_other_embedder, next_physical
 from indexing import parallel
 from indexing.assemble import CaseFacts, merge
 from indexing.extraction import Extractor
@@ -75,11 +75,12 @@ class Indexer:
         report = IndexReport()
         if not force:
             self._recover_from_cut_rebuild()
-            if holds_other_vector_size(self.index, self.embedder.dim):
-                # Another embedding model (an upgrade changed the default, or the settings): new vectors cannot join
-                # the old ones, so everything is embedded again into a new collection, switched in when complete.
-                log.warning("the vector index was built with another embedding model than %s (%d-dimensional vectors);"
-                            " rebuilding it", self.embedder.name, self.embedder.dim)
+            if holds_other_embedder(self.index, self.embedder.identity, self.embedder.dim):
+                # Another embedding model (an upgrade changed the default, the settings, an adapted or retrained
+                # folder): new vectors cannot join the old ones, so everything is embedded again into a new
+                # collection, switched in when complete.
+                log.warning("the vector index was built with another embedding model than %s; rebuilding it",
+                            self.embedder.name)
                 return self.rebuild(roots, progress)
         self.index.ensure(self.embedder.dim)
         refused: list[tuple[str, str]] = []  # links that point outside the source folders: never read
@@ -230,7 +231,7 @@ class Indexer:
             old = known.get(str(p.path))
             self.index.delete_doc(p.doc_id)
             ids = self.index.upsert(p.chunks, dense[offset:offset + n], sparse[offset:offset + n],
-                                    {p.doc_id: p.content_hash}) if n and dense is not None else []
+                                    {p.doc_id: p.content_hash}, self.embedder.identity) if n and dense is not None else []
             offset += n
             self.store.upsert_document(doc_id=p.doc_id, source_path=str(p.path), doc_type=p.dtype,
                                        content_hash=p.content_hash, status="indexed", error=None, case_id=p.case_id,
@@ -281,7 +282,8 @@ class Indexer:
             i = by_id.get(c.case_id)
             if i is not None and dense is not None:
                 ch = summaries[i]
-                self.index.upsert([ch], dense[i:i + 1], [sparse_vector(ch.text)], {ch.doc_id: _hash(ch.text)})
+                self.index.upsert([ch], dense[i:i + 1], [sparse_vector(ch.text)], {ch.doc_id: _hash(ch.text)},
+                                  self.embedder.identity)
             self.index.set_case_payload_by_case(c.case_id, {
                 "sex": c.sex, "age_band": c.age_band, "diagnoses": [d.name for d in c.diagnoses],
                 "treatments": [t.name for t in c.treatments], "codes": code_keys(c.codes)})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,12 +18,13 @@ from casewise.settings import Settings
 from casewise.sparse import sparse_vector, terms, words_by_term
 from casewise.store import Store
 from casewise.types import Case, Code, Filters, MatchedChunk, SimilarCase, age_band
-from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message
+from casewise.vectors import VectorIndex, holds_other_vector_size, other_model_message, stored_embedder
 from casewise.vocabulary import BUILTIN, Vocabulary, fold, load_vocabulary
 from retrieval.concepts import ConceptIndex, QueryCoder, categories, overlap, shared_codes
 from retrieval.filters import to_qdrant
 
 MAX_QUERY_CHARS = 20_000
+MODEL_CHECK_SECONDS = 60.0  # how often a retriever re-reads the embedder recorded in the index
 RRF_K = 60.0
 W_DENSE, TOP_Z = 1.0, 100  # z-score fusion: dense weight (tuned on half of CodiEsp's queries) and depth of the stats
 W_SPARSE_OTHER_LANGUAGE = 0.5  # lexical evidence from a chunk in another language than the query (cognates, codes)
@@ -124,6 +127,18 @@ class CaseRetriever:
         self.index = index
         self.embedder = embedder
         self.vocab = load_vocabulary(settings.extract.vocabulary_file)  # the one extraction used on the notes
+        self._model_checked_at = -math.inf  # when the index's recorded embedder was last compared with ours
+
+    def _check_model(self) -> None:
+        """Refuse to rank with vectors of another model of the same size (an adapted or retrained one): their cosines
+        with our query mean nothing. Read from the index once a minute (a rebuild by another process switches it)."""
+        now = time.monotonic()
+        if now - self._model_checked_at < MODEL_CHECK_SECONDS:
+            return
+        stored = stored_embedder(self.index)
+        if stored is not None and stored != self.embedder.identity:
+            raise IndexUnavailableError(other_model_message(self.embedder.name, self.embedder.dim))
+        self._model_checked_at = now
 
     def similar(self, query: str, *, filters: Filters | None = None, k: int | None = None,
                 exclude_case: str | None = None, query_codes: list[Code] | None = None) -> list[SimilarCase]:
@@ -139,6 +154,7 @@ class CaseRetriever:
         if not self.index.exists():
             return []
         flt = to_qdrant(filters, self.vocab)
+        self._check_model()
         qvec = self.embedder.embed_queries([query])[0]
         qsparse = sparse_vector(query, query=True)
         # Case-level fusion: each case scores as its best chunk in the dense list and in the sparse list; the two

@@ -34,6 +34,11 @@ class Embedder(Protocol):
     name: str
     dim: int
 
+    @property
+    def identity(self) -> str:
+        """name@digest of the weights: recorded with every vector (casewise.vectors.holds_other_embedder)."""
+        ...
+
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...

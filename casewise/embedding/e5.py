@@ -13,6 +13,7 @@ import importlib.util
 import re
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -215,6 +216,12 @@ class E5Embedder:
         self._pp = settings.passage_prefix or PASSAGE_PREFIX
         self._encoder = OnnxEncoder(onnx_path, UnigramTokenizer(m, m.max_pos), m.hidden, pad_id=m.pad,
                                     batch_size=settings.batch_size, threads=threads)
+
+    @cached_property
+    def identity(self) -> str:
+        from casewise.embedding.models import weights_identity
+
+        return weights_identity(self.name, [weights_path()], self._pp)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encoder.encode([self._pp + t for t in texts])

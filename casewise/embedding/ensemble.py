@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 
@@ -31,6 +32,10 @@ class EnsembleEmbedder:
         total = sum(w for _, w in parts)
         self._scales = [math.sqrt(w / total) for _, w in parts]
         self.dim = sum(e.dim for e, _ in parts)
+
+    @cached_property
+    def identity(self) -> str:
+        return f"{self.name}(" + ",".join(f"{e.identity}*{w:g}" for e, w in self.parts) + ")"
 
     def _join(self, blocks: list[np.ndarray]) -> np.ndarray:
         return np.hstack([s * np.asarray(b, dtype=np.float32) for s, b in zip(self._scales, blocks, strict=True)])

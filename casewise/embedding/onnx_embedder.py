@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from casewise.embedding.models import cache_dir, precision, read_json, resolve_model_path
+from casewise.embedding.models import cache_dir, folder_identity, precision, read_json, resolve_model_path
 from casewise.errors import ConfigError
 from casewise.offline import enforce_offline
 from casewise.settings import EmbeddingSettings
@@ -77,6 +78,10 @@ class OnnxEmbedder:
         threads = settings.threads
         self._encoder = OnnxEncoder(onnx_path, tokenize, hidden, pad_id=pad_id, batch_size=settings.batch_size,
                                     threads=int(threads) if threads else None)  # type: ignore[call-overload]
+
+    @cached_property
+    def identity(self) -> str:
+        return folder_identity(self.name, Path(resolve_model_path(self.name)), self._settings.passage_prefix)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         p = self._settings.passage_prefix

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
-from casewise.embedding.models import resolve_model_path
+from casewise.embedding.models import folder_identity, resolve_model_path
 from casewise.errors import ConfigError
 from casewise.offline import enforce_offline
 from casewise.settings import EmbeddingSettings
@@ -42,6 +44,10 @@ class SentenceTransformerEmbedder:
                 convert_to_numpy=True, show_progress_bar=False,
             )
         return np.asarray(vecs, dtype=np.float32)
+
+    @cached_property
+    def identity(self) -> str:
+        return folder_identity(self.name, Path(resolve_model_path(self.name)), self._settings.passage_prefix)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         p = self._settings.passage_prefix

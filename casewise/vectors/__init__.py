@@ -27,6 +27,7 @@ SPARSE = "sparse"
 POINT_NAMESPACE = uuid.UUID("8f6d3c1e-4b7a-5e55-9a8e-0c45e3a1d0b2")
 KEYWORD_FIELDS = ("case_id", "doc_id", "diagnoses", "treatments", "codes", "sex", "age_band", "language")
 DATETIME_FIELDS = ("date",)
+EMBEDDER_FIELD = "embedder"  # every point records the identity of the model that wrote its dense vector
 
 
 def point_id(doc_id: str, content_hash: str, position: int) -> str:
@@ -34,9 +35,11 @@ def point_id(doc_id: str, content_hash: str, position: int) -> str:
     return str(uuid.uuid5(POINT_NAMESPACE, f"{doc_id}:{content_hash}:{position}"))
 
 
-def chunk_payload(chunk: Chunk, pid: str) -> dict[str, Any]:
+def chunk_payload(chunk: Chunk, pid: str, embedder: str = "") -> dict[str, Any]:
     payload = chunk.model_dump(mode="json", exclude={"chunk_id"})
     payload["chunk_id"] = pid
+    if embedder:
+        payload[EMBEDDER_FIELD] = embedder
     return payload
 
 
@@ -66,7 +69,7 @@ class VectorIndex(Protocol):
 
     # writes
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[tuple[list[int], list[float]]],
-               content_hash: dict[str, str]) -> list[str]: ...
+               content_hash: dict[str, str], embedder: str = "") -> list[str]: ...
     def delete_points(self, ids: Sequence[str]) -> None: ...
     def delete_doc(self, doc_id: str) -> None: ...
     def set_case_payload_by_case(self, case_id: str, payload: dict[str, Any]) -> None: ...
@@ -100,9 +103,31 @@ def holds_other_vector_size(index: VectorIndex, dim: int) -> bool:
     return False
 
 
+def stored_embedder(index: VectorIndex) -> str | None:
+    """The identity recorded on the live collection's points (None: empty, or written before identities were kept)."""
+    if not index.exists() or index.count() == 0:
+        return None
+    rows = index.all_payloads(limit=1)
+    if not rows:
+        return None
+    return str(rows[0][1].get(EMBEDDER_FIELD) or "") or None
+
+
+def holds_other_embedder(index: VectorIndex, identity: str, dim: int) -> bool:
+    """True when the live collection's vectors come from another model than `identity`: of another size, or of the
+    same size and another recorded identity (an adapted model, a retrained folder, a changed prefix).
+
+    An index written before identities were recorded is judged by the vector size alone.
+    """
+    if holds_other_vector_size(index, dim):
+        return True
+    stored = stored_embedder(index)
+    return stored is not None and stored != identity
+
+
 def other_model_message(model: str, dim: int) -> str:
-    return (f"the vector index was built with another embedding model than {model} ({dim}-dimensional vectors); "
-            "rebuild it: casewise index FOLDERS --rebuild (the nightly job does so by itself)")
+    return (f"the vector index was built with another embedding model than {model} ({dim}-dimensional vectors), "
+            "or another version of it; rebuild it: casewise index FOLDERS --rebuild (the nightly job does so by itself)")
 
 
 def next_physical(alias: str, existing: Sequence[str]) -> str:

@@ -223,14 +223,14 @@ class EdgeIndex:
 
     # -- writes -----------------------------------------------------------------------------------------------
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[tuple[list[int], list[float]]],
-               content_hash: dict[str, str]) -> list[str]:
+               content_hash: dict[str, str], embedder: str = "") -> list[str]:
         ids: list[str] = []
         points: list[qe.Point] = []
         for chunk, vec, (sidx, sval) in zip(chunks, dense, sparse, strict=True):
             pid = point_id(chunk.doc_id, content_hash[chunk.doc_id], chunk.position)
             ids.append(pid)
             points.append(qe.Point(pid, {DENSE: np.asarray(vec, dtype=np.float32).tolist(),
-                                         SPARSE: qe.SparseVector(list(sidx), list(sval))}, chunk_payload(chunk, pid)))
+                                         SPARSE: qe.SparseVector(list(sidx), list(sval))}, chunk_payload(chunk, pid, embedder)))
         with self._s.mutex:
             shard = self._shard()
             with _engine("write points"):
@@ -274,7 +274,7 @@ class EdgeIndex:
         with self._s.mutex:
             shard = self._shard()
             while True:
-                records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=1000, with_payload=True,
+                records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=min(limit, 1000), with_payload=True,
                                                                 with_vector=False))
                 out.extend((str(r.id), dict(r.payload or {})) for r in records)
                 if offset is None or len(out) >= limit:

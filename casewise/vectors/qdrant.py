@@ -171,14 +171,14 @@ class QdrantIndex:
 
     # -- writes -----------------------------------------------------------------------------------------------
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[tuple[list[int], list[float]]],
-               content_hash: dict[str, str]) -> list[str]:
+               content_hash: dict[str, str], embedder: str = "") -> list[str]:
         """Write chunks; returns their point ids (deterministic from document hash and position)."""
         points = []
         ids = []
         for chunk, vec, (sidx, sval) in zip(chunks, dense, sparse, strict=True):
             pid = point_id(chunk.doc_id, content_hash[chunk.doc_id], chunk.position)
             ids.append(pid)
-            payload = chunk_payload(chunk, pid)
+            payload = chunk_payload(chunk, pid, embedder)
             points.append(
                 models.PointStruct(
                     id=pid,
@@ -214,7 +214,7 @@ class QdrantIndex:
         out: list[tuple[str, dict[str, Any]]] = []
         offset = None
         while True:
-            points, offset = self.client.scroll(self.alias, limit=1000, offset=offset, with_payload=True,
+            points, offset = self.client.scroll(self.alias, limit=min(limit, 1000), offset=offset, with_payload=True,
                                                 with_vectors=False)
             out.extend((str(p.id), p.payload or {}) for p in points)
             if offset is None or len(out) >= limit:

@@ -46,6 +46,7 @@ class HashEmbedder:
 
     name = "hash-bow"
     dim = 64
+    identity = "hash-bow"
 
     def _enc(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
