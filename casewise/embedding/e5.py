@@ -219,7 +219,7 @@ class E5Embedder:
 
     @cached_property
     def identity(self) -> str:
-        from casewise.embedding.models import weights_identity
+        from casewise.embedding.onnx_export import weights_identity
 
         return weights_identity(self.name, [weights_path()], self._pp)
 

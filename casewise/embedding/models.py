@@ -56,18 +56,8 @@ IDENTITY_FILES = ("config.json", "tokenizer.json", "modules.json", "1_Pooling/co
                   "2_Dense/model.safetensors", "model.safetensors", "pytorch_model.bin")
 
 
-def weights_identity(name: str, paths: list[Path], passage_prefix: str = "") -> str:
-    """`name@<digest>`: what the index records of the model that wrote its vectors.
-
-    The digest covers the weights and configuration (not the runtime: the onnx export and sentence-transformers of
-    one folder give the same vectors, so switching backend or precision keeps the index) and the passage prefix.
-    Another model, or the same folder trained again, gets another identity, and the index is rebuilt.
-    """
-    from casewise.embedding.onnx_export import file_digest
-
-    return f"{name}@{file_digest(paths, extra=f'passage-prefix:{passage_prefix}')[:16]}"
-
-
 def folder_identity(name: str, folder: Path, passage_prefix: str = "") -> str:
     """`weights_identity` of a sentence-transformers folder (the files of IDENTITY_FILES it has)."""
+    from casewise.embedding.onnx_export import weights_identity
+
     return weights_identity(name, [folder / f for f in IDENTITY_FILES if (folder / f).is_file()], passage_prefix)

@@ -47,6 +47,16 @@ def file_digest(paths: Sequence[Path], extra: str = "") -> str:
     return h.hexdigest()
 
 
+def weights_identity(name: str, paths: list[Path], passage_prefix: str = "") -> str:
+    """`name@<digest>`: what the index records of the model that wrote its vectors.
+
+    The digest covers the weights and configuration (not the runtime: the onnx export and sentence-transformers of
+    one folder give the same vectors, so switching backend or precision keeps the index) and the passage prefix.
+    Another model, or the same folder trained again, gets another identity, and the index is rebuilt.
+    """
+    return f"{name}@{file_digest(paths, extra=f'passage-prefix:{passage_prefix}')[:16]}"
+
+
 def cache_folder(cache_dir: Path, model_name: str, digest: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", model_name).strip("-")[-48:] or "model"
     return cache_dir / f"{slug}-{digest[:16]}"
