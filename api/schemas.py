@@ -66,7 +66,8 @@ class AnswerResponse(BaseModel):
         if answer.plan is not None:
             p = answer.plan
             ids += p.condition_ids + p.treatments + p.prior_treatments + p.exclusions
-            names[f"intent:{p.intent}"] = INTENT_WORDS[answer.language][p.intent]
+            for intent in [p.intent, *p.also]:
+                names[f"intent:{intent}"] = INTENT_WORDS[answer.language][intent]
             if p.profile.sex:
                 names[f"sex:{p.profile.sex}"] = SEX_WORDS[answer.language][p.profile.sex]
         for cohort in (answer.evidence.cohort, answer.evidence.nearest_cohort):

@@ -12,9 +12,9 @@ from app.runtime import Runtime
 from casewise.errors import NothingIndexedError, RequestError
 from casewise.lang import detect_language
 from casewise.plan import Cohort, Condition, QuestionPlan
-from casewise.types import Answer, Case, Evidence, Filters, Language, SimilarCase
+from casewise.types import Answer, Case, Citation, Evidence, Filters, Language, SimilarCase
 from casewise.vocabulary import Vocabulary, load_vocabulary
-from reasoning.evidence_answer import plan_answer, understood_as
+from reasoning.evidence_answer import plan_answer, sections, understood_as
 from retrieval.cohort import cohort_from_store, index_sentence_finder, nearest_cohort
 from retrieval.evidence import build_evidence
 from retrieval.plan import Planner, RulesPlanner
@@ -166,6 +166,9 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
                 answer = item.model_copy(update={"text": head + item.text, "plan": plan})
             else:
                 yield item
+        if plan.also and answer is not None:  # the model answered the first part; the others come from the tables
+            answer = _with_parts(answer, plan, cohort, evidence, lang)
+            yield answer.text[answer.text.rindex("\n\n"):]
     assert answer is not None
     shown = [] if cohort.n_cases == 0 else [c.case_id for c in cases]
     near = evidence.nearest_cohort.case_ids if evidence.nearest_cohort else []
@@ -176,6 +179,15 @@ def ask_stream(rt: Runtime, question: str, *, filters: Filters | None = None, k:
         "index": rt.settings.index.collection, "embedding": rt.settings.embedding.model,
         "ms": round((time.perf_counter() - started) * 1000)})
     yield answer
+
+
+def _with_parts(answer: Answer, plan: QuestionPlan, cohort: Cohort, evidence: Evidence, lang: Language) -> Answer:
+    """The model's answer to the first part, then each further part of the question from the cohort tables."""
+    lines, claims, cited = sections(plan, cohort, evidence, lang, list(plan.also), heading_from=0)
+    known = {c.case_id for c in answer.citations}
+    citations = answer.citations + [Citation(case_id=c) for c in cited if c not in known]
+    return answer.model_copy(update={"text": answer.text.rstrip() + "\n\n" + "\n".join(lines),
+                                     "claims": answer.claims + claims, "citations": citations})
 
 
 def _with_filters(plan: QuestionPlan, filters: Filters | None, vocab: Vocabulary) -> QuestionPlan:

@@ -47,6 +47,8 @@ class QuestionPlan(BaseModel):
     question: str = Field(description="the question as planned (de-identified)")
     language: Literal["es", "en"] = "es"
     intent: Intent
+    also: list[Intent] = Field(default_factory=list, description="what else a question of several parts asks "
+                               "('how many … and what adverse events?'), answered after the first over the same cases")
     profile: PatientProfile = Field(default_factory=PatientProfile)
     conditions: list[Condition] = Field(default_factory=list)
     unknown_conditions: list[str] = Field(default_factory=list,

@@ -128,7 +128,7 @@ def understood_as(plan: QuestionPlan) -> str:
     """One line saying how the question was read: intent, condition, profile, prior treatments, arms, scale, times."""
     lang = plan.language
     es = lang == "es"
-    parts = [INTENT_WORDS[lang][plan.intent]]
+    parts = [" + ".join(INTENT_WORDS[lang][i] for i in [plan.intent, *plan.also])]
     conds = [f"{_term(c.id, lang)}{f' ({c.icd10})' if c.icd10 else ''}" for c in plan.conditions]
     conds += [f"{_term(c, lang)} ({'fuera del vocabulario de la clínica' if es else 'not in the clinic vocabulary'})"
               for c in plan.unknown_conditions]
@@ -347,6 +347,44 @@ def plan_answer(question: str, language: Language, plan: QuestionPlan, cohort: C
     if any(nf.kind in ("measure", "time_point", "treatment") for nf in cohort.not_found):
         lines.append("Lo más cercano registrado, no lo mismo que se preguntó:" if es else
                      "The nearest that is recorded, not what was asked:")
+    part_lines, part_claims, cited = sections(plan, cohort, evidence, language, [plan.intent, *plan.also])
+    lines += part_lines
+    claims += part_claims
+    return Answer(question=question, language=language, text="\n".join(lines),
+                  citations=[Citation(case_id=c) for c in cited], claims=claims, evidence=evidence, mode="evidence",
+                  abstained=False, flags=flags, notice=NOTICE[language], plan=plan)
+
+
+def sections(plan: QuestionPlan, cohort: Cohort, evidence: Evidence, language: Language, intents: list[str],
+             *, heading_from: int = 1) -> tuple[list[str], list[Claim], list[str]]:
+    """The lines answering each asked part over the same cohort, each part from `heading_from` on under its own
+    heading; their claims, and the cases they cite."""
+    lines: list[str] = []
+    claims: list[Claim] = []
+    cited: list[str] = []
+    for n, intent in enumerate(intents):
+        part_lines, part_claims, part_cited = _section(plan.model_copy(update={"intent": intent}), cohort, evidence,
+                                                       language)
+        if n >= heading_from:  # the cohort's size was said by the first part: the heading names the part
+            words = INTENT_WORDS[language][intent]
+            heading = f"{words[:1].upper()}{words[1:]}"
+            if intent not in ("count", "list") and n:
+                part_lines = part_lines[1:]
+                heading += ", por tratamiento" if language == "es" else ", per treatment"
+            lines.append(heading + ":")
+        lines += part_lines
+        claims += part_claims
+        cited = list(dict.fromkeys(cited + part_cited))
+    return lines, claims, cited
+
+
+def _section(plan: QuestionPlan, cohort: Cohort, evidence: Evidence, language: Language
+             ) -> tuple[list[str], list[Claim], list[str]]:
+    """The lines answering one intent over the cohort, their claims, and the cases they cite."""
+    es = language == "es"
+    lines: list[str] = []
+    claims: list[Claim] = []
+    cited: list[str] = []
     total = cohort.n_cases
     cond = _join([_term(c, language) for c in plan.condition_ids], language, "o" if es else "or") \
         if plan.conditions else ("todas las afecciones" if es else "any condition")
@@ -376,6 +414,4 @@ def plan_answer(question: str, language: Language, plan: QuestionPlan, cohort: C
             if same:
                 lines.append(("Casos más parecidos: " if es else "Most similar cases: ") + ", ".join(same) + ".")
                 cited = list(dict.fromkeys(same + cited))
-    return Answer(question=question, language=language, text="\n".join(lines),
-                  citations=[Citation(case_id=c) for c in cited], claims=claims, evidence=evidence, mode="evidence",
-                  abstained=False, flags=flags, notice=NOTICE[language], plan=plan)
+    return lines, claims, cited

@@ -158,7 +158,8 @@ function tl(lang, key) { return (I18N[lang] || I18N.en)[key] || key; }
 
 function planChips(plan, labels, lang) {
   const name = (id) => labels[id] || id.replace(/_/g, " ");
-  const chips = [["chip_intent", labels["intent:" + plan.intent] || plan.intent.replace(/_/g, " ")]];
+  const intent = (i) => labels["intent:" + i] || i.replace(/_/g, " ");
+  const chips = [["chip_intent", [plan.intent, ...(plan.also || [])].map(intent).join(" + ")]];
   plan.conditions.forEach((c) => chips.push(["chip_condition", name(c.id) + (c.icd10 ? " (" + c.icd10 + ")" : "")]));
   plan.unknown_conditions.forEach((c) => chips.push(["chip_condition", name(c) + " ?"]));
   const p = plan.profile;

@@ -29,6 +29,15 @@ SYSTEM = ("You read a clinician's question about a clinic's past cases into JSON
           "identifiers of patients; too_vague when it names no condition and no treatment. Empty lists when absent.")
 
 
+def _also(intent: Intent, rules: QuestionPlan) -> list[Intent]:
+    """The further parts the rules read in a question of several parts, less the one the model chose."""
+    if intent == "too_vague" or not rules.also:
+        return []
+    outcomes = {"what_worked", "compare", "similar_cases"}
+    return [a for a in dict.fromkeys([rules.intent, *rules.also])
+            if a != intent and not (a in outcomes and intent in outcomes) and a not in ("similar_cases", "list")]
+
+
 class LLMPlan(BaseModel):
     """The JSON object the model must produce (every list required: small models answer '{}' to optional keys)."""
 
@@ -104,4 +113,5 @@ class LLMPlanner:
             prior_treatments=self._ids(p.prior_treatments, "treatment"), exclusions=self._ids(p.exclusions, "treatment"),
             measures=measures, unrecorded_measures=rules.unrecorded_measures,
             time_points=sorted({float(t) for t in p.time_points if 0 < t <= 120}), sessions=p.sessions,
-            missing=rules.missing if intent == "too_vague" else [], planner=self.name)
+            missing=rules.missing if intent == "too_vague" else [], planner=self.name,
+            also=_also(intent, rules))

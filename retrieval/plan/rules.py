@@ -70,6 +70,15 @@ _WORKED = re.compile(r"funcion|worked|works?\b|mejor|best|better|resultad|result
                      r"ayud|helped|helps?\b|respond|opcion|options?|recomend|recommend|indicad|que hacer|what to do|"
                      r"benefic|mejoria|improve|alivio|relief")
 
+# Where a question asks a second thing: a new question mark, or an interrogative after 'y'/'and'/a comma, written as
+# questions are (Spanish interrogatives carry their accent: 'y qué efectos…', not the relative 'y que no mejoraron').
+_PART_BREAK = re.compile(r"\?\s*(?=[¿\w])|(?:,|;|\by\b|\be\b|\band\b|\bademás\b|\balso\b)\s+(?=¿?(?:qué|cuál|cuáles|"
+                         r"cuánt[oa]s?|cómo|con qué|en qué|what|which|how|were|was|did|do|any)\b)")
+_COMPARE_WORD = re.compile(r"\bcompar\w*|\bvs\.?\b|\bversus\b|\bfrente a\b|\bmejor que\b|\bbetter than\b|\bdiferencias?\b"
+                           r"|\bdifferences?\b")
+# A later part repeats the first part's kind of answer when both ask for outcomes per treatment.
+_OUTCOME_INTENTS = frozenset({"what_worked", "compare", "similar_cases"})
+
 # Prior treatments and exclusions, by the words right before (or after) the treatment mention.
 _PRIOR_BEFORE = re.compile(r"(?:tras|despues de|after|post)(?: (?:el|la|los|las|un|una|the|a))? (?:fracaso|fallo|failure|"
                            r"failed|unsuccessful|ineffective|fracasad[oa]s?|fallid[oa]s?)(?: (?:de|del|con|of|with))?(?: (?:el|la|los|las|the|un|una|a))?\s*$"
@@ -214,12 +223,28 @@ class RulesPlanner:
         intent = self._intent(f, identifiers, conditions, unknown_conditions, arms, prior, unknown_treatments,
                               time_points, profile)
         missing = ["condition", "treatment"] if intent == "too_vague" else []
+        also: list[Intent] = []
+        if intent not in ("identifier_request", "too_vague"):
+            # A question of several parts: the first part that asks something sets the intent (what comes before it
+            # is context: 'Woman of 60 with knee OA, what worked?'); each later part adds what it asks.
+            parts = _PART_BREAK.split(text.lower())
+            asked = [(i, more) for i, more in ((i, self._part_intent(fold(p), arms)) for i, p in enumerate(parts))
+                     if more is not None]
+            if len(asked) >= 2:
+                head = fold(" ".join(parts[:asked[0][0] + 1]))
+                intent = self._intent(head, [], conditions, unknown_conditions, arms, prior, unknown_treatments,
+                                      time_points, profile)
+                for _i, more in asked[1:]:
+                    if more in ("similar_cases", "list") or more == intent or more in also \
+                            or (intent in _OUTCOME_INTENTS and more in _OUTCOME_INTENTS):
+                        continue
+                    also.append(more)
         return QuestionPlan(
             question=text, language=lang, intent=intent, profile=profile, conditions=conditions,
             unknown_conditions=unknown_conditions, treatments=arms, unknown_treatments=unknown_treatments,
             prior_treatments=prior, exclusions=excluded, measures=measures, unrecorded_measures=unrecorded,
             time_points=time_points, sessions=sessions, identifiers=identifiers if intent == "identifier_request" else [],
-            missing=missing, planner=self.name)
+            missing=missing, also=also, planner=self.name)
 
     # -- parts --------------------------------------------------------------------------------------------------
     @staticmethod
@@ -350,6 +375,27 @@ class RulesPlanner:
         m = re.search(r"\b" + _NUM + r"\s+(?:sesiones|sesion|infiltraciones|infiltracion|inyecciones|inyeccion|"
                       r"sessions?|injections?|infiltrations?|shots?|applications?|aplicaciones)\b", f)
         return _n(m.group(1)) if m else None
+
+    @staticmethod
+    def _part_intent(f: str, arms: list[str]) -> Intent | None:
+        """What a later part of the question asks, by its own words only (None: it asks nothing of its own)."""
+        if _COUNT.search(f):
+            return "count"
+        if _ADVERSE.search(f):
+            return "adverse_events"
+        if _REGIMEN.search(f):
+            return "regimen"
+        if _OVER_TIME.search(f):
+            return "outcome_over_time"
+        if len(arms) >= 2 and _COMPARE_WORD.search(f):
+            return "compare"
+        if _WORKED.search(f):
+            return "compare" if len(arms) >= 2 else "what_worked"
+        if _SIMILAR.search(f):
+            return "similar_cases"
+        if _LIST.search(f):
+            return "list"
+        return None
 
     @staticmethod
     def _intent(f: str, identifiers: list[str], conditions: list[Condition], unknown_conditions: list[str],

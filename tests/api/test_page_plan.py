@@ -75,3 +75,15 @@ def test_with_no_case_of_the_asked_treatment_the_page_titles_the_table_as_the_ne
     assert not any(h.startswith("Todos los casos de la clínica que coinciden") for h in heads), heads
     table = page.inner_text("table.cohort")
     assert label(untried[0], "es") not in table and any(label(t, "es") in table for t in given)
+
+
+def test_a_question_of_two_parts_shows_both_in_the_chips_and_the_answer(  # type: ignore[no-untyped-def]
+        browser, server: Server, keys: Keys, clinic: Clinic) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    _sign_in_in_spanish(page, server, keys)
+    page.fill("#question", "¿Cuántos pacientes con gonartrosis hay y qué efectos adversos tuvieron?")
+    page.click("#ask-btn")
+    page.wait_for_selector(".chips")
+    assert "intención: recuento + efectos adversos" in page.inner_text(".chips")
+    page.get_by_text("Efectos adversos, por tratamiento:").first.wait_for()
+    page.close()
