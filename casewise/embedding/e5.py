@@ -214,7 +214,7 @@ class E5Embedder:
         self.onnx_path = onnx_path
         self._qp = settings.query_prefix or QUERY_PREFIX
         self._pp = settings.passage_prefix or PASSAGE_PREFIX
-        self._encoder = OnnxEncoder(onnx_path, UnigramTokenizer(m, m.max_pos), m.hidden, pad_id=m.pad,
+        self.encoder = OnnxEncoder(onnx_path, UnigramTokenizer(m, m.max_pos), m.hidden, pad_id=m.pad,
                                     batch_size=settings.batch_size, threads=threads)
 
     @cached_property
@@ -224,7 +224,7 @@ class E5Embedder:
         return weights_identity(self.name, [weights_path()], self._pp)
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return self._encoder.encode([self._pp + t for t in texts])
+        return self.encoder.encode([self._pp + t for t in texts])
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encoder.encode([self._qp + t for t in texts])
+        return self.encoder.encode([self._qp + t for t in texts])

@@ -76,7 +76,7 @@ class OnnxEmbedder:
         self.dim = hidden
         self.onnx_path = onnx_path
         threads = settings.threads
-        self._encoder = OnnxEncoder(onnx_path, tokenize, hidden, pad_id=pad_id, batch_size=settings.batch_size,
+        self.encoder = OnnxEncoder(onnx_path, tokenize, hidden, pad_id=pad_id, batch_size=settings.batch_size,
                                     threads=int(threads) if threads else None)  # type: ignore[call-overload]
 
     @cached_property
@@ -85,8 +85,8 @@ class OnnxEmbedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         p = self._settings.passage_prefix
-        return self._encoder.encode([p + t for t in texts])
+        return self.encoder.encode([p + t for t in texts])
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         p = self._settings.query_prefix
-        return self._encoder.encode([p + t for t in texts])
+        return self.encoder.encode([p + t for t in texts])

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from casewise.embedding.dedupe import encode_once
 from casewise.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -199,10 +200,13 @@ Tokenize = Callable[[list[str]], list[list[int]]]
 
 
 class OnnxEncoder:
-    """Runs an exported graph (ids + mask -> normalised vector) on batches sorted by length."""
+    """Runs an exported graph (ids + mask -> normalised vector) on batches sorted by length, each distinct text once.
+
+    `dedupe = False` encodes every text, repeats included: the baseline `bench.embed --duplicates` measures against.
+    """
 
     def __init__(self, onnx_path: Path, tokenize: Tokenize, dim: int, *, pad_id: int, batch_size: int = 32,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, dedupe: bool = True) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -217,10 +221,15 @@ class OnnxEncoder:
         self._pad = pad_id
         self.dim = dim
         self.batch_size = batch_size
+        self.dedupe = dedupe
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, in the order of `texts`."""
+        """L2-normalised float32 vectors, in the order of `texts`; a repeated text is encoded once and its vector reused."""
+        return encode_once(self.encode_each, texts) if self.dedupe else self.encode_each(texts)
+
+    def encode_each(self, texts: list[str]) -> np.ndarray:
+        """Like `encode`, but every text runs through the model, repeats included."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out

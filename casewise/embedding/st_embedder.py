@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from casewise.embedding.dedupe import encode_once
 from casewise.embedding.models import folder_identity, resolve_model_path
 from casewise.errors import ConfigError
 from casewise.offline import enforce_offline
@@ -15,7 +16,8 @@ from casewise.settings import EmbeddingSettings
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers model loaded from a local folder (HF_HUB_OFFLINE=1)."""
+    """sentence-transformers model loaded from a local folder (HF_HUB_OFFLINE=1); each distinct text of a call is
+    encoded once (`dedupe = False` encodes every text: the baseline `bench.embed --duplicates` measures against)."""
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         enforce_offline()
@@ -34,8 +36,12 @@ class SentenceTransformerEmbedder:
             raise ConfigError(f"embedding.model: {path!r} does not report its embedding dimension")
         self.dim = int(dim)
         self._lock = threading.Lock()  # torch modules are not safe to call from several threads at once
+        self.dedupe = True
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        return encode_once(self._encode_each, texts) if self.dedupe else self._encode_each(texts)
+
+    def _encode_each(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
