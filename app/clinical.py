@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterator
 
 from app.runtime import Runtime
 from casewise.errors import NothingIndexedError, RequestError
+from casewise.general_terms import general_vocabulary
 from casewise.lang import detect_language
 from casewise.plan import Cohort, Condition, QuestionPlan
 from casewise.types import Answer, Case, Citation, Evidence, Filters, Language, SimilarCase
@@ -37,10 +38,10 @@ def planner(rt: Runtime) -> Planner:
     if rt.settings.retrieval.planner == "llm" and rt.settings.llm.backend == "openai" and rt.llm is not None:
         from retrieval.plan.llm import LLMPlanner
 
-        return LLMPlanner(rt.llm, vocab)  # type: ignore[arg-type]
+        return LLMPlanner(rt.llm, vocab, general=general_vocabulary(vocab))  # type: ignore[arg-type]
     cached = _PLANNERS.get(id(vocab))
     if cached is None or cached[0] is not vocab:
-        cached = _PLANNERS[id(vocab)] = (vocab, RulesPlanner(vocab))
+        cached = _PLANNERS[id(vocab)] = (vocab, RulesPlanner(vocab, general_vocabulary(vocab)))
     return cached[1]
 
 

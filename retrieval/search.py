@@ -13,6 +13,7 @@ from qdrant_client import models
 from casewise import extract
 from casewise.embedding import Embedder
 from casewise.errors import IndexUnavailableError, RequestError
+from casewise.general_terms import general_vocabulary
 from casewise.lang import detect_language
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector, terms, words_by_term
@@ -153,7 +154,7 @@ class CaseRetriever:
             raise RequestError("k", "must be between 1 and 100")
         if not self.index.exists():
             return []
-        flt = to_qdrant(filters, self.vocab)
+        flt = to_qdrant(filters, general_vocabulary(self.vocab))  # every term extraction gives cases
         self._check_model()
         qvec = self.embedder.embed_queries([query])[0]
         qsparse = sparse_vector(query, query=True)

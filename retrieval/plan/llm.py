@@ -62,10 +62,10 @@ class LLMPlanner:
     name = "llm"
 
     def __init__(self, chat: ChatModel, vocab: Vocabulary = BUILTIN, *, max_tokens: int = 400,
-                 response_format: ResponseFormat = "auto") -> None:
+                 response_format: ResponseFormat = "auto", general: Vocabulary | None = None) -> None:
         self.chat = chat
         self.vocab = vocab
-        self.rules = RulesPlanner(vocab)
+        self.rules = RulesPlanner(vocab, general)
         self.json = SchemaChat(chat, LLMPlan.model_json_schema(), "question_plan", mode=response_format,
                                max_tokens=max_tokens)
 

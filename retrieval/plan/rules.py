@@ -159,8 +159,8 @@ _OTHER_MEASURE_PATTERNS = [(mid, re.compile(r"(?<![a-z0-9])(?:" + pat + r")(?![a
 
 # Conditions and treatments outside a musculoskeletal clinic's vocabulary: named, so the answer can say none is held.
 _OTHER_CONDITIONS: tuple[tuple[str, str], ...] = (
-    ("frozen_shoulder", r"hombro congelado|capsulitis adhesiva|frozen shoulder|adhesive capsulitis"),
-    ("carpal_tunnel", r"tunel (?:del )?carpiano|carpal tunnel"),
+    ("adhesive_capsulitis", r"hombro congelado|capsulitis adhesiva|frozen shoulder|adhesive capsulitis"),
+    ("carpal_tunnel_syndrome", r"tunel (?:del )?carpiano|carpal tunnel"),
     ("low_back_pain", r"lumbalgia|lumbago|dolor lumbar|low back pain|back pain|lumbar pain|hernia discal|disc herniation"),
     ("neck_pain", r"cervicalgia|dolor cervical|neck pain"),
     ("fibromyalgia", r"fibromialgia|fibromyalgia"),
@@ -199,8 +199,15 @@ class RulesPlanner:
 
     name = "rules"
 
-    def __init__(self, vocab: Vocabulary = BUILTIN) -> None:
+    def __init__(self, vocab: Vocabulary = BUILTIN, general: Vocabulary | None = None) -> None:
         self.vocab = vocab
+        # The general clinical terms extraction read the notes with (conditions, drugs, operations beyond the
+        # clinic's own list), read here the same way: a condition only when the clinic's terms name none, an
+        # operation always (a longer one in place of the clinic's shorter word inside it).
+        self.general = general
+        own = {t.id for t in vocab.treatments}
+        self._general_surgery = {t.id for t in general.treatments if t.id not in own and t.category == "surgery"} \
+            if general else set()
         self._measure_patterns = [
             (m.id, re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(fold(s)) for s in (m.id, *m.synonyms)) + r")(?![a-z0-9])"))
             for m in vocab.measures.values()]
@@ -211,8 +218,10 @@ class RulesPlanner:
         f = fold(text)
         lang: Language = language or detect_language(text)
         identifiers = self._identifiers(f)
-        conditions = [Condition(id=d, icd10=self.vocab.icd10_of(d)) for d in self.vocab.find_diagnoses(text)]
-        unknown_conditions = [] if conditions else [cid for cid, pat in _OTHER_CONDITION_PATTERNS if pat.search(f)]
+        found, unknown_conditions = self._conditions(text, f)
+        general = self.general
+        conditions = [Condition(id=d, icd10=(self.vocab.icd10_of(d) or (general.icd10_of(d) if general else None)))
+                      for d in found]
         arms, prior, excluded = self._treatments(f)
         unknown_treatments = [tid for tid, pat in _OTHER_TREATMENT_PATTERNS if pat.search(f)]
         measures = [mid for mid, pat in self._measure_patterns if pat.search(f)]
@@ -258,9 +267,47 @@ class RulesPlanner:
             return kinds
         return []
 
+    def _conditions(self, text: str, f: str) -> tuple[list[str], list[str]]:
+        """(conditions the vocabularies know, conditions asked about that they lack).
+
+        A more specific condition the clinic does not treat is not read as the clinic's own inside it ('epicondilitis
+        medial' is not lateral epicondylitis; 'ankle osteoarthritis' is not knee OA): it is that condition, known to
+        the general terms or else unknown, never a coarser general term ('ankle osteoarthritis' is not every
+        osteoarthritis). A general term is read where nothing more specific is named ('gout').
+        """
+        others = [(cid, m.start(), m.end()) for cid, pat in _OTHER_CONDITION_PATTERNS for m in pat.finditer(f)]
+        mentions = self.vocab.diagnosis_mentions(f)
+        inside = {m.id for m in mentions if any(s <= m.start and m.end <= e and e - s > m.end - m.start
+                                                for _c, s, e in others)}
+        kept = {m.id for m in mentions if m.id not in inside}
+        found = [d for d in self.vocab.find_diagnoses(text) if d in kept or d not in inside]
+        if found:
+            return found, []
+        named = list(dict.fromkeys(cid for cid, _s, _e in others))
+        known = {t.id for t in self.general.diagnoses} if self.general else set()
+        if named:
+            return [c for c in named if c in known], [c for c in named if c not in known]
+        return (self.general.find_diagnoses(text) if self.general else []), []
+
+    def _mentions(self, f: str) -> list[Mention]:
+        own = self.vocab.treatment_mentions(f)
+        if self.general is None:
+            return own
+        own_ids = {t.id for t in self.vocab.treatments}
+        out = list(own)
+        for m in self.general.treatment_mentions(f):
+            if m.id in own_ids or (own and m.id not in self._general_surgery):
+                continue
+            overlap = [o for o in out if o.start < m.end and m.start < o.end]
+            if overlap and not (m.id in self._general_surgery and all(m.end - m.start > o.end - o.start
+                                                                      for o in overlap)):
+                continue
+            out = [o for o in out if o not in overlap] + [m]
+        return sorted(out, key=lambda m: m.start)
+
     def _treatments(self, f: str) -> tuple[list[str], list[str], list[str]]:
         """(arms, prior treatments, exclusions) from the treatment mentions and the words around each."""
-        mentions: list[Mention] = self.vocab.treatment_mentions(f)  # spans into the folded text
+        mentions: list[Mention] = self._mentions(f)  # spans into the folded text
         arms: list[str] = []
         prior: list[str] = []
         excluded: list[str] = []

@@ -79,7 +79,7 @@ def test_regimen_and_adverse_events() -> None:
 
 def test_what_the_records_lack_is_listed() -> None:
     none = run_cohort(PLANNER.plan("¿Qué funcionó en hombro congelado?"), CASES)
-    assert none.n_cases == 0 and [(n.kind, n.value) for n in none.not_found] == [("condition", "frozen_shoulder")]
+    assert none.n_cases == 0 and [(n.kind, n.value) for n in none.not_found] == [("condition", "adhesive_capsulitis")]
     late = run_cohort(PLANNER.plan("PRP for knee OA: VAS at 24 months"), CASES)
     assert [(n.kind, n.value) for n in late.not_found] == [("time_point", "24")]
     scale = run_cohort(PLANNER.plan("IKDC after PRP in knee OA"), CASES)

@@ -56,7 +56,7 @@ def test_scales_and_conditions_outside_the_vocabulary_are_named() -> None:
     plan = PLANNER.plan("IKDC after PRP in patellar tendinopathy at 6 months")
     assert plan.unrecorded_measures == ["IKDC"] and plan.measures == []
     frozen = PLANNER.plan("¿Qué funcionó en hombro congelado?")
-    assert frozen.conditions == [] and frozen.unknown_conditions == ["frozen_shoulder"]
+    assert frozen.conditions == [] and frozen.unknown_conditions == ["adhesive_capsulitis"]
     assert frozen.intent == "what_worked"  # answerable in form: the answer says no case holds it
 
 
@@ -77,3 +77,41 @@ def test_profile_ranges_and_a_described_patient() -> None:
 def test_vague_question_says_what_is_missing() -> None:
     plan = PLANNER.plan("¿Qué tratamiento es mejor para una mujer de 60 años?")
     assert plan.intent == "too_vague" and "condition" in plan.missing
+
+
+def _general_planner() -> RulesPlanner:
+    from casewise.general_terms import general_vocabulary
+    from casewise.vocabulary import BUILTIN
+
+    return RulesPlanner(BUILTIN, general_vocabulary(BUILTIN))
+
+
+@pytest.mark.parametrize(("question", "conditions", "treatments"), [
+    # conditions and operations of the general terms extraction reads notes with, where the clinic's own name none
+    ("Outcomes of carpal tunnel release?", ["carpal_tunnel_syndrome"], ["carpal_tunnel_release"]),
+    ("What worked for gout?", ["gout"], []),
+    ("¿Qué funcionó en la artritis reumatoide?", ["rheumatoid_arthritis"], []),
+    ("Complications after total knee arthroplasty?", [], ["total_knee_arthroplasty"]),
+    # the clinic's own terms win: no general 'osteoarthritis' beside knee_oa, no other drug beside PRP
+    ("What worked for patients with knee osteoarthritis?", ["knee_oa"], []),
+    ("¿Cuántos pacientes con gonartrosis recibieron PRP?", ["knee_oa"], ["prp"]),
+])
+def test_the_general_terms_extraction_used_are_read_in_questions(question: str, conditions: list[str],
+                                                                 treatments: list[str]) -> None:
+    plan = _general_planner().plan(question)
+    assert (plan.condition_ids, plan.treatments, plan.unknown_conditions) == (conditions, treatments, [])
+
+
+@pytest.mark.parametrize(("question", "unknown"), [
+    ("What worked for medial epicondylitis?", "medial_epicondylitis"),
+    ("¿Qué funcionó en la epicondilitis medial?", "medial_epicondylitis"),
+    ("What worked for ankle osteoarthritis?", "ankle_oa"),
+    ("Ankle sprain: what worked?", "ankle_sprain"),
+])
+def test_a_more_specific_condition_is_not_read_as_the_clinics_own_or_a_coarser_one(question: str, unknown: str
+                                                                                   ) -> None:
+    """Golfer's elbow is not tennis elbow: reading it as lateral epicondylitis would show another condition's
+    cases as evidence; nor is an ankle sprain every 'sprain' of the general terms."""
+    for planner in (PLANNER, _general_planner()):
+        plan = planner.plan(question)
+        assert (plan.condition_ids, plan.unknown_conditions) == ([], [unknown])
