@@ -7,6 +7,11 @@ With several API replicas sharing one store (PostgreSQL), every replica's timer 
 night's run in the store (`Store.claim_run`: one row per job and date, its primary key makes the claim atomic).
 Exactly one replica wins and starts the job; the others log which replica runs it. A replica that dies after its
 claim leaves that night without a re-index; the next night runs as usual.
+
+After the night's job, the leak scan of `eval.leaks` re-reads what that run wrote (the index points and table rows
+that are new or changed since just before it, and the files it touched) with the de-identifier's own detectors and,
+when the configured question set is a synthetic clinic's ground truth, looks for every identifier of it. The result
+is logged and audited as counts per type, never a value.
 """
 
 from __future__ import annotations
@@ -24,14 +29,18 @@ from typing import TYPE_CHECKING
 from casewise.errors import CasewiseError
 
 if TYPE_CHECKING:
+    from api.schemas import Job
     from api.services.indexing import IndexService
     from api.services.locks import ReadWriteLock
     from app.runtime import Runtime
     from casewise.store import Store
+    from eval.leaks import ScanReport, StoredState
 
 log = logging.getLogger(__name__)
 EVAL_POLL_S = 5.0
 NIGHTLY_JOB = "nightly-reindex"
+NIGHTLY_ACTOR = "nightly"
+LEAK_SCAN_ACTION = "leak_scan"
 
 
 def replica_name() -> str:
@@ -94,23 +103,112 @@ def once_per_day(store: Store, job_name: str, fn: Callable[[], object], *, owner
 
 def nightly_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock, *,
                     clock: Callable[[], dt.datetime] = dt.datetime.now) -> object | None:
-    """Start tonight's re-index unless another replica has; with `eval.after_reindex` on, evaluate afterwards."""
+    """Start tonight's re-index unless another replica has; scan what it wrote once it is done and, with
+    `eval.after_reindex` on, evaluate afterwards."""
     return once_per_day(rt.store, NIGHTLY_JOB, lambda: _start_reindex(indexing, rt, lock), clock=clock)()
 
 
 def _start_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock) -> object:
+    before = state_before(rt, lock)
     job = indexing.start_reindex(indexing.default_roots())
-    if rt.settings.eval.after_reindex:
-        threading.Thread(target=evaluate_after, args=(indexing, rt, lock, job.job_id), daemon=True,
-                         name="casewise-nightly-eval").start()
+    threading.Thread(target=after_reindex, args=(indexing, rt, lock, job.job_id, before), daemon=True,
+                     name="casewise-nightly-after").start()
     return job
+
+
+def state_before(rt: Runtime, lock: ReadWriteLock) -> StoredState | None:
+    """What is stored before tonight's run (digests only), so the scan afterwards reads what the run wrote; None
+    (the scan then reads everything) when it cannot be read."""
+    from eval.leaks import stored_state
+
+    try:
+        with lock.read():
+            return stored_state(rt)
+    except Exception as exc:  # noqa: BLE001 - the re-index must still run
+        log.error("nightly leak scan will read everything: the state before the re-index could not be read (%s)",
+                  type(exc).__name__)
+        return None
+
+
+def _wait_for(indexing: IndexService, job_id: str, poll_s: float) -> Job | None:
+    while (job := indexing.job(job_id)) is not None and job.state in ("queued", "running"):
+        time.sleep(poll_s)
+    return job
+
+
+def after_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock, job_id: str,
+                  before: StoredState | None, poll_s: float = EVAL_POLL_S) -> None:
+    """Once tonight's job is done: the leak scan of what it wrote, then the evaluation when `eval.after_reindex`."""
+    try:
+        job = _wait_for(indexing, job_id, poll_s)
+        if job is None or job.state != "done":
+            log.error("nightly leak scan skipped: the re-index job did not finish")
+            return
+        scan_written(rt, lock, before, job_id)
+        if rt.settings.eval.after_reindex:
+            evaluate_after(indexing, rt, lock, job_id, poll_s)
+    except Exception as exc:  # noqa: BLE001 - the server must keep serving
+        log.error("nightly work after the re-index failed: %s", type(exc).__name__)
+
+
+def scan_written(rt: Runtime, lock: ReadWriteLock, before: StoredState | None, job_id: str) -> ScanReport | None:
+    """The leak scan of what tonight's run wrote (everything when `before` is None): the detectors over its prose
+    and, for a synthetic clinic, its ground truth over all of it. Logged and audited as counts per type; a
+    ground-truth hit is logged as an error. None when the scan itself failed (that is audited too)."""
+    from eval.leaks import everything_stored, scan_texts
+
+    scope = "written" if before is not None else "everything"
+    try:
+        truth, owner_of = _configured_truth(rt)
+        with lock.read():  # the index is read under the lock; the detectors run outside it
+            texts = list(everything_stored(rt, since=before))
+        rep = scan_texts(rt, texts, truth, owner_of=owner_of)
+    except Exception as exc:  # noqa: BLE001 - the server must keep serving
+        reason = type(exc).__name__
+        log.error("nightly leak scan failed: %s", reason)
+        rt.store.audit(NIGHTLY_ACTOR, LEAK_SCAN_ACTION, detail={"job_id": job_id, "scope": scope, "failed": reason})
+        return None
+    texts_read = sum(rep.sources.values())
+    detail: dict[str, object] = {
+        "job_id": job_id, "scope": scope, "texts_checked": texts_read, "prose_checked": rep.prose_checked,
+        "prose_flagged": rep.prose_flagged, "detector_types": dict(sorted(rep.detector_types.items()))}
+    if truth is not None:
+        detail.update(identifiers_checked=sum(rep.checked.values()), identifiers_found=rep.leaked,
+                      found_by_type=dict(sorted(rep.found.items())), found_in=dict(sorted(rep.found_in.items())))
+    rt.store.audit(NIGHTLY_ACTOR, LEAK_SCAN_ACTION, detail=detail)
+    types = ", ".join(f"{t} {n}" for t, n in sorted(rep.detector_types.items())) or "none"
+    log.info("nightly leak scan (%s): %d texts read, %d of %d prose texts with a detector hit (by type: %s)",
+             scope, texts_read, rep.prose_flagged, rep.prose_checked, types)
+    if rep.leaked:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(rep.found.items()))
+        log.error("nightly leak scan: %d known identifiers of the synthetic clinic found in what tonight's run wrote "
+                  "(%s); values not shown. Fix de-identification, then re-index: casewise index FOLDERS --rebuild",
+                  rep.leaked, kinds)
+    return rep
+
+
+def _configured_truth(rt: Runtime) -> tuple[object | None, dict[str, str] | None]:
+    """The ground truth of the configured question set, cut to the patients stored here; (None, None) for a
+    clinic's own questions or a synthetic clinic that is not this index's."""
+    from eval.leaks import truth_in_store
+    from eval.questions import load_questions
+    from eval.run import stored_case_ids
+
+    try:
+        truth = load_questions(rt.settings.eval.questions, rt.deid.pseudonym).ground_truth
+    except CasewiseError as exc:  # a wrong eval.questions must not stop the detectors' scan
+        log.error("nightly leak scan without a ground truth: %s", exc)
+        return None, None
+    if truth is None:
+        return None, None
+    sub, owner_of = truth_in_store(rt, truth, stored_case_ids(rt))
+    return (sub, owner_of) if sub.patients else (None, None)
 
 
 def evaluate_after(indexing: IndexService, rt: Runtime, lock: ReadWriteLock, job_id: str,
                    poll_s: float = EVAL_POLL_S) -> Path | None:
     """Wait for the re-index job, then write an evaluation report run; None when the job failed or eval did."""
-    while (job := indexing.job(job_id)) is not None and job.state in ("queued", "running"):
-        time.sleep(poll_s)
+    job = _wait_for(indexing, job_id, poll_s)
     if job is None or job.state != "done":
         log.error("nightly evaluation skipped: the re-index job did not finish")
         return None

@@ -15,12 +15,16 @@ Two checks run over that text:
 - `detector_hits`: the de-identifier's own detectors over the prose (chunk texts, case summaries, audit queries),
   as counts per type for review; a detector hit may be a drug or a scale that looks like a name.
 
+The same reading, limited to what changed since a `stored_state` taken earlier (`since=`), is the nightly job's
+scan of what that night's run wrote: new or changed payloads and rows, and files whose size or time changed.
+
 Only kinds, types, sources and counts leave this module: never a value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import sqlite3
@@ -106,11 +110,47 @@ def _strings(value: Any, skip: frozenset[str] = frozenset()) -> Iterator[tuple[s
             yield from _strings(v, skip)
 
 
-def index_texts(index: Any) -> Iterator[StoredText]:
-    """Every string of every payload in the vector index (no limit): one text per point, and its prose apart."""
+def _digest(*parts: Any) -> bytes:
+    """A short digest of one stored thing (its key and content), to tell later whether it was written again."""
+    body = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """Digests of everything stored at one moment (each index point, each table row, each file's size and time):
+    what a later scan with `since=` leaves out. Holds no text."""
+
+    digests: frozenset[bytes]
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self.digests
+
+
+def _point_digest(pid: str, payload: dict[str, Any]) -> bytes:
+    return _digest("point", pid, payload)
+
+
+def _row_digest(table: str, row: dict[str, Any]) -> bytes:
+    return _digest("row", table, row)
+
+
+def _file_digest(path: Path) -> bytes:
+    st = path.stat()
+    return _digest("file", str(path), st.st_size, st.st_mtime_ns)
+
+
+def index_texts(index: Any, since: StoredState | None = None) -> Iterator[StoredText]:
+    """Every string of every payload in the vector index (no limit): one text per point, and its prose apart.
+    With `since`, only the points that are new or whose payload changed."""
     if not index.exists():
         return
-    for _, payload in index.all_payloads():
+    for pid, payload in index.all_payloads():
+        if since is not None and _point_digest(str(pid), payload) in since:
+            continue
         owner = payload.get("case_id")
         owner = owner if isinstance(owner, str) else None
         strings = list(_strings(payload, _ID_FIELDS))
@@ -120,8 +160,7 @@ def index_texts(index: Any) -> Iterator[StoredText]:
             yield StoredText("index payload", owner, prose, prose=True)
 
 
-def store_texts(engine: Any) -> Iterator[StoredText]:
-    """Every value of every row of every table in the system of record: one text per row, and its prose apart."""
+def _rows(engine: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     from sqlalchemy import MetaData, select
 
     meta = MetaData()
@@ -129,26 +168,35 @@ def store_texts(engine: Any) -> Iterator[StoredText]:
     with engine.connect() as conn:
         for table in meta.sorted_tables:
             for row in conn.execute(select(table)).mappings():
-                owner = row.get("case_id")
-                owner = owner if isinstance(owner, str) else None
-                parts: list[str] = []
-                prose: list[str] = []
-                for col, value in row.items():
-                    if isinstance(value, str) and value[:1] in "{[":
-                        try:
-                            value = json.loads(value)
-                        except ValueError:
-                            pass
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        value = _readable(bytes(value))
-                    for key, s in _strings(value):
-                        parts.append(s)
-                        if key in _PROSE_FIELDS or col in _PROSE_FIELDS:
-                            prose.append(s)
-                if parts:
-                    yield StoredText(f"table {table.name}", owner, "\n".join(parts))
-                if prose:
-                    yield StoredText(f"table {table.name}", owner, "\n".join(prose), prose=True)
+                yield table.name, dict(row)
+
+
+def store_texts(engine: Any, since: StoredState | None = None) -> Iterator[StoredText]:
+    """Every value of every row of every table in the system of record: one text per row, and its prose apart.
+    With `since`, only the rows that are new or changed."""
+    for name, row in _rows(engine):
+        if since is not None and _row_digest(name, row) in since:
+            continue
+        owner = row.get("case_id")
+        owner = owner if isinstance(owner, str) else None
+        parts: list[str] = []
+        prose: list[str] = []
+        for col, value in row.items():
+            if isinstance(value, str) and value[:1] in "{[":
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    pass
+            if isinstance(value, bytes | bytearray | memoryview):
+                value = _readable(bytes(value))
+            for key, s in _strings(value):
+                parts.append(s)
+                if key in _PROSE_FIELDS or col in _PROSE_FIELDS:
+                    prose.append(s)
+        if parts:
+            yield StoredText(f"table {name}", owner, "\n".join(parts))
+        if prose:
+            yield StoredText(f"table {name}", owner, "\n".join(prose), prose=True)
 
 
 def _readable(data: bytes) -> str:
@@ -172,14 +220,23 @@ def _sqlite_cells(path: Path) -> Iterator[str]:
         conn.close()
 
 
-def file_texts(root: Path, chunk_bytes: int = 8 << 20) -> Iterator[StoredText]:
-    """Every file under `root` (or `root` itself, a file), read as bytes: SQLite files cell by cell (and as bytes),
-    others as printable runs. Files are read in overlapping chunks, so a large segment file never sits whole in memory."""
+def _files(root: Path) -> list[Path]:
     root = Path(root)
     if not root.exists():
-        return
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
-    for path in files:
+        return []
+    return [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def file_texts(root: Path, chunk_bytes: int = 8 << 20, since: StoredState | None = None) -> Iterator[StoredText]:
+    """Every file under `root` (or `root` itself, a file), read as bytes: SQLite files cell by cell (and as bytes),
+    others as printable runs. Files are read in overlapping chunks, so a large segment file never sits whole in memory.
+    With `since`, only the files that are new or whose size or modification time changed."""
+    for path in _files(root):
+        try:
+            if since is not None and _file_digest(path) in since:
+                continue
+        except OSError:
+            continue  # removed meanwhile (a segment merged away)
         family = f"file {path.suffix or path.name}"
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
@@ -202,18 +259,39 @@ def file_texts(root: Path, chunk_bytes: int = 8 << 20) -> Iterator[StoredText]:
                 carry = block[-overlap:]
 
 
-def everything_stored(rt: Any, extra_paths: Sequence[Path] = ()) -> Iterator[StoredText]:
-    """All stored text of a runtime: index payloads, every table row, every file under the data dir (and `extra_paths`,
-    such as a log file or a report folder kept elsewhere)."""
-    yield from index_texts(rt.index)
-    yield from store_texts(rt.store.engine)
-    seen: set[Path] = set()
+def _roots(rt: Any, extra_paths: Sequence[Path]) -> list[Path]:
+    out: list[Path] = []
     for root in [Path(rt.settings.data_dir), *map(Path, extra_paths)]:
         resolved = root.resolve()
-        if resolved in seen:
-            continue
-        seen.add(resolved)
-        yield from file_texts(resolved)
+        if resolved not in out:
+            out.append(resolved)
+    return out
+
+
+def everything_stored(rt: Any, extra_paths: Sequence[Path] = (), since: StoredState | None = None
+                      ) -> Iterator[StoredText]:
+    """All stored text of a runtime: index payloads, every table row, every file under the data dir (and `extra_paths`,
+    such as a log file or a report folder kept elsewhere). With `since`, only what was written after that state."""
+    yield from index_texts(rt.index, since)
+    yield from store_texts(rt.store.engine, since)
+    for root in _roots(rt, extra_paths):
+        yield from file_texts(root, since=since)
+
+
+def stored_state(rt: Any, extra_paths: Sequence[Path] = ()) -> StoredState:
+    """The digests of everything `everything_stored` would read now (no text kept): take it before a run, and
+    `scan(..., since=state)` afterwards reads only what that run wrote."""
+    digests: set[bytes] = set()
+    if rt.index.exists():
+        digests.update(_point_digest(str(pid), payload) for pid, payload in rt.index.all_payloads())
+    digests.update(_row_digest(name, row) for name, row in _rows(rt.store.engine))
+    for root in _roots(rt, extra_paths):
+        for path in _files(root):
+            try:
+                digests.add(_file_digest(path))
+            except OSError:
+                continue
+    return StoredState(frozenset(digests))
 
 
 # ---- what to look for ------------------------------------------------------------------------------------------
@@ -326,21 +404,31 @@ def ground_truth_hits(texts: Iterable[StoredText], known: Sequence[KnownIdentifi
 PLACEHOLDER = re.compile(r"\[[A-Z_]+(?:_[0-9A-F]{4})?\]|PT-[0-9A-F]{6,}")
 
 
+def residual_hits(text: str, spans: Sequence[Any], dates_kept_shifted: bool) -> set[str]:
+    """Detector types that still fire on stored text, minus what de-identification leaves there on purpose: its
+    placeholders ([NOMBRE_AB12], [DIRECCION], or a span that cuts through one), case pseudonyms, "90+", and dates
+    when dates are shifted by policy."""
+    types: set[str] = set()
+    for sp in spans:
+        value = text[sp.start:sp.end]
+        if "[" in value or "]" in value or PLACEHOLDER.search(value) or value.strip() == "90+":
+            continue
+        if sp.type == "DATE" and dates_kept_shifted:
+            continue
+        types.add(sp.type)
+    return types
+
+
 def detector_hits(texts: Iterable[StoredText], deid: Deidentifier, *, dates_kept_shifted: bool,
                   report: ScanReport | None = None, batch: int = 64) -> ScanReport:
     """Run the de-identifier's own detectors over stored prose; count, per type, the texts where one still fires
-    (its placeholders, pseudonyms, "90+" and, when dates are shifted by policy, dates are not counted)."""
+    (what `residual_hits` leaves out is not counted)."""
     report = report or ScanReport()
     pending: list[str] = []
 
     def flush() -> None:
         for text, result in zip(pending, deid.deidentify_many(pending), strict=True):
-            types: set[str] = set()
-            for sp in result.spans:
-                value = text[sp.start:sp.end]
-                if PLACEHOLDER.search(value) or (sp.type == "DATE" and dates_kept_shifted) or value.strip() == "90+":
-                    continue
-                types.add(sp.type)
+            types = residual_hits(text, result.spans, dates_kept_shifted)
             report.detector_types.update(types)
             report.prose_flagged += bool(types)
         report.prose_checked += len(pending)
@@ -368,9 +456,16 @@ def _shifted_dates(rt: Any, truth: Any, owner_of: dict[str, str]) -> dict[str, s
 
 
 def scan(rt: Any, truth: Any | None = None, *, detectors: bool = True, extra_paths: Sequence[Path] = (),
-         owner_of: dict[str, str] | None = None) -> ScanReport:
-    """Scan everything `rt` stores: the ground truth (when given) and the detectors (when `detectors`)."""
-    texts = list(everything_stored(rt, extra_paths))
+         owner_of: dict[str, str] | None = None, since: StoredState | None = None) -> ScanReport:
+    """Scan everything `rt` stores (with `since`, only what was written after that state): the ground truth (when
+    given) and the detectors (when `detectors`)."""
+    return scan_texts(rt, list(everything_stored(rt, extra_paths, since)), truth, detectors=detectors,
+                      owner_of=owner_of)
+
+
+def scan_texts(rt: Any, texts: Sequence[StoredText], truth: Any | None = None, *, detectors: bool = True,
+               owner_of: dict[str, str] | None = None) -> ScanReport:
+    """`scan` of texts already read (a caller that holds the index lock only while reading)."""
     report = ScanReport()
     if truth is not None:
         if owner_of is None:
@@ -382,26 +477,35 @@ def scan(rt: Any, truth: Any | None = None, *, detectors: bool = True, extra_pat
                           shifted=_shifted_dates(rt, truth, owner_of))
     else:
         for t in texts:
-            report.sources[t.source] += 1
-            report.chars += len(t.text)
+            if not t.prose:  # the prose is counted once, inside its point's or row's full text
+                report.sources[t.source] += 1
+                report.chars += len(t.text)
     if detectors:
         detector_hits(texts, rt.deid, dates_kept_shifted=bool(rt.settings.deid.shift_dates), report=report)
     return report
+
+
+def truth_in_store(rt: Any, truth: Any, stored: set[str] | None = None) -> tuple[Any, dict[str, str]]:
+    """The ground truth cut to the patients whose case is stored (all of them without `stored`), and each
+    patient's case id."""
+    from eval.questions import normalize_record
+
+    owner_of = {p.patient_id: rt.deid.pseudonym(normalize_record(p.nhc)) for p in truth.patients}
+    if stored is not None:
+        truth = _SubTruth([p for p in truth.patients if owner_of[p.patient_id] in stored])
+    return truth, owner_of
 
 
 # ---- the evaluation report's privacy section -----------------------------------------------------------------------
 def leak_scan_section(rt: Any, ground_truth: Any | None, stored: set[str] | None = None) -> Any:
     """The report section of a whole-store scan: the ground truth's hits (any is a failure) when the question set
     brings one, and the detectors' residual hits per type (for review) in every case. Counts only."""
-    from eval.questions import normalize_record
     from eval.report.model import Chart, Section, Table
 
     truth = ground_truth
     owner_of: dict[str, str] | None = None
-    if truth is not None:
-        owner_of = {p.patient_id: rt.deid.pseudonym(normalize_record(p.nhc)) for p in truth.patients}
-        if stored is not None:  # only the patients that are in this index
-            truth = _SubTruth([p for p in truth.patients if owner_of[p.patient_id] in stored])
+    if truth is not None:  # only the patients that are in this index
+        truth, owner_of = truth_in_store(rt, truth, stored)
     rep = scan(rt, truth, owner_of=owner_of)
     failed = truth is not None and rep.leaked > 0
     metrics: dict[str, float | None] = {

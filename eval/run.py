@@ -2,37 +2,33 @@
 
 Per question: the ranking of similar cases (recall@k, nDCG@k, MRR against the expected cases), the
 answer (citation validity, abstention, Ragas metrics: with an LLM judge when `eval.judge` names one, else the
-non-LLM ones, labelled so), and the latency. Then a leak check over a sample of what the index stores: the synthetic
-clinic's known identifiers must not appear; for a clinic's own index the de-identifier's detectors are run over the
-stored text and their residual hits are reported.
+non-LLM ones, labelled so), and the latency. Then the leak scan of `eval.leaks` over everything stored, without
+sampling: the synthetic clinic's known identifiers must not appear anywhere (a hit fails the command), and the
+de-identifier's detectors are run again over the stored prose, their residual hits reported as counts per type.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eval.leaks import leak_scan_section
 from eval.metrics import (
-    KnownIdentifier,
     abstention_rate,
     citation_validity,
     latency_summary,
-    leak_check,
     mean,
     ndcg_at_k,
     recall_at_k,
     recall_curve,
     reciprocal_rank,
 )
-from eval.questions import EvalQuestion, QuestionSet, normalize_record
+from eval.questions import EvalQuestion, QuestionSet
 from eval.ragas_judge import METRIC_LABELS, RagasSample, RagasScorer
 from eval.report.model import Chart, Highlight, Report, Section, Table, new_run_id, now_iso
 from eval.report.render_util import format_value
@@ -47,9 +43,7 @@ KIND = "run"
 DEPTH_MIN = 20             # cases ranked per question for the recall@k curve
 MAX_CONTEXT_CHARS = 1500   # per retrieved case sent to the judge
 MAX_CONTEXTS_CHARS = 9000  # all contexts of one question: the Ragas prompt (~1.7k tokens) + 1024 out fit n_ctx 8192
-LOCAL_PHI_KINDS = frozenset({"birth_date", "visit_date"})  # shifted dates may equal another patient's real ones
 ACTOR = "eval"
-PSEUDONYM = re.compile(r"PT-[0-9A-F]{6,}")
 
 
 @dataclass
@@ -134,7 +128,7 @@ def ask_questions(rt: Runtime, questions: Sequence[EvalQuestion], depth: int,
 
 
 def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metrics: Sequence[str] | None = None,
-             leak_sample: int | None = None, title: str | None = None,
+             title: str | None = None,
              progress: Callable[[int, int], None] | None = None,
              guard: Callable[[], AbstractContextManager[object]] = nullcontext) -> Report:
     """Evaluate the configured pipeline on a question set; returns the report (not yet written).
@@ -148,7 +142,7 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     scorer = RagasScorer(settings.eval.judge, rt.embedder, ragas_metrics)
     scorer.check()
     outcomes, answers = ask_questions(rt, qset.questions, depth, progress, guard)
-    stored = _stored_case_ids(rt)
+    stored = stored_case_ids(rt)
     expected_all = {c for o in outcomes for c in o.expected}
     absent = expected_all - stored
     foreign = bool(expected_all) and not expected_all & stored
@@ -192,7 +186,8 @@ def run_eval(rt: Runtime, qset: QuestionSet, *, k: int | None = None, ragas_metr
     return report
 
 
-def _stored_case_ids(rt: Runtime) -> set[str]:
+def stored_case_ids(rt: Runtime) -> set[str]:
+    """The case ids of every case in the store."""
     from sqlalchemy import select
 
     from casewise.store import CaseRow
@@ -289,110 +284,6 @@ def latency_section(outcomes: Sequence[QuestionOutcome]) -> Section:
                 "search_p50_ms": f"Similar-case search alone ({DEPTH_MIN}+ cases with explanations), median"},
         lower_is_better=["answer_p50_ms", "answer_p95_ms", "answer_mean_ms", "search_p50_ms"],
         note="Wall-clock time per question on the machine that ran the evaluation; other work on it slows these down.")
-    return s
-
-
-def leak_section(rt: Runtime, ground_truth: Any, sample: int, stored: set[str] | None = None) -> Section:
-    """Known identifiers (synthetic clinic's ground truth) or the detectors' residual hits (a clinic's own index).
-
-    With `stored` (the case ids in the index), only the identifiers of patients who are in it are looked for.
-    """
-    if ground_truth is not None:
-        return _leak_known(rt, ground_truth, stored_texts(rt, sample), stored)
-    return _leak_detected(rt, stored_texts(rt, sample, text_only=True))
-
-
-def stored_texts(rt: Runtime, sample: int, text_only: bool = False) -> list[tuple[str | None, str]]:
-    """(case id, text) of up to `sample` indexed chunks and of their cases' records in the store.
-
-    By default every string stored (payload fields, the whole case record), where a known identifier must not be;
-    `text_only`: the chunk text and the case summary, the prose a detector can read.
-    """
-    if not rt.index.exists():
-        return []
-    out: list[tuple[str | None, str]] = []
-    case_ids: set[str] = set()
-    for _, payload in rt.index.all_payloads(limit=sample)[:sample]:
-        owner = payload.get("case_id")
-        if text_only:
-            out.append((owner, str(payload.get("text") or "")))
-        else:
-            strings = [v for key, v in payload.items() if isinstance(v, str) and key not in ("chunk_id", "doc_id")]
-            out.append((owner, " \n".join(strings)))
-        if owner:
-            case_ids.add(owner)
-    for cid, case in rt.store.get_cases(sorted(case_ids)).items():
-        out.append((cid, case.summary if text_only else case.model_dump_json()))
-    return [(o, t) for o, t in out if t.strip()]
-
-
-def _leak_known(rt: Runtime, truth: Any, texts: list[tuple[str | None, str]], stored: set[str] | None) -> Section:
-    owners = {p.patient_id: rt.deid.pseudonym(normalize_record(p.nhc)) for p in truth.patients}
-    known = [KnownIdentifier(item.kind, item.text, owners[p.patient_id]) for p in truth.patients
-             if stored is None or owners[p.patient_id] in stored for item in p.phi]
-    check = leak_check(texts, known, local_kinds=LOCAL_PHI_KINDS)
-    recall = check.recall_by_kind()
-    s = Section(key="leak", title="Privacy: patient identifiers in the index", metrics={
-        "leak_rate": check.leak_rate, "identifiers_found": float(check.leaked),
-        "identifiers_checked": float(sum(check.checked.values())), "texts_checked": float(check.texts_checked)},
-        labels={"leak_rate": "Leak rate (identifiers found / looked for)",
-                "identifiers_found": "Identifiers found in stored text", "identifiers_checked": "Identifiers looked for",
-                "texts_checked": "Stored texts read (chunks and case records)"},
-        lower_is_better=["leak_rate", "identifiers_found"],
-        status="ok" if check.leaked == 0 else "fail",
-        note="Every name, record number, phone, e-mail, address and date the synthetic clinic's generator wrote into "
-             "the source files was looked for in what the index stores (dates within their own patient's records, "
-             "where date shifting may reproduce another patient's real date). Only counts are reported.")
-    if recall:
-        s.charts.append(Chart(kind="barh", title="Identifiers kept out of the index, by type",
-                              x=[k.replace("_", " ") for k in recall], series={"kept out": list(recall.values())},
-                              y_label="share of the type's identifiers absent from stored text"))
-    s.tables.append(Table(title="By identifier type", columns=["type", "looked for", "found", "kept out"], rows=[
-        [k, check.checked[k], check.found.get(k, 0), recall[k]] for k in recall]))
-    return s
-
-
-def residual_hits(text: str, spans: Sequence[Any], dates_kept_shifted: bool) -> set[str]:
-    """Detector types that still fire on stored text, minus what de-identification leaves there on purpose:
-    its placeholders ([NOMBRE_AB12], [DIRECCION]), case pseudonyms, and shifted dates when dates are shifted."""
-    types = set()
-    for sp in spans:
-        value = text[sp.start:sp.end]
-        if "[" in value or "]" in value or PSEUDONYM.fullmatch(value.strip()):
-            continue
-        if sp.type == "DATE" and dates_kept_shifted:
-            continue
-        types.add(sp.type)
-    return types
-
-
-def _leak_detected(rt: Runtime, texts: list[tuple[str | None, str]]) -> Section:
-    chunks = [t for _, t in texts]
-    results = rt.deid.deidentify_many(chunks) if chunks else []
-    shifted = rt.settings.deid.shift_dates
-    by_type: Counter[str] = Counter()
-    flagged = 0
-    for text, r in zip(chunks, results, strict=True):
-        types = residual_hits(text, r.spans, shifted)
-        by_type.update(types)
-        flagged += bool(types)
-    rate = flagged / len(chunks) if chunks else None
-    s = Section(key="leak", title="Privacy: residual identifiers in the index (detector re-run)", metrics={
-        "residual_hit_rate": rate, "texts_flagged": float(flagged), "texts_checked": float(len(chunks))},
-        labels={"residual_hit_rate": "Stored texts where the detectors still find something",
-                "texts_flagged": "Stored texts with a residual hit", "texts_checked": "Stored texts read"},
-        lower_is_better=["residual_hit_rate", "texts_flagged"],
-        status="ok" if flagged == 0 else "warn",
-        note="There is no list of this clinic's true identifiers, so the de-identifier's own detectors were run "
-             "again over a sample of stored text (its placeholders and case pseudonyms are not counted"
-             + (", nor dates, which are kept shifted by policy" if shifted else "") + "). A hit is worth a look, "
-             "not necessarily a leak (a drug or a scale that looks like a name); the texts are not shown here.")
-    if by_type:
-        s.charts.append(Chart(kind="barh", title="Stored texts with a residual hit, by detector type",
-                              x=sorted(by_type), series={"texts": [float(by_type[t]) for t in sorted(by_type)]},
-                              y_range=None, y_label="texts"))
-        s.tables.append(Table(title="By detector type", columns=["type", "texts with a hit"],
-                              rows=[[t, by_type[t]] for t in sorted(by_type)]))
     return s
 
 

@@ -128,7 +128,7 @@ def test_bad_question_files_name_the_file_line_and_field(tmp_path: Path, name: s
 
 
 def test_residual_detector_hits_ignore_what_deidentification_leaves_on_purpose() -> None:
-    from eval.run import residual_hits
+    from eval.leaks import residual_hits
     from indexing.deid import PhiSpan
 
     text = "Paciente [NOMBRE_AB12] visto el 03/04/2024 por PT-3F9A0C12DE. [DIRECCION] Control con Ana Gil."
