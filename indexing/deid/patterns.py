@@ -324,9 +324,41 @@ _KIN = (
     r"grand(?:son|daughter)|partner|friend|carer|caregiver"
 )
 
+def _not_speech(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A label's one-word value that is the first word of what a speaker says ("Paciente: Me duele la rodilla",
+    "Doctor: Vamos a infiltrar", "Patient: My knee hurts") is no name: a stop word with the line going on after it."""
+    from indexing.deid.gazetteer import stop_words
+
+    value = text[start:end]
+    if any(c in value for c in " \t,") or fold(value.rstrip(".")) not in stop_words():
+        return start, end
+    rest = text[end:text.find("\n", end) if "\n" in text[end:] else len(text)]
+    return None if rest.strip(" \t\r") else (start, end)
+
+
+# A speaker's label at the start of a line of a transcript or chat typed in lower case: "dr. fernández:",
+# "dra. lópez gil:", "sra. martín:". The title says a person's name follows; the colon ends the label.
+_SPEAKER_LOWER_W = rf"[{LOW}][{LOW}{_APOS}\-]+"
+_SPEAKER_NAME = (rf"\.?[ \t]+(?P<phi>{_SPEAKER_LOWER_W}(?:[ \t](?:(?:de|del|la|y)[ \t])?{_SPEAKER_LOWER_W}){{0,3}})"
+                 rf"(?=[ \t]*:)")
+_SPEAKER_AT = r"^[ \t>*_-]*"
+
+
+def _speaker_name(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A lower-case speaker label's words are a name unless the first is a common or clinical word ("dr. de
+    guardia:", "dra. residente:")."""
+    from indexing.deid.gazetteer import COMMON_WORDS, stop_words
+
+    first = fold(text[start:end].split()[0])
+    if first in stop_words() or first in NOT_NAMES or first in COMMON_WORDS:
+        return None
+    return start, end
+
+
 RULES: list[Rule] = [
     # --- names (labelled fields and titles) ---
-    Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME_LISTED})"), 0.95),
+    Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME_LISTED})"), 0.95,
+         refine=_not_speech),
     # "Paciente Tomás Ibarra Gil, NHC ..." / "Patient John Smith, 54": a label without a colon, then a full name
     # (two or more capitalised words) that ends where the sentence goes on.
     Rule("caps_listed", "PERSON", _c(rf"(?<![\w{_APOS}])(?P<phi>{CAPS_LISTED})(?![\w{_APOS}])"), 0.8),
@@ -367,7 +399,10 @@ RULES: list[Rule] = [
     Rule("name_i_am", "PERSON", _c(rf"(?i:\b(?:i'm|i[ \t]+am))[ \t]+(?P<phi>{_W}(?:{_SP}(?:{_PARTICLE}{_SP})*{_W}){{1,4}})"),
          0.8),
     Rule("pro_label", "PROFESSIONAL", _c(rf"(?i:\b(?:{_PRO_NAME_LABELS})\.?){_LABEL_END}(?:(?i:{_TITLES_PRO})(?:\.[ \t]*|:[ \t]*|[ \t]+))?"
-                                         rf"(?P<phi>{NAME_LISTED})"), 0.95),
+                                         rf"(?P<phi>{NAME_LISTED})"), 0.95, refine=_not_speech),
+    Rule("speaker_lower_pro", "PROFESSIONAL", _c(rf"{_SPEAKER_AT}(?i:{_TITLES_PRO}){_SPEAKER_NAME}"), 0.9,
+         refine=_speaker_name),
+    Rule("speaker_lower", "PERSON", _c(rf"{_SPEAKER_AT}(?i:{_TITLES_PERSON}){_SPEAKER_NAME}"), 0.9, refine=_speaker_name),
     Rule("pro_title", "PROFESSIONAL", _c(rf"\b(?:{_TITLES_PRO}|dr|dra|doctor|doctora|DR|DRA)(?:\.[ \t]*|[ \t]+)"
                                          rf"(?:{_PARTICLE}[ \t]+){{0,2}}(?P<phi>{NAME})"),
          0.95),
