@@ -58,14 +58,15 @@ class AnswerResponse(BaseModel):
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerResponse:
-        from casewise.vocabulary import label
+        from casewise.general_terms import term_label
         from reasoning.evidence_answer import INTENT_WORDS, SEX_WORDS
 
         ids: list[str] = []
         names: dict[str, str] = {}
         if answer.plan is not None:
             p = answer.plan
-            ids += p.condition_ids + p.treatments + p.prior_treatments + p.exclusions
+            ids += (p.condition_ids + p.unknown_conditions + p.treatments + p.unknown_treatments + p.prior_treatments
+                    + p.exclusions)
             for intent in [p.intent, *p.also]:
                 names[f"intent:{intent}"] = INTENT_WORDS[answer.language][intent]
             if p.profile.sex:
@@ -74,7 +75,7 @@ class AnswerResponse(BaseModel):
             if cohort is not None:
                 ids += [a.treatment for a in cohort.arms]
         ids += [r.treatment for r in answer.evidence.table]
-        names |= {i: label(i, answer.language) for i in dict.fromkeys(ids)}
+        names |= {i: term_label(i, answer.language) for i in dict.fromkeys(ids)}
         return cls.model_validate({**answer.model_dump(), "labels": names})
 
 

@@ -282,9 +282,54 @@ def general_vocabulary(base: Vocabulary = BUILTIN) -> Vocabulary:
 
 
 
+# Labels of conditions and treatments a clinician may ask about that no vocabulary here holds: the question
+# planner names them (unknown), and the answer says in the question's language that the records hold none.
+ASKED_ONLY: dict[str, tuple[str, str]] = {
+    "fibromyalgia": ("fibromialgia", "fibromyalgia"),
+    "trochanteric_bursitis": ("bursitis trocantérea", "trochanteric bursitis"),
+    "ankle_sprain": ("esguince de tobillo", "ankle sprain"),
+    "chondromalacia": ("condromalacia", "chondromalacia"),
+    "hamstring_injury": ("lesión de isquiotibiales", "hamstring injury"),
+    "thumb_base_oa": ("rizartrosis", "thumb base osteoarthritis"),
+    "shoulder_oa": ("artrosis de hombro", "shoulder osteoarthritis"),
+    "ankle_oa": ("artrosis de tobillo", "ankle osteoarthritis"),
+    "migraine": ("migraña", "migraine"),
+    "medial_epicondylitis": ("epicondilitis medial (epitrocleítis)", "medial epicondylitis"),
+    "gluteal_tendinopathy": ("tendinopatía glútea", "gluteal tendinopathy"),
+    "cancer": ("cáncer", "cancer"),
+    "covid": ("COVID-19", "COVID-19"),
+    "depression": ("depresión", "depression"),
+    "asthma": ("asma", "asthma"),
+    "ozone": ("ozonoterapia", "ozone therapy"),
+    "botulinum_toxin": ("toxina botulínica", "botulinum toxin"),
+    "prolotherapy": ("proloterapia", "prolotherapy"),
+    "acupuncture": ("acupuntura", "acupuncture"),
+    "radiofrequency": ("radiofrecuencia", "radiofrequency"),
+    "mesotherapy": ("mesoterapia", "mesotherapy"),
+    "collagen": ("colágeno", "collagen"),
+    "exosomes": ("exosomas", "exosomes"),
+    "laser": ("láser", "laser"),
+    "dry_needling": ("punción seca", "dry needling"),
+    "percutaneous_electrolysis": ("electrólisis percutánea", "percutaneous electrolysis"),
+    "tecar": ("tecarterapia", "TECAR therapy"),
+    "opioids": ("opioides", "opioids"),
+    "nsaid_injection": ("infiltración de AINE", "NSAID injection"),
+}
+
+
 def general_label(term_id: str, language: str = "en") -> str | None:
-    """The Spanish or English label of a general term (None for ids this module does not add)."""
+    """The Spanish or English label of a general term or of one only ever asked about (None for other ids)."""
     for t in DIAGNOSES + PROCEDURES:
         if t.id == term_id:
             return t.es if language == "es" else t.en
+    if term_id in ASKED_ONLY:
+        return ASKED_ONLY[term_id][0 if language == "es" else 1]
     return None
+
+
+def term_label(term_id: str, language: str = "en", vocab: Vocabulary = BUILTIN) -> str:
+    """What a term id is called in `language`: the vocabulary's label, a general term's, else the id in words."""
+    text = vocab.label(term_id, language)
+    if text != term_id:
+        return text
+    return general_label(term_id, language) or term_id.replace("_", " ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from casewise.general_terms import term_label
 from casewise.lang import measure_name, number
 from casewise.plan import Arm, Cohort, MeasureStat, NotFound, QuestionPlan
 from casewise.types import Answer, Citation, Claim, Evidence, EvidenceRow, Language, SimilarCase
@@ -111,8 +112,7 @@ REFUSAL = {
 
 
 def _term(term_id: str, lang: Language) -> str:
-    text = label(term_id, lang)
-    return text if text != term_id else term_id.replace("_", " ")
+    return term_label(term_id, lang)
 
 
 def _months(x: float, lang: Language) -> str:

@@ -70,10 +70,12 @@ _WORKED = re.compile(r"funcion|worked|works?\b|mejor|best|better|resultad|result
                      r"ayud|helped|helps?\b|respond|opcion|options?|recomend|recommend|indicad|que hacer|what to do|"
                      r"benefic|mejoria|improve|alivio|relief")
 
-# Where a question asks a second thing: a new question mark, or an interrogative after 'y'/'and'/a comma, written as
-# questions are (Spanish interrogatives carry their accent: 'y qué efectos…', not the relative 'y que no mejoraron').
-_PART_BREAK = re.compile(r"\?\s*(?=[¿\w])|(?:,|;|\by\b|\be\b|\band\b|\bademás\b|\balso\b)\s+(?=¿?(?:qué|cuál|cuáles|"
-                         r"cuánt[oa]s?|cómo|con qué|en qué|what|which|how|were|was|did|do|any)\b)")
+# Where a question may ask a second thing: a new question mark, a semicolon, 'y'/'and' (not before a relative
+# clause: 'y que no mejoraron', 'and who failed'), or an interrogative after a comma. A part counts only when its own
+# words ask something (`_part_intents`), so 'PRP y ácido hialurónico' stays one part in effect.
+_PART_BREAK = re.compile(r"\?\s*(?=[¿\w])|;|(?:,\s*)?\b(?:y|e|and|además|also|as well as|plus)\b(?!\s+(?:que|quien|quienes|"
+                         r"cuyo|cuya|who|whom|whose|that|which)\b)|,\s*(?=¿?(?:qué|cuál|cuáles|cuánt[oa]s?|cómo|what|"
+                         r"which|how|were|was|did|do|any)\b)")
 _COMPARE_WORD = re.compile(r"\bcompar\w*|\bvs\.?\b|\bversus\b|\bfrente a\b|\bmejor que\b|\bbetter than\b|\bdiferencias?\b"
                            r"|\bdifferences?\b")
 # A later part repeats the first part's kind of answer when both ask for outcomes per treatment.
@@ -201,9 +203,10 @@ class RulesPlanner:
 
     def __init__(self, vocab: Vocabulary = BUILTIN, general: Vocabulary | None = None) -> None:
         self.vocab = vocab
-        # The general clinical terms extraction read the notes with (conditions, drugs, operations beyond the
-        # clinic's own list), read here the same way: a condition only when the clinic's terms name none, an
-        # operation always (a longer one in place of the clinic's shorter word inside it).
+        # The general clinical terms extraction read the notes with (conditions and operations beyond the clinic's
+        # own list): a condition only when the clinic's terms name none, an operation always (a longer one in place
+        # of the clinic's shorter word inside it). A general drug is not an arm: questions name drugs as background
+        # ('EVA 7 pese a AINEs', 'on anticoagulants').
         self.general = general
         own = {t.id for t in vocab.treatments}
         self._general_surgery = {t.id for t in general.treatments if t.id not in own and t.category == "surgery"} \
@@ -237,17 +240,17 @@ class RulesPlanner:
             # A question of several parts: the first part that asks something sets the intent (what comes before it
             # is context: 'Woman of 60 with knee OA, what worked?'); each later part adds what it asks.
             parts = _PART_BREAK.split(text.lower())
-            asked = [(i, more) for i, more in ((i, self._part_intent(fold(p), arms)) for i, p in enumerate(parts))
-                     if more is not None]
+            asked = [(i, cues) for i, cues in ((i, self._part_intents(fold(p), arms)) for i, p in enumerate(parts))
+                     if cues]
             if len(asked) >= 2:
                 head = fold(" ".join(parts[:asked[0][0] + 1]))
                 intent = self._intent(head, [], conditions, unknown_conditions, arms, prior, unknown_treatments,
                                       time_points, profile)
-                for _i, more in asked[1:]:
-                    if more in ("similar_cases", "list") or more == intent or more in also \
-                            or (intent in _OUTCOME_INTENTS and more in _OUTCOME_INTENTS):
-                        continue
-                    also.append(more)
+                for _i, cues in asked[1:]:  # each later part: the first thing it asks that is not asked yet
+                    more = next((c for c in cues if c != intent and c not in also and c not in ("similar_cases", "list")
+                                 and not (intent in _OUTCOME_INTENTS and c in _OUTCOME_INTENTS)), None)
+                    if more is not None:
+                        also.append(more)
         return QuestionPlan(
             question=text, language=lang, intent=intent, profile=profile, conditions=conditions,
             unknown_conditions=unknown_conditions, treatments=arms, unknown_treatments=unknown_treatments,
@@ -293,14 +296,12 @@ class RulesPlanner:
         own = self.vocab.treatment_mentions(f)
         if self.general is None:
             return own
-        own_ids = {t.id for t in self.vocab.treatments}
         out = list(own)
         for m in self.general.treatment_mentions(f):
-            if m.id in own_ids or (own and m.id not in self._general_surgery):
+            if m.id not in self._general_surgery:  # a drug a question names is background ('despite NSAIDs')
                 continue
             overlap = [o for o in out if o.start < m.end and m.start < o.end]
-            if overlap and not (m.id in self._general_surgery and all(m.end - m.start > o.end - o.start
-                                                                      for o in overlap)):
+            if overlap and not all(m.end - m.start > o.end - o.start for o in overlap):
                 continue
             out = [o for o in out if o not in overlap] + [m]
         return sorted(out, key=lambda m: m.start)
@@ -424,25 +425,15 @@ class RulesPlanner:
         return _n(m.group(1)) if m else None
 
     @staticmethod
-    def _part_intent(f: str, arms: list[str]) -> Intent | None:
-        """What a later part of the question asks, by its own words only (None: it asks nothing of its own)."""
-        if _COUNT.search(f):
-            return "count"
-        if _ADVERSE.search(f):
-            return "adverse_events"
-        if _REGIMEN.search(f):
-            return "regimen"
-        if _OVER_TIME.search(f):
-            return "outcome_over_time"
-        if len(arms) >= 2 and _COMPARE_WORD.search(f):
-            return "compare"
-        if _WORKED.search(f):
-            return "compare" if len(arms) >= 2 else "what_worked"
-        if _SIMILAR.search(f):
-            return "similar_cases"
-        if _LIST.search(f):
-            return "list"
-        return None
+    def _part_intents(f: str, arms: list[str]) -> list[Intent]:
+        """What one part of the question asks, by its own words only, most specific first (empty: nothing)."""
+        cues: list[tuple[bool, Intent]] = [
+            (bool(_COUNT.search(f)), "count"), (bool(_ADVERSE.search(f)), "adverse_events"),
+            (bool(_REGIMEN.search(f)), "regimen"), (bool(_OVER_TIME.search(f)), "outcome_over_time"),
+            (len(arms) >= 2 and bool(_COMPARE_WORD.search(f)), "compare"),
+            (bool(_WORKED.search(f)), "compare" if len(arms) >= 2 else "what_worked"),
+            (bool(_SIMILAR.search(f)), "similar_cases"), (bool(_LIST.search(f)), "list")]
+        return list(dict.fromkeys(intent for hit, intent in cues if hit))
 
     @staticmethod
     def _intent(f: str, identifiers: list[str], conditions: list[Condition], unknown_conditions: list[str],

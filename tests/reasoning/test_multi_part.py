@@ -35,6 +35,9 @@ def store(tmp_path: Path) -> Store:
     ("PRP en epicondilitis: ¿funcionó? ¿cuántos casos hay?", "what_worked", ["count"]),
     ("Compara PRP y ácido hialurónico en gonartrosis: EVA a los 3 y 6 meses, y cuántas sesiones se usaron", "compare",
      ["regimen"]),
+    ("¿Qué funcionó en gonartrosis tras fracaso de ácido hialurónico, y hubo complicaciones?", "what_worked",
+     ["adverse_events"]),
+    ("What were the results and the complications of PRP in knee OA?", "what_worked", ["adverse_events"]),
     # one part each: a second clause that asks the same kind of thing, context before the question, a relative clause
     ("¿Qué dosis y cuántas sesiones de PRP se usaron en epicondilitis?", "regimen", []),
     ("Paciente de 60 años con gonartrosis, ¿qué funcionó?", "what_worked", []),
@@ -93,3 +96,18 @@ def test_the_models_answer_to_the_first_part_is_followed_by_the_others_from_the_
     assert answer.text.startswith("PRP gave the largest VAS change [PT-4].\n\nAdverse events:\n")
     assert "- platelet-rich plasma (PRP): adverse events in 1 of 3 cases [PT-1]." in answer.text
     assert answer.citations[0].case_id == "PT-4" and "PT-1" in {c.case_id for c in answer.citations}
+
+
+@pytest.mark.parametrize(("question", "lang", "line"), [
+    ("¿Qué funcionó en la fibromialgia?", "es", "No hay ningún caso de fibromialgia en los registros de la clínica."),
+    ("¿Qué funcionó en el hombro congelado?", "es",
+     "No hay ningún caso de capsulitis adhesiva en los registros de la clínica."),
+    ("What worked for medial epicondylitis?", "en", "The clinic's records hold no case of medial epicondylitis."),
+])
+def test_a_condition_the_records_lack_is_named_in_the_answers_language(store: Store, question: str, lang: str,
+                                                                        line: str) -> None:
+    plan = PLANNER.plan(question)
+    cohort = cohort_from_store(plan, store)
+    answer = plan_answer(question, lang, plan, cohort, Evidence(query=question, cases=[], table=[], plan=plan,  # type: ignore[arg-type]
+                                                               cohort=cohort))
+    assert answer.text.splitlines()[1] == line

@@ -87,11 +87,13 @@ def _general_planner() -> RulesPlanner:
 
 
 @pytest.mark.parametrize(("question", "conditions", "treatments"), [
-    # conditions and operations of the general terms extraction reads notes with, where the clinic's own name none
+    # conditions and operations of the general terms extraction reads notes with, where the clinic's own name none; a
+    # drug named as background is no arm
     ("Outcomes of carpal tunnel release?", ["carpal_tunnel_syndrome"], ["carpal_tunnel_release"]),
     ("What worked for gout?", ["gout"], []),
     ("¿Qué funcionó en la artritis reumatoide?", ["rheumatoid_arthritis"], []),
     ("Complications after total knee arthroplasty?", [], ["total_knee_arthroplasty"]),
+    ("62-year-old man with knee osteoarthritis, VAS 7/10 despite NSAIDs. What worked?", ["knee_oa"], []),
     # the clinic's own terms win: no general 'osteoarthritis' beside knee_oa, no other drug beside PRP
     ("What worked for patients with knee osteoarthritis?", ["knee_oa"], []),
     ("¿Cuántos pacientes con gonartrosis recibieron PRP?", ["knee_oa"], ["prp"]),
