@@ -268,13 +268,13 @@ class JudgeSettings(BaseModel):
 
 
 class EvalSettings(BaseModel):
-    """`casewise eval run`: question set, depth of the retrieval metrics, leak-check sample, the judge."""
+    """`casewise eval run`: question set, depth of the retrieval metrics, the judge (the leak check reads everything
+    stored: it has no sample size)."""
 
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     questions: Path | None = Field(None, description="question set (ground_truth.json, CSV or JSONL); "
                                    "default: the bundled synthetic clinic's questions")
     k: int = Field(10, ge=1, le=100, description="cut-off of recall@k, nDCG@k and precision@k")
-    leak_sample: int = Field(500, ge=1, le=1_000_000, description="indexed chunks the leak check reads")
     after_reindex: bool = Field(False, description="run `eval run` after each nightly re-index of `casewise serve`")
 
 
