@@ -68,13 +68,37 @@ _FU_HEADER = re.compile(
     r"|^\W*(?P<n3>\d{1,2})\s*(?:months|meses)\s*$",  # a header line of its own: '12 MONTHS'
     re.MULTILINE,
 )
+# 'N months after <a treatment>' says the visit's time point as plainly as a heading ('x 8 months after a fall' does
+# not: a treatment must follow).
+_MONTHS_AFTER = re.compile(r"(?<![\w/])(?P<n>\d{1,2})\s*(?:months?|meses|mo)\s+(?:s/p|after|post|following|tras|despues de)\b")
 _FU_MARK = re.compile(
     r"^\s*(?:revision|control|seguimiento|follow[- ]?up|fu\b|f/u|review|reevaluacion)"
     r"|acude a (?:revision|control)|(?:returns|comes|seen|attends) for (?:follow|review)|\bs/p\b|\btras (?:tto|tratamiento|infiltracion)",
     re.MULTILINE,
 )
 _BASE_CUE = re.compile(r"(partia de|basal|baseline|pre-?tx|pre-?tratamiento|pretreatment|previo|inicial|initial|from|desde|was)\W*$")
-_INLINE_TP = re.compile(r"(?<![\w/])(?P<m>\d{1,2})\s*m(?:eses|onths?)?\s*[:=]\s*(?P<v>\d{1,2}(?:[.,]\d)?)(?![\d/])")
+# Earlier follow-up scores written after the current one: '3m: 7, 6m: 5', '3 meses: 6,5', 'a los 6 meses = 4',
+# '3 mo: 5/10', '3/12: 5' (months as British notes write them), 'mes 3: 4', 'month 6: 2'. The score follows the time
+# point directly: with a word between ('6 meses: EVA 7') the number of months is the pain's history, and a unit after
+# the number ('12 meses: 3 sesiones', '6 m: 2 ml') makes it something else.
+_TP_UNIT = r"(?:m|mes(?:es)?|months?|mo|mths?|/12)"
+_INLINE_TP = re.compile(
+    rf"(?:(?<![\w/.,])(?P<m>\d{{1,2}})\s*{_TP_UNIT}|\b(?:mes|month)\s+(?P<m2>\d{{1,2}}))\s*[:=]\s*"
+    r"(?P<v>\d{1,2}(?:[.,]\d)?)(?:\s*/\s*10\b)?(?![\d/]|[.,]\d)"
+    r"(?!\s*(?:ses|sess|inf|iny|inj|ml|mg|sem|weeks?|d[ií]as|days|mes|months?|m\b|veces|times|x\b|%))")
+
+
+def inline_scores(folded: str) -> list[tuple[float, float, int, int]]:
+    """(months, value, start, end) of each earlier score written inline ('3m: 7, 6m: 5'), on 0-10; folded text."""
+    out = []
+    for m in _INLINE_TP.finditer(folded):
+        months = int(m.group("m") or m.group("m2"))
+        value = float(m.group("v").replace(",", "."))
+        if 1 <= months <= 60 and value <= 10:
+            out.append((float(months), value, m.start(), m.end()))
+    return out
+
+
 _DATE_NUM = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b|\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b")
 _MONTHS_ES = {m: i + 1 for i, m in enumerate(
     ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"])}
@@ -121,8 +145,7 @@ def _snap(months: float) -> float:
 _FIRST_VISIT = re.compile(r"primera (?:visita|consulta)|1[ªao] visita|consulta inicial|nuevo paciente|new patient|"
                           r"first visit|initial (?:consultation|assessment)|new pt")
 _BIRTH = re.compile(r"(?:nac\w*|birth|dob|f\.? ?n\.?|fn)\W{0,6}$")
-_FU_MARK_MORE = re.compile(r"consulta sucesiva|en seguimiento|tratad[oa] con|seen after|fu after|\bs/p\b|^\s*review\b"
-                           r"|(?<![\w/])\d{1,2}\s*m\s*:\s*\d",  # earlier scores listed: '3m: 7, 6m: 5'
+_FU_MARK_MORE = re.compile(r"consulta sucesiva|en seguimiento|tratad[oa] con|seen after|fu after|\bs/p\b|^\s*review\b",
                            re.MULTILINE)
 _ANY_SCORE = re.compile(r"\b(?:eva|vas|nrs|womac|koos|lequesne)\b|\b(?:pain|dolor)\s+\d")
 
@@ -139,9 +162,13 @@ def note_time_point(text: str) -> float | None:
     m = _FU_HEADER.search(head)
     if m:
         return float(m.group("n") or m.group("n2") or m.group("n3"))
+    for m in _MONTHS_AFTER.finditer(head):  # 'Seen 6 months s/p PRP', '6 meses tras la infiltración de PRP'
+        if find_treatments(re.split(r"[,.;\n]", f[m.end():m.end() + 30], maxsplit=1)[0]):
+            return float(m.group("n"))
     if _FIRST_VISIT.search(head):
         return 0.0
-    if not (_FU_MARK.search(f[:600]) or _FU_MARK_MORE.search(f[:600])):
+    # Earlier scores listed ('3m: 7, 6m: 5') mark a follow-up as much as its heading does.
+    if not (_FU_MARK.search(f[:600]) or _FU_MARK_MORE.search(f[:600]) or inline_scores(f[:600])):
         return 0.0
     dates = [d for pos, d in _dates(f) if not _BIRTH.search(f[max(0, pos - 25):pos])]
     if dates:  # an unlabelled birth date (de-identification can take the label) is years before the visit
@@ -179,10 +206,8 @@ def outcomes(text: str, *, treatment: str | None) -> list[Outcome]:
         if _BASE_CUE.search(f[max(0, m.start() - 25):m.start()]):
             months = 0.0
         add(measure, value, months)
-    for m in _INLINE_TP.finditer(f):
-        value = float(m.group("v").replace(",", "."))
-        if value <= 10:
-            add("VAS", value, float(m.group("m")))
+    for months, value, _s, _e in inline_scores(f):
+        add("VAS", value, months)
     return out
 
 

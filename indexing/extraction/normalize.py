@@ -187,9 +187,22 @@ _SESSIONS = re.compile(
     r"|(?P<one>dosis unica|unica inf\w*|inf\w* unica|single in\w*|one-off in\w*|single dose|una sola inf\w*)")
 
 
+_SESSION_WORDS = ("sesiones", "sesion", "sessions", "session", "infiltraciones", "infiltracion", "inyecciones",
+                  "inyeccion", "injections", "injection", "aplicaciones", "applications")
+# A session word typed with two letters swapped ('1 inejction', '3 sesoines'), the commonest slip of a hurried note.
+_SWAPPED = frozenset(w[:i] + w[i + 1] + w[i] + w[i + 2:] for w in _SESSION_WORDS for i in range(1, len(w) - 1)
+                     if w[i] != w[i + 1]) - frozenset(_SESSION_WORDS)
+_NUMBER_WORD = re.compile(r"(?<![\d.,])(?P<n>\d{1,3})\s*(?P<w>[a-z]{6,16})\b")
+
+
 def sessions_of(text: str) -> int | None:
     """Number of sessions or injections written in a piece of text ('3 infiltraciones', 'single injection' -> 1)."""
-    m = _SESSIONS.search(fold(text))
+    f = fold(text)
+    m = _SESSIONS.search(f)
+    swapped = next((x for x in _NUMBER_WORD.finditer(f) if x.group("w") in _SWAPPED), None)
+    if swapped and (not m or swapped.start() < m.start()):
+        n = int(swapped.group("n"))
+        return n if 1 <= n <= 200 else None
     if not m:
         return None
     if m.group("one"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from casewise import extract
 from casewise.lang import detect_language
@@ -64,7 +65,8 @@ _PT = re.compile(
     r"(?i:start|referred for|booked for|plan:|tx:|continue|inicia|after|post|tras)\s+(PT)\b(?!\s+(?:is|was|with|has))"
     r"|\d{4}:\s*(PT)\b(?!\s+(?:is|was|with|has))"
     r"|\b(PT)\s*\(\s*\d+\s*(?i:visits?|sessions?|sesiones)\s*\)")
-_HA = re.compile(r"(?<![A-Za-z])HA(?![A-Za-z])")
+# Not inside a code or a record number: 'PT-FFACECX6HA' is a pseudonym, not hyaluronic acid.
+_HA = re.compile(r"(?<![A-Za-z0-9-])HA(?![A-Za-z0-9])")
 _ADVICE = frozenset({"hep", "home exercise"})
 _PRIOR = re.compile(r"\b(previas?|previos?|prior|previous|anterior(?:es)?|hace \d+ (?:anos|meses)|years? ago)\b")
 _KL = re.compile(
@@ -86,9 +88,15 @@ _ARROW = re.compile(
 _BASE_CUE = re.compile(
     r"(partia de|basal|baseline|pre-?tx|pre-?op|pre-?tratamiento|pretreatment|previa|previo|inicial|initial|"
     r"antes del tratamiento|before treatment|at baseline|al inicio)")
+# A summary line that opens with the treatment it follows: 'Tras derivación a COT: ', 'After PRP: '.
+_AFTER_NAMED = re.compile(r"\s*(?:[-*\u2022]\s*)?(?:tras|after|post|following|despues de)\b[^:\n]{1,60}:\s*$")
 _AT_MONTHS = re.compile(r"^\s*(?:a los|at|after|tras|al cabo de|a)\s*(\d{1,2})\s*(?:meses|months?|m\b)")
-_INLINE_TP = re.compile(r"(?<![\w/])(?P<m>\d{1,2})\s*m(?:eses|onths?)?\s*[:=]\s*(?P<v>\d{1,2}(?:[.,]\d)?)(?![\d/])")
-_TABLE_TP = re.compile(r"^(basal|baseline|pre|inicial|(\d{1,2})\s*(?:m|meses|months?|mo))$")
+# A time-point cell of an outcome table: 'Basal', 'Pre-tx', '3 m', '6 meses', '12 months', '3/12', 'Mes 3', 'Month 6'.
+_TP_CELL = (r"(?:(?P<base>basal|baseline|pre(?:[- ]?(?:tx|tto|tratamiento|treatment|op))?|inicial|initial|inicio|"
+            r"dia 0|day 0)|(?P<n>\d{1,2})\s*(?:m|mes|meses|months?|mo|mths?|/12)\.?|(?:mes|month)\s*(?P<n2>\d{1,2}))")
+_TABLE_TP = re.compile(rf"^{_TP_CELL}$")
+# A table row written on one line (text extraction of a real table, a DOCX table): 'EVA | 7,5 | 6 | -', 'EVA 7,5 6 5'.
+_ROW = re.compile(r"^(?P<label>[a-z][a-z ]*?)\s*[:|]?\s*(?P<cells>[\d.,\s|-]*\d[\d.,\s|-]*)$")
 _ROM = re.compile(r"\b(?:ba|balance articular|rom|range of motion|flexion|flex|arco de movilidad)\s*(?:de\s*|:\s*)?"
                   r"(?P<a>\d{1,3})\s*(?:-|a|to)\s*(?P<b>\d{2,3})\s*(?:º|°|o\b|grados|degrees|deg)?")
 _RTA = re.compile(
@@ -217,9 +225,10 @@ class RulesExtractor:
             dose, volume = normalize_dose(window)
             sessions = sessions_of(window) or sessions_of(ctx.f[prev:m.start])
             date = self._treatment_date(ctx, m, ls, end)
-            side = side_of(window[len(m.text):len(m.text) + 20]) if m.id != "surgery_referral" else None
+            # Whole words only: a cut 'a los' is 'a l', and 'l' is a side.
+            side = side_of(_whole_words(ctx.f, m.end, min(end, m.end + 20))) if m.id != "surgery_referral" else None
             if m.id not in self._own_treatments:  # 'right total knee arthroplasty'
-                side = side_of(ctx.f[max(ls, m.start - 20):m.start]) or side
+                side = side_of(_whole_words(ctx.f, max(ls, m.start - 20), m.start)) or side
             cur = out.get(m.id)
             if cur is None:
                 out[m.id] = TreatmentItem(
@@ -293,9 +302,15 @@ class RulesExtractor:
         return out
 
     def _treatment_date(self, ctx: _Ctx, m: Mention, line_start: int, end: int) -> dt.date | None:
-        """A date written with the treatment: 'dd/mm/yyyy: PRP', 's/p PRP 14/02/2022', 'PRP (3 de marzo de 2021)'."""
-        head = ctx.f[line_start:m.start]
-        for s, _e, d in find_dates(head, self.date_order):
+        """A date written with the treatment: 'dd/mm/yyyy: PRP', 's/p PRP 14/02/2022', 'PRP (3 de marzo de 2021)'.
+
+        Where one line lists several ('26/05/2022: corticoide ... 04/12/2022: fisioterapia ...'), a treatment's date is
+        the one written after the treatment before it, never the first date of the line.
+        """
+        start = max([n.end for n in ctx.mentions if line_start <= n.start and n.end <= m.start and n.id != m.id]
+                    + [line_start])
+        head = ctx.f[start:m.start]
+        for _s, _e, d in reversed(find_dates(head, self.date_order)):
             if re.match(r"\s*[:\-]", head[_e:]) or not head[_e:].strip(" :-"):
                 return d
         tail = ctx.f[m.end:min(end, m.end + 40)]
@@ -376,14 +391,27 @@ class RulesExtractor:
 
         for t in self._tables(ctx):
             add(*t[:5], treatment=t[5])  # type: ignore[misc]
+        summarised: list[str] = []  # treatments that 'After X: VAS a -> b' lines already summarised
         for m in _ARROW.finditer(f):
             measure = _measure(m.group("m"))
             a, b = parse_number(m.group("a")), parse_number(m.group("b"))
             n = float(m.group("n")) if m.group("n") else tp
             if a is None or b is None or not n:
                 continue
-            add(measure, a, 0.0, m.start(), m.end())
-            add(measure, b, n, m.start(), m.end())
+            tname = self._line_treatment(ctx, m.start())
+            ls, _le = ctx.line_bounds(m.start())
+            if tname is None and _AFTER_NAMED.match(f[ls:m.start()]):
+                # 'Tras derivación a COT: EVA 6,5 -> 0': the line names a treatment the vocabulary does not know.
+                # Letters summarise the treatments in the order they were given, so it is the next one without a
+                # summary line; never the note's main treatment, whose line came before.
+                pending = [t for t in dict.fromkeys(x.id for x in ctx.mentions) if t not in summarised]
+                tname = pending[0] if pending else None
+                if tname is None:
+                    continue
+            if tname:
+                summarised.append(tname)
+            add(measure, a, 0.0, m.start(), m.end(), treatment=tname)
+            add(measure, b, n, m.start(), m.end(), treatment=tname)
         for m in _SCORE.finditer(f):
             if any(s <= m.start() < e for s, e in taken):
                 continue
@@ -403,10 +431,9 @@ class RulesExtractor:
             if raw is not None and not any(s <= m.start() < e for s, e in taken):
                 base = _BASE_CUE.search(f[max(0, m.start() - 25):m.start()])
                 add("VAS", raw, 0.0 if base else tp, m.start(), m.end(), of="10")
-        for m in _INLINE_TP.finditer(f):
-            raw = parse_number(m.group("v"))
-            if raw is not None and raw <= 10 and not any(s <= m.start() < e for s, e in taken):
-                add("VAS", raw, float(m.group("m")), m.start(), m.end())
+        for months, raw, s, e in extract.inline_scores(f):  # earlier scores listed: '3m: 7, 6m: 5'
+            if not any(ts <= s < te for ts, te in taken):
+                add("VAS", raw, months, s, e)
         for m in _ROM.finditer(f):
             b = int(m.group("b"))
             if 20 <= b <= 180:
@@ -435,7 +462,11 @@ class RulesExtractor:
         return round(value, 2), plausible
 
     def _tables(self, ctx: _Ctx) -> list[tuple[str, float, float, int, int, str | None]]:
-        """Outcome tables as text extraction lays them out: a header of time points, then 'measure v v v v' rows."""
+        """Outcome tables as text extraction lays them out: a header of time points, then 'measure v v v v' rows.
+
+        Two layouts: one cell per line (a PDF's cells, as text extraction returns them) or one row per line
+        ('Basal | 3 m | 6 m' then 'EVA | 7 | 5 | 4'). Each table belongs to the treatment named before it.
+        """
         raw = ctx.f.split("\n")
         starts = [0]
         for ln in raw:
@@ -445,28 +476,61 @@ class RulesExtractor:
         lines = [raw[i] for i in keep]
         pos = [starts[i] for i in keep] + [len(ctx.f) + 1]
         out = []
+        given: list[str] = []  # the treatments earlier tables of this document belong to
+        # The last table read one cell per line (its header, its rows' measures, its treatment): a column can come
+        # after the rest of the page, as text extraction reads a table cut by a signature or a page end.
+        last: tuple[list[float], list[str], str | None] | None = None
         i = 0
         while i < len(lines):
-            header: list[float] = []
-            j = i
-            while j < len(lines) and (tm := _TABLE_TP.match(lines[j].strip())):
-                header.append(0.0 if tm.group(2) is None else float(tm.group(2)))
-                j += 1
+            header = _row_header(lines[i])
+            one_row_per_line = header is not None
+            j = i + 1
+            if header is None:
+                header = []
+                j = i
+                while j < len(lines) and (tm := _TABLE_TP.match(lines[j].strip())):
+                    header.append(_tp_months(tm))
+                    j += 1
+            if len(header) == 1 and last is not None and header[0] > max(last[0]):
+                # '12 m' then its cells, after the table: the column in the rows' order. Where it holds fewer cells
+                # than the table has rows, only the first row (the measure taken at every visit) is certain.
+                vals = []
+                for v in lines[j:j + len(last[1])]:
+                    if parse_number(v) is None:
+                        break
+                    vals.append(v.strip())
+                for row_measure, v in list(zip(last[1], vals, strict=False))[:len(vals) if len(vals) == len(last[1]) else 1]:
+                    out.append((row_measure, parse_number(v) or 0.0, header[0], pos[i], pos[j + len(vals)] - 1, last[2]))
+                if vals:
+                    last = None
+                    i = j + len(vals)
+                    continue
             if len(header) < 2:
                 i += 1
                 continue
-            treatment = self._preceding_treatment(ctx, pos[i])
+            treatment = self._table_treatment(ctx, pos[i], given)
+            if treatment:
+                given.append(treatment)
+            measures: list[str] = []
             k = j
             while k < len(lines):
-                label = lines[k].strip()
-                measure = self.vocab.measure_id(label) if not re.search(r"\d", label) else None
-                if measure is None:
-                    break
-                vals: list[str] = []
-                for v in lines[k + 1:k + 1 + len(header)]:
-                    if v.strip() != "-" and parse_number(v) is None:
+                if one_row_per_line:
+                    row = _row_cells(lines[k])
+                    measure = self.vocab.measure_id(row[0]) if row else None
+                    if row is None or measure is None:
                         break
-                    vals.append(v.strip())
+                    vals, step = row[1], 1
+                else:
+                    label = lines[k].strip()
+                    measure = self.vocab.measure_id(label) if not re.search(r"\d", label) else None
+                    if measure is None:
+                        break
+                    vals = []
+                    for v in lines[k + 1:k + 1 + len(header)]:
+                        if v.strip() != "-" and parse_number(v) is None:
+                            break
+                        vals.append(v.strip())
+                    step = 1 + len(vals)
                 if not vals:
                     break
                 # Text extraction drops empty and '-' cells, so a short row is ambiguous. The first row (the primary
@@ -476,15 +540,27 @@ class RulesExtractor:
                 cells = list(zip(header, vals, strict=False)) if len(vals) == len(header) or first_row else [
                     (header[0], vals[0])]
                 for months, v in cells:
-                    if v != "-":
+                    if v not in ("-", ""):
                         out.append((measure, parse_number(v) or 0.0, months, pos[k], pos[k + 1] - 1, treatment))
-                k += 1 + len(vals)
+                measures.append(measure)
+                k += step
+            last = (header, measures, treatment) if measures and not one_row_per_line else None
             i = max(k, i + 1)
         return out
 
-    def _preceding_treatment(self, ctx: _Ctx, pos: int) -> str | None:
+    def _table_treatment(self, ctx: _Ctx, pos: int, given: list[str]) -> str | None:
+        """The treatment an outcome table follows: the last one named before it.
+
+        A report gives one table per treatment, in the order they were given; where the treatment named last was
+        already given an earlier table, this table's own title names one the vocabulary does not know ('referral to
+        orthopaedic surgery: much better'), and it belongs to the next treatment that has no table yet.
+        """
         before = [m for m in ctx.mentions if m.start < pos]
-        return before[-1].id if before else None
+        last = before[-1].id if before else None
+        if last in given:
+            pending = [t for t in dict.fromkeys(m.id for m in before) if t not in given]
+            return pending[0] if pending else last
+        return last
 
     def _line_treatment(self, ctx: _Ctx, pos: int) -> str | None:
         """A treatment named earlier on the same line ('Tras PRP: EVA 7 -> 6 a los 6 meses')."""
@@ -555,8 +631,51 @@ _NEXT_VISIT = {3: 6.0, 6: 12.0, 12: 24.0}
 
 def _after_history(f: str) -> float | None:
     """A follow-up listing earlier scores ('3m: 3, 6m: 4,5') without a date describes the next scheduled visit."""
-    months = [int(m.group("m")) for m in _INLINE_TP.finditer(f)]
+    months = [int(m) for m, _v, _s, _e in extract.inline_scores(f)]
     return _NEXT_VISIT.get(max(months)) if months else None
+
+
+def _tp_months(m: re.Match[str]) -> float:
+    """Months of a time-point cell: 0 for the baseline."""
+    n = m.group("n") or m.group("n2")
+    return 0.0 if m.group("base") or n is None else float(n)
+
+
+_TP_TOKEN = re.compile(rf"(?<![\w/]){_TP_CELL}(?![\w/])")
+
+
+def _row_header(line: str) -> list[float] | None:
+    """The time points of a header written on one line ('Basal | 3 m | 6 m | 12 m', 'Escala  Basal  3m  6m'):
+    two or more time-point cells and nothing else but a leading word."""
+    tokens = list(_TP_TOKEN.finditer(line))
+    if len(tokens) < 2 or not re.fullmatch(r"[\s|:]*(?:[a-z][a-z ]{0,20})?[\s|:]*", line[:tokens[0].start()]):
+        return None
+    gaps = [line[a.end():b.start()] for a, b in pairwise(tokens)] + [line[tokens[-1].end():]]
+    if not all(re.fullmatch(r"[\s|:]*", g) for g in gaps):
+        return None
+    return [_tp_months(t) for t in tokens]
+
+
+def _row_cells(line: str) -> tuple[str, list[str]] | None:
+    """('measure label', cells) of a table row written on one line: 'EVA | 7,5 | 6 | -', 'KOOS dolor 30 45'.
+    Between '|' an empty cell is a visit without a score, kept in its place."""
+    m = _ROW.match(line.strip().strip("|").strip())
+    if not m:
+        return None
+    body = m.group("cells").strip().strip("|")
+    cells = [c.strip().rstrip(",") for c in body.split("|")] if "|" in body else [c.rstrip(",") for c in body.split()]
+    if any(c not in ("", "-") and parse_number(c) is None for c in cells):
+        return None
+    return m.group("label").strip(), cells
+
+
+def _whole_words(f: str, start: int, end: int) -> str:
+    """f[start:end] without the words the cut splits at either end."""
+    while start > 0 and start < end and f[start - 1].isalnum() and f[start].isalnum():
+        start += 1
+    while end < len(f) and end > start and f[end - 1].isalnum() and f[end].isalnum():
+        end -= 1
+    return f[start:end]
 
 
 def _first_known(*values: int | str | None) -> int | str | None:
