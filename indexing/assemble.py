@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
 
 from casewise.types import Case, CaseFacts, Code, Diagnosis, Outcome, Treatment, age_band
 from casewise.vocabulary import label
@@ -16,7 +18,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     """Merge (doc_id, facts) pairs into a Case; duplicates across documents collapse."""
     case = Case(case_id=case_id)
     diags: dict[str, Diagnosis] = {}
-    treats: dict[tuple[str, Any], Treatment] = {}
+    episodes: dict[str, list[_Course]] = {}  # treatment name -> its courses, in the order first seen
     outs: dict[tuple[str, float, str | None], Outcome] = {}
     codes: dict[tuple[str, str], Code] = {}
     ages: list[int | str] = []
@@ -40,17 +42,12 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
                 cur.severity = cur.severity or d.severity
                 cur.label = cur.label or d.label
         for t in f.treatments:
-            key = (t.name, t.date)
-            same_name_undated = [k for k in treats if k[0] == t.name and (k[1] is None or t.date is None)]
-            if key in treats or same_name_undated:
-                k = key if key in treats else same_name_undated[0]
-                cur_t = treats.pop(k)
-                merged_t = cur_t.model_copy(update={
-                    "date": cur_t.date or t.date, "dose": cur_t.dose or t.dose, "sessions": cur_t.sessions or t.sessions,
-                    "side": cur_t.side or t.side, "label": cur_t.label or t.label})
-                treats[(merged_t.name, merged_t.date)] = merged_t
+            episodes.setdefault(t.name, [])
+            same = _same_course(episodes[t.name], t)
+            if same is None:
+                episodes[t.name].append(_Course(t.model_copy(), [t.date] if t.date else []))
             else:
-                treats[key] = t.model_copy()
+                same.add(t)
         for o in f.outcomes:
             k2 = (o.measure, o.months, o.treatment)
             if k2 not in outs:
@@ -60,8 +57,9 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
             cur_c = codes.get((c.kind, c.code))
             if cur_c is None or _code_rank(c) > _code_rank(cur_c):
                 codes[(c.kind, c.code)] = c
+    treats = [c.treatment() for courses in episodes.values() for c in courses]
     # Outcomes recorded without a treatment belong to the only treatment, when there is exactly one.
-    names = {t.name for t in treats.values()}
+    names = {t.name for t in treats}
     if len(names) == 1:
         only = next(iter(names))
         for k2 in list(outs):
@@ -73,7 +71,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
                     outs[nk] = o
     case.diagnoses = list(diags.values())
     case.codes = sorted(codes.values(), key=lambda c: (c.source != "recorded", -c.confidence, c.kind, c.code))
-    case.treatments = sorted(treats.values(), key=lambda t: (t.date is None, t.date or "", t.name))
+    case.treatments = sorted(treats, key=lambda t: (t.date is None, t.date or "", t.name))
     case.outcomes = sorted(outs.values(), key=lambda o: (o.treatment or "", o.measure, o.months))
     dated = [t.date for t in case.treatments if t.date]
     if not ages and birth_years and dated:  # age at the first treatment, from a demographics table
@@ -83,6 +81,52 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     case.age_band = age_band("90+" if "90+" in ages else (min(numeric) if numeric else None))
     case.summary = summarize(case)
     return case
+
+
+# Two records of one treatment less than this far apart are one course: a note dates it by the visit it was decided
+# at, the table by the day it was given, a letter by the last session of a series (weeks apart). A second course of
+# the same injection or programme comes months later (PRP in 2023, PRP again in 2025).
+SAME_COURSE_DAYS = 92
+
+
+@dataclass
+class _Course:
+    """One treatment course as the documents describe it: the union of their details, and every date they give."""
+
+    merged: Treatment
+    dates: list[dt.date] = field(default_factory=list)
+
+    def add(self, t: Treatment) -> None:
+        m = self.merged
+        self.merged = m.model_copy(update={
+            "dose": m.dose or t.dose, "sessions": m.sessions or t.sessions, "side": m.side or t.side,
+            "label": m.label or t.label})
+        if t.date:
+            self.dates.append(t.date)
+
+    def treatment(self) -> Treatment:
+        """The course with the date most of its records give (the earliest of a tie)."""
+        if not self.dates:
+            return self.merged.model_copy(update={"date": None})
+        counts = Counter(self.dates)
+        return self.merged.model_copy(update={"date": min(counts, key=lambda d: (-counts[d], d))})
+
+
+def _same_course(courses: list[_Course], t: Treatment) -> _Course | None:
+    """The course `t` describes among the courses already seen of its treatment, or None for a new course.
+
+    Same side (or a side unstated), and a date within SAME_COURSE_DAYS of one of the course's dates, or no date on
+    either side; the nearest such course wins.
+    """
+    fits = [c for c in courses if not (c.merged.side and t.side and c.merged.side != t.side)]
+    if t.date is None:
+        return fits[0] if fits else None
+    undated = [c for c in fits if not c.dates]
+    near = [(min(abs((d - t.date).days) for d in c.dates), i) for i, c in enumerate(fits) if c.dates]
+    near = [x for x in near if x[0] <= SAME_COURSE_DAYS]
+    if near:
+        return fits[min(near)[1]]
+    return undated[0] if undated else None
 
 
 def _named(term_id: str, written: str, lang: str) -> str:
