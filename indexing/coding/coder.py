@@ -6,10 +6,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from casewise.errors import ConfigError
 from casewise.lang import detect_language
+from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE
 from casewise.types import Code, Language
+from indexing.coding import terminology
 from indexing.coding.lexicon import Match
 from indexing.coding.model import BUNDLED, SYSTEMS, CoderModel, combine, model_path
+from indexing.coding.sites import sites_in, sites_of_labels, where_only
 from indexing.coding.text import tokenize
 
 
@@ -29,6 +33,8 @@ class LexiconCoder:
 
     def __init__(self, model: CoderModel) -> None:
         self.model = model
+        self._sites: dict[str, frozenset[str]] = {}
+        self._valid: dict[tuple[str, str], bool] = {}
 
     @classmethod
     def load(cls, path: Path) -> LexiconCoder:
@@ -64,10 +70,16 @@ class LexiconCoder:
         if lang is None or not text.strip():
             return []
         lm = self.model.languages[lang]
-        matches = lm.lexicon.find(text, tokens=tokenize(text), drop_negated=self.model.negation, drop_nested=False)
+        tokens = tokenize(text)
+        matches = lm.lexicon.find(text, tokens=tokens, drop_negated=self.model.negation, drop_nested=False)
+        named = sites_in(t.norm for t in tokens)
         best: dict[tuple[str, str], tuple[float, Match]] = {}
         terms: dict[tuple[str, str], dict[tuple[str, ...], float]] = {}
         for m in matches:
+            if not self._valid_code(m.sense.kind, m.sense.code) or not self._site_named(m.sense.code, named):
+                continue
+            if m.sense.fires == 0 and where_only(m.term):
+                continue  # a site alone never tested out of its notes says where, not what ('left ankle': a sprain?)
             conf = lm.confidence(m.sense)
             key = (m.sense.kind, m.sense.code)
             terms.setdefault(key, {})[m.term] = conf
@@ -80,6 +92,29 @@ class LexiconCoder:
                for (kind, code), (conf, m) in best.items()]
         out.sort(key=lambda c: (-c.confidence, c.start or 0, c.code))
         return out
+
+    def _site_named(self, code: str, named: frozenset[str]) -> bool:
+        """False when the code's labels name a body site and the note names none of them ('Pleural effusion' on
+        a note about a knee's effusion, 'RM cerebral' on a note about a tendon's MRI)."""
+        sites = self._sites.get(code)
+        if sites is None:
+            sites = self._sites[code] = sites_of_labels(self.model.label(code, lang) for lang in ("es", "en"))
+        return not sites or bool(sites & named)
+
+    def _valid_code(self, kind: str, code: str) -> bool:
+        """A well-formed code; a diagnosis also one of the installed terminologies' (or one of their codes with
+        CodiEsp's placeholder 'x' for a character left out: 's02.0xx')."""
+        key = (kind, code)
+        if key not in self._valid:
+            if kind == "procedure":
+                self._valid[key] = PROCEDURE_CODE.match(code) is not None
+            elif DIAGNOSIS_CODE.match(code) is None:
+                self._valid[key] = False
+            else:
+                known = _known_codes()
+                stem = code.rstrip("x").rstrip(".")
+                self._valid[key] = known is None or code in known or stem in known
+        return self._valid[key]
 
     def _language(self, text: str, language: Language | None) -> str | None:
         lang = language or detect_language(text)
@@ -101,6 +136,14 @@ def load_coder(data_dir: Path | None) -> LexiconCoder | None:
 @lru_cache(maxsize=4)
 def _cached(path: str, _mtime_ns: int, _size: int) -> LexiconCoder:
     return LexiconCoder.load(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _known_codes() -> frozenset[str] | None:
+    try:
+        return frozenset(terminology.spanish_labels()) | frozenset(terminology.english_labels())
+    except ConfigError:  # no terminology installed: the form is all that can be checked
+        return None
 
 
 def _len(m: Match) -> int:

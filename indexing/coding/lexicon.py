@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from indexing.coding.context import negated, side_of
+from indexing.coding.terminology import label_words
 from indexing.coding.text import Token, TypoIndex, key_of, normalize, tokenize
 
 MAX_TERM_TOKENS = 8  # longer terminology labels are never written verbatim in a note
@@ -91,7 +92,7 @@ class Lexicon:
     @property
     def typos(self) -> TypoIndex:
         if self._typos is None:
-            self._typos = TypoIndex({tok for key in [*self.terms, *self.scattered] for tok in key})
+            self._typos = TypoIndex({tok for key in [*self.terms, *self.scattered] for tok in key}, label_words())
         return self._typos
 
     def find(self, text: str, *, tokens: list[Token] | None = None, drop_negated: bool = True,

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+|\n+")
+# What de-identification writes in place of PHI ('[PERSON_3E3A]', '[NOMBRE_2]', '[FECHA]', '[ID]'): never words of the
+# note ('person' was read as a misspelt 'prison', and coded as imprisonment).
+PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*\]")
 
 STOPWORDS = frozenset("""
 a al con de del el en la las lo los o para por que se su sus u un una unos unas y e le les mas muy sobre tras ya
@@ -72,7 +75,10 @@ def tokenize(text: str, *, expand: bool = True) -> list[Token]:
     out: list[Token] = []
     sentence = 0
     last = 0
+    masked = [(p.start(), p.end()) for p in PLACEHOLDER.finditer(text)] if "[" in text else []
     for m in WORD.finditer(text):
+        if masked and any(a <= m.start() < b for a, b in masked):
+            continue
         if SENTENCE_END.search(text, last, m.start()) is not None:
             sentence += 1
         last = m.end()
@@ -113,8 +119,9 @@ class TypoIndex:
 
     MIN_LEN = 6  # shorter words have too many neighbours one edit away
 
-    def __init__(self, vocabulary: set[str]) -> None:
+    def __init__(self, vocabulary: set[str], known: frozenset[str] = frozenset()) -> None:
         self.vocabulary = vocabulary
+        self.known = known  # real words outside the vocabulary: never corrected into it
         self._by_delete: dict[str, str | None] = {}
         for word in vocabulary:
             if len(word) < self.MIN_LEN - 1:
@@ -125,13 +132,29 @@ class TypoIndex:
                 self._by_delete[variant] = word if prev == word else None
 
     def correct(self, token: str) -> str:
-        if token in self.vocabulary or len(token) < self.MIN_LEN:
+        if token in self.vocabulary or len(token) < self.MIN_LEN or token in self.known:
             return token
         candidates = {self._by_delete.get(v) for v in deletes(token) | {token} if v in self._by_delete}
         candidates.discard(None)
         if len(candidates) == 1:
             word = candidates.pop()
             assert word is not None
-            if abs(len(word) - len(token)) <= 1:
+            # two words sharing a delete can be two edits apart ('person' and 'prison' both give 'prson')
+            if one_edit(word, token):
                 return word
         return token
+
+
+def one_edit(a: str, b: str) -> bool:
+    """True when `b` is `a` with at most one insertion, deletion, substitution or transposition of neighbours."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:] or (a[i + 2:] == b[i + 2:] and a[i:i + 2] == b[i:i + 2][::-1])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return short[i:] == long_[i + 1:]
