@@ -58,7 +58,7 @@ class Runtime:
         with self._lock:
             from indexing.deid import Deidentifier
 
-            return Deidentifier(self.settings.deid)
+            return Deidentifier(self.settings.deid, date_order=self.settings.extract.date_order)
 
     @cached_property
     def llm(self) -> LLM | None:

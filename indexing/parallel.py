@@ -68,7 +68,7 @@ def _start(settings: Settings, log_level: int, parent: int) -> None:
     enforce_offline()
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     # A worker only reads files and returns de-identified chunks: no store, index or embedder.
-    _worker = DocumentReader(settings, Deidentifier(settings.deid))
+    _worker = DocumentReader(settings, Deidentifier(settings.deid, date_order=settings.extract.date_order))
 
 
 def _process(job: Job) -> ReadDocument | tuple[str, str]:

@@ -112,13 +112,20 @@ def _month_name(n: int, like: str, lang: str) -> str:
     return name
 
 
-def shift_date_text(text: str, kind: str, days: int, lang: str) -> str | None:
-    """Re-write one date string found by `find_dates` shifted by `days`, or None when it is not a valid date."""
+def shift_date_text(text: str, kind: str, days: int, lang: str, order: str = "auto") -> str | None:
+    """Re-write one date string found by `find_dates` shifted by `days`, or None when it is not a valid date.
+
+    `order` reads a numeric date as extraction does (`extract.date_order`): an impossible reading decides, else
+    dmy and auto read the day first and mdy the month, in either language, so the shifted date is the one the
+    extractor then reads (an English note of a Spanish clinic writes 08/12/2023 for 8 December).
+    """
     pattern = dict(_PATTERNS)[kind]
     m = pattern.fullmatch(text)
     if m is None:
         return None
     try:
+        if kind == "num":
+            return _shift_num(m, days, order)
         return _SHIFTERS[kind](m, days, lang)
     except (ValueError, OverflowError):
         return None
@@ -130,9 +137,9 @@ def _shift_iso(m: re.Match[str], days: int, lang: str) -> str:
     return f"{d.year}{s}{_pad(d.month, m['m'])}{s}{_pad(d.day, m['d'])}"
 
 
-def _shift_num(m: re.Match[str], days: int, lang: str) -> str:
+def _shift_num(m: re.Match[str], days: int, order: str) -> str:
     a, b = int(m["a"]), int(m["b"])
-    month_first = (lang == "en" and a <= 12) or b > 12
+    month_first = b > 12 or (order == "mdy" and a <= 12)
     month, day = (a, b) if month_first else (b, a)
     d = dt.date(_full_year(m["y"]), month, day) + dt.timedelta(days=days)
     s = m["s"]
@@ -174,7 +181,6 @@ def _shift_dm_slash(m: re.Match[str], days: int, lang: str) -> str:
 
 _SHIFTERS: dict[str, Callable[[re.Match[str], int, str], str]] = {
     "iso": _shift_iso,
-    "num": _shift_num,
     "es_long": _shift_es_long,
     "es_my": _shift_month_year,
     "en_mdy": _shift_en_mdy,

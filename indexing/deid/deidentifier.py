@@ -81,7 +81,8 @@ class DeidError(CasewiseError):
 class Deidentifier:
     """Finds and replaces PHI in Spanish and English notes and tables; analyzers are built on first use, once."""
 
-    def __init__(self, settings: DeidSettings) -> None:
+    def __init__(self, settings: DeidSettings, *, date_order: str = "auto") -> None:
+        self._date_order = date_order  # numeric dates read as extraction reads them (extract.date_order)
         secret = settings.secret.get_secret_value()
         if not secret:
             raise DeidError("deid.secret is empty: set the clinic secret (CASEWISE_DEID__SECRET)")
@@ -371,7 +372,7 @@ class Deidentifier:
             if offset is not None:
                 matches = find_dates(value)
                 if len(matches) == 1 and matches[0].start == 0 and matches[0].end == len(value):
-                    shifted = shift_date_text(value, matches[0].kind, offset, lang)
+                    shifted = shift_date_text(value, matches[0].kind, offset, lang, self._date_order)
                     if shifted is not None:
                         return shifted
             return f"[{names['DATE']}]"
