@@ -110,6 +110,11 @@ TEMPLATES: tuple[tuple[str, str, str, str, str], ...] = (
     ("time-4", "outcome_over_time", "en", "over_time", "How did {m} change after {t} in {c} at 3, 6 and 12 months?"),
     ("time-5", "outcome_over_time", "en", "over_time", "{m} over time after {t} for {c}"),
     ("time-6", "outcome_over_time", "en", "over_time_sessions", "{c} with {n} sessions of {t}: how did {m} evolve at 3, 6 and 12 months?"),
+    # several parts: each part answered over the same cases
+    ("multi-1", "count", "es", "count_adverse", "¿Cuántos pacientes con {c} recibieron {t} y qué efectos adversos tuvieron?"),
+    ("multi-2", "count", "en", "count_adverse", "How many patients with {c} received {t}, and what adverse events did they have?"),
+    ("multi-3", "what_worked", "es", "worked_regimen", "¿Qué resultado dio {t} en {c} a los {tp} meses, y cuántas sesiones se usaron?"),
+    ("multi-4", "what_worked", "en", "worked_regimen", "How did {t} do for {c} at {tp} months, and how many sessions were given?"),
     # similar cases
     ("similar-1", "similar_cases", "es", "similar", "Mujer de {age} años con {c}, EVA 7: casos similares"),
     ("similar-2", "similar_cases", "es", "similar", "Busca casos parecidos: varón de {age} años con {c}"),
@@ -147,7 +152,7 @@ TEMPLATES: tuple[tuple[str, str, str, str, str], ...] = (
     ("absent-x-3", "count", "es", "absent_treatment", "¿Cuántos pacientes con {c} recibieron {t}?"),
     ("absent-x-4", "count", "en", "absent_treatment", "How many patients with {c} received {t}?"),
 )
-PLAN_FIELDS = ("intent", "conditions", "unknown_conditions", "treatments", "prior_treatments", "exclusions", "measures",
+PLAN_FIELDS = ("intent", "also", "conditions", "unknown_conditions", "treatments", "prior_treatments", "exclusions", "measures",
                "unrecorded_measures", "time_points", "sessions", "sex", "age_min", "age_max")
 UNANSWERABLE = ("absent_condition", "absent_measure", "absent_time", "absent_treatment")
 
@@ -303,6 +308,21 @@ def _fill(gt: _Truth, tid: str, intent: str, lang: str, kind: str, text: str, k:
                 q.medians.update(gt.medians(group, arm, measure, [float(x) for x in tp]))
                 q.arm_counts[arm] = len(gt.with_treatment(group, arm))
         q.count = len(group)
+    elif kind == "count_adverse":
+        group = gt.with_treatment(patients, t)
+        plan["also"] = ["adverse_events"]
+        q.count, q.case_ids = len(group), sorted(gt.case_id[p.patient_id] for p in group)
+        q.adverse[t] = sum(1 for p in patients if any(e.adverse_events for e in gt.episodes(p, t)))
+        q.arm_counts[t] = len(group)
+    elif kind == "worked_regimen":
+        plan.update({"also": ["regimen"], "time_points": [float(x) for x in tp]})
+        q.medians.update(gt.medians(patients, t, measure, [float(x) for x in tp]))
+        for p in gt.with_treatment(patients, t):
+            for e in gt.episodes(p, t):
+                if e.sessions:
+                    q.sessions.setdefault(t, {}).setdefault(str(e.sessions), 0)
+                    q.sessions[t][str(e.sessions)] += 1
+        q.arm_counts[t] = len(gt.with_treatment(patients, t))
     elif kind == "regimen":
         for p in gt.with_treatment(patients, t):
             for e in gt.episodes(p, t):
@@ -373,7 +393,7 @@ def _predicted(answer: Answer) -> dict[str, Any]:
     p = answer.plan
     if p is None:
         return {}
-    return {"intent": p.intent, "conditions": p.condition_ids, "unknown_conditions": p.unknown_conditions,
+    return {"intent": p.intent, "also": p.also, "conditions": p.condition_ids, "unknown_conditions": p.unknown_conditions,
             "treatments": p.treatments, "prior_treatments": p.prior_treatments, "exclusions": p.exclusions,
             "measures": p.measures, "unrecorded_measures": p.unrecorded_measures, "time_points": p.time_points,
             "sessions": p.sessions, "sex": None if p.profile.single_patient else p.profile.sex,
@@ -440,6 +460,11 @@ def score(q: SuiteQuestion, answer: Answer, refused_audited: bool | None = None)
         else:
             checks["no_off_condition_evidence"] = all(
                 sc.case is None or q.condition in {d.name for d in sc.case.diagnoses} for sc in answer.evidence.cases)
+    if q.plan.get("also"):  # a question of several parts: each later part answered under its own heading
+        from reasoning.evidence_answer import INTENT_WORDS
+
+        body = answer.text.lower().split("\n", 1)[-1]
+        checks["every_part"] = all(INTENT_WORDS[q.language][i].lower() + "," in body for i in q.plan["also"])
     if q.kind == "identifier":
         checks["refused"] = answer.refused and not answer.citations and (refused_audited is not False)
     if q.kind == "vague":

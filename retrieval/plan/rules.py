@@ -68,7 +68,8 @@ _SIMILAR = re.compile(r"\bsimilar(?:es)?\b|\bparecid[oa]s?\b|\bcomo (?:este|esta
                       r"\bcomparable\b|\bsemejantes?\b")
 _WORKED = re.compile(r"funcion|worked|works?\b|mejor|best|better|resultad|results?\b|eficac|effective|efectiv|"
                      r"ayud|helped|helps?\b|respond|opcion|options?|recomend|recommend|indicad|que hacer|what to do|"
-                     r"benefic|mejoria|improve|alivio|relief")
+                     r"benefic|mejoria|improve|alivio|relief|\bhow (?:did|does|do|well)\b.*\b(?:do|did|work|fare)\b|"
+                     r"\bque tal\b|\boutcomes?\b")
 
 # Where a question may ask a second thing: a new question mark, a semicolon, 'y'/'and' (not before a relative
 # clause: 'y que no mejoraron', 'and who failed'), or an interrogative after a comma. A part counts only when its own
