@@ -214,6 +214,12 @@ class _Truth:
                 out[(t, measure, m)] = round(statistics.median(deltas), 2)
         return out
 
+    def sessions(self, patients: list[Any], t: str) -> dict[str, dict[str, int]]:
+        """Treatment courses of `t` per number of sessions, over the patients that received it."""
+        dist: Counter[str] = Counter(str(e.sessions) for p in self.with_treatment(patients, t)
+                                     for e in self.episodes(p, t) if e.sessions)
+        return {t: dict(dist)} if dist else {}
+
     def treatments_of(self, cond: str) -> Counter[str]:
         return Counter(t for p in self.of(cond) for t in dict.fromkeys(e.treatment_id for e in p.treatments))
 
@@ -317,18 +323,10 @@ def _fill(gt: _Truth, tid: str, intent: str, lang: str, kind: str, text: str, k:
     elif kind == "worked_regimen":
         plan.update({"also": ["regimen"], "time_points": [float(x) for x in tp]})
         q.medians.update(gt.medians(patients, t, measure, [float(x) for x in tp]))
-        for p in gt.with_treatment(patients, t):
-            for e in gt.episodes(p, t):
-                if e.sessions:
-                    q.sessions.setdefault(t, {}).setdefault(str(e.sessions), 0)
-                    q.sessions[t][str(e.sessions)] += 1
+        q.sessions.update(gt.sessions(patients, t))
         q.arm_counts[t] = len(gt.with_treatment(patients, t))
     elif kind == "regimen":
-        for p in gt.with_treatment(patients, t):
-            for e in gt.episodes(p, t):
-                if e.sessions:
-                    q.sessions.setdefault(t, {}).setdefault(str(e.sessions), 0)
-                    q.sessions[t][str(e.sessions)] += 1
+        q.sessions.update(gt.sessions(patients, t))
         q.arm_counts[t] = len(gt.with_treatment(patients, t))
     elif kind == "adverse":
         q.adverse[t] = sum(1 for p in patients if any(e.adverse_events for e in gt.episodes(p, t)))

@@ -11,6 +11,7 @@ import pytest
 from casewise.embedding import Embedder
 from casewise.embedding.factory import get_embedder
 from casewise.settings import EmbeddingSettings, LLMSettings
+from casewise.store import Store
 from casewise.types import Evidence
 from tests.parts import LLAMA_CPP, LLAMA_SERVER, llama_cpp_missing, require_part
 from tests.reasoning.reasoning_testdata import make_evidence, running_llama_server, smollm2_gguf
@@ -51,3 +52,14 @@ def embedder() -> Embedder:
 @pytest.fixture()
 def evidence() -> Evidence:
     return make_evidence()
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    """A case store holding the invented cases of tests/retrieval/test_plan_cohort.py."""
+    from tests.retrieval.test_plan_cohort import CASES
+
+    s = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    for case in CASES:
+        s.save_case(case, "fp")
+    return s

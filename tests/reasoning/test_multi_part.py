@@ -3,8 +3,6 @@ cases, each later part under its own heading; a question of one part is read as 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.clinical import _with_parts
@@ -13,17 +11,9 @@ from casewise.types import Answer, Citation, Evidence
 from reasoning.evidence_answer import plan_answer
 from retrieval.cohort import cohort_from_store
 from retrieval.plan import RulesPlanner
-from tests.retrieval.test_plan_cohort import CASES
 
 PLANNER = RulesPlanner()
 
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'c.db'}")
-    for case in CASES:
-        s.save_case(case, "fp")
-    return s
 
 
 @pytest.mark.parametrize(("question", "intent", "also"), [

@@ -3,26 +3,14 @@ the nearest recorded and not as what was asked, what that condition's cases rece
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from casewise.store import Store
 from casewise.types import Evidence
 from reasoning.evidence_answer import plan_answer
 from retrieval.cohort import cohort_from_store, nearest_cohort
 from retrieval.plan import RulesPlanner
-from tests.retrieval.test_plan_cohort import CASES
 
 PLANNER = RulesPlanner()
 
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite:///{tmp_path / 'c.db'}")
-    for case in CASES:
-        s.save_case(case, "fp")
-    return s
 
 
 def _answer(question: str, store: Store, lang: str = "en"):  # type: ignore[no-untyped-def]
