@@ -14,6 +14,7 @@ from synth.model import (
     GROUND_TRUTH_FILE,
     Diagnosis,
     GroundTruth,
+    Measure,
     Outcome,
     Patient,
     TableRowRef,
@@ -22,6 +23,7 @@ from synth.model import (
 from synth.notes import NoteWriter
 from synth.people import PhiRecorder
 from synth.questions import build_questions
+from synth.recorded import OutcomeRecorder
 from synth.reports import render_report
 from synth.tables import CSV_PATH, XLSX_PATH, TableEntry, choose_label, render_csv, render_xlsx
 from synth.vocab import effects_table, vocabulary
@@ -51,6 +53,7 @@ class _Doc:
 class _PatientState:
     plan: PatientPlan
     phi: PhiRecorder = field(default_factory=PhiRecorder)
+    outcomes: OutcomeRecorder = field(default_factory=OutcomeRecorder)
     docs: list[_Doc] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     rows: list[TableRowRef] = field(default_factory=list)
@@ -77,13 +80,17 @@ def _number_docs(docs: list[_Doc], seed: int) -> None:
             d.path = f"{folder}/{d.stem}_{n:05d}{d.suffix}"
 
 
-def _treatment_model(t: TreatmentPlan, label: str | None) -> Treatment:
-    outcomes = [Outcome(measure="vas", time_point_months=m, value=v) for m, v in sorted(t.vas.items()) if v is not None]
-    outcomes += [
-        Outcome(measure="womac", time_point_months=m, value=v) for m, v in sorted(t.womac.items()) if v is not None
-    ]
-    outcomes += [
-        Outcome(measure="koos_pain", time_point_months=m, value=v) for m, v in sorted(t.koos.items()) if v is not None
+def _treatment_model(t: TreatmentPlan, index: int, label: str | None, written: OutcomeRecorder) -> Treatment:
+    series: tuple[tuple[Measure, dict[int, float | None]], ...] = (
+        ("vas", t.vas),
+        ("womac", t.womac),
+        ("koos_pain", t.koos),
+    )
+    outcomes = [
+        Outcome(measure=measure, time_point_months=m, value=v, recorded_in=written.places(index, measure, m))
+        for measure, values in series
+        for m, v in sorted(values.items())
+        if v is not None
     ]
     return Treatment(
         treatment_id=t.treatment_id,
@@ -136,9 +143,10 @@ def generate_clinic(out_dir: Path, patients: int = DEFAULT_PATIENTS, seed: int =
     xlsx_entries: list[TableEntry] = []
     for st in states:
         plan = st.plan
-        writer = NoteWriter(plan, random.Random(plan.rng_seed + "/text"), st.phi)
+        writer = NoteWriter(plan, random.Random(plan.rng_seed + "/text"), st.phi, st.outcomes)
         for doc in st.docs:
             target = out_dir / doc.path
+            st.outcomes.begin(doc.path)
             if doc.kind == "first":
                 write_text(target, writer.first_visit())
             elif doc.kind == "followup":
@@ -154,7 +162,7 @@ def generate_clinic(out_dir: Path, patients: int = DEFAULT_PATIENTS, seed: int =
             for i, t in enumerate(plan.treatments):
                 label = choose_label(label_rng, t.treatment_id, lang)
                 st.labels.append(label)
-                entry = TableEntry(plan, i, label, st.phi)
+                entry = TableEntry(plan, i, label, st.phi, st.outcomes)
                 (csv_entries if plan.table == "csv" else xlsx_entries).append(entry)
 
     by_index = {st.plan.index: st for st in states}
@@ -194,7 +202,8 @@ def generate_clinic(out_dir: Path, patients: int = DEFAULT_PATIENTS, seed: int =
                     effect_group=p.group,
                 ),
                 treatments=[
-                    _treatment_model(t, st.labels[i] if st.labels else None) for i, t in enumerate(p.treatments)
+                    _treatment_model(t, i, st.labels[i] if st.labels else None, st.outcomes)
+                    for i, t in enumerate(p.treatments)
                 ],
                 documents=sorted(d.path for d in st.docs),
                 table_rows=sorted(st.rows, key=lambda r: (r.path, r.row)),

@@ -11,7 +11,7 @@ from docx.document import Document as DocumentObject
 from synth.files import FIXED_DATETIME, normalize_office_zip
 from synth.notes import NoteWriter
 from synth.reports import CLINIC_EN, CLINIC_ES
-from synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, num, side_word, treatment_name
+from synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, side_word, treatment_name
 
 
 def _heading(doc: DocumentObject, text: str, level: int) -> None:
@@ -101,13 +101,13 @@ def render_letter(w: NoteWriter) -> bytes:
         v0, vn = t.vas[0] or 0.0, t.vas[m] or 0.0
         if es:
             doc.add_paragraph(
-                f"Tras {treatment_name(t.treatment_id, lang, w.rng)}: EVA {num(v0, lang)} -> {num(vn, lang)} "
-                f"a los {m} meses. {w.response(v0, vn)} {w.adverse(t)}"
+                f"Tras {treatment_name(t.treatment_id, lang, w.rng)}: EVA {w.score(t, 'vas', 0)} -> "
+                f"{w.score(t, 'vas', m)} a los {m} meses. {w.response(v0, vn)} {w.adverse(t)}"
             )
         else:
             doc.add_paragraph(
-                f"After {treatment_name(t.treatment_id, lang, w.rng)}: VAS {num(v0, lang)} -> {num(vn, lang)} "
-                f"at {m} months. {w.response(v0, vn)} {w.adverse(t)}"
+                f"After {treatment_name(t.treatment_id, lang, w.rng)}: VAS {w.score(t, 'vas', 0)} -> "
+                f"{w.score(t, 'vas', m)} at {m} months. {w.response(v0, vn)} {w.adverse(t)}"
             )
     _heading(doc, "Recomendaciones" if es else "Recommendations", 2)
     if referral:

@@ -24,7 +24,8 @@ PhiKind = Literal[
 ]
 
 GROUND_TRUTH_FILE = "ground_truth.json"
-SCHEMA_VERSION = 1
+# 2: every outcome says where it is written (Outcome.recorded_in).
+SCHEMA_VERSION = 2
 
 
 class _Frozen(BaseModel):
@@ -37,6 +38,11 @@ class Outcome(_Frozen):
     measure: Measure
     time_point_months: int
     value: float
+    recorded_in: list[str] | None = Field(
+        default=None,
+        description="every document path, or table row 'path#row' (0-based, header excluded, as table_rows), whose "
+        "text states this value; empty = written nowhere (drawn, never recorded); null = not tracked (schema 1)",
+    )
 
 
 class Treatment(_Frozen):

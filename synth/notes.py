@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from synth.cohort import PatientPlan, TreatmentPlan
+from synth.model import Measure
 from synth.people import PhiRecorder
+from synth.recorded import OutcomeRecorder, outcome_value
 from synth.wording import (
     JOINT_MASCULINE,
     add_typos,
@@ -31,11 +33,12 @@ def _tidy(text: str) -> str:
 
 @dataclass
 class NoteWriter:
-    """Writes one note for one patient; every identifying string goes through ``phi``."""
+    """Writes one note for one patient; every identifying string goes through ``phi``, every score through ``score``."""
 
     plan: PatientPlan
     rng: random.Random
     phi: PhiRecorder
+    outcomes: OutcomeRecorder = field(default_factory=OutcomeRecorder)
 
     @property
     def es(self) -> bool:
@@ -49,6 +52,14 @@ class NoteWriter:
     def maybe(self, p: float) -> bool:
         """True with probability ``p``."""
         return self.rng.random() < p
+
+    def score(self, t: TreatmentPlan, measure: Measure, months: int) -> str:
+        """One outcome value in the clinic's number format, recorded as stated by the document being written."""
+        value = outcome_value(t, measure, months)
+        if value is None:
+            raise ValueError(f"no {measure} at {months} months to write")
+        index = next(i for i, x in enumerate(self.plan.treatments) if x is t)
+        return self.outcomes.use(index, measure, months, num(value, self.plan.language))
 
     # --- identifying lines -------------------------------------------------------------------------------------
     def record_line(self) -> str:
@@ -417,20 +428,16 @@ class NoteWriter:
 
     def scales(self, t: TreatmentPlan, month: int) -> str:
         """Pain and function scores at ``month`` (VAS always; WOMAC/KOOS when recorded)."""
-        lang = self.plan.language
-        vas = t.vas[month]
-        assert vas is not None
-        v = num(vas, lang)
+        v = self.score(t, "vas", month)
         if self.es:
             parts = [self.pick(f"EVA {v}/10", f"EVA {v}", f"EVA: {v}", f"dolor EVA {v}/10")]
         else:
             parts = [self.pick(f"VAS {v}/10", f"pain {v}/10 (VAS)", f"VAS: {v}", f"VAS pain {v}")]
-        w = t.womac.get(month)
-        if w is not None and self.maybe(0.85):
-            parts.append(self.pick(f"WOMAC {num(w, lang)}", f"WOMAC total {num(w, lang)}/96", f"WOMAC: {num(w, lang)}"))
-        k = t.koos.get(month)
-        if k is not None and self.maybe(0.85):
-            parts.append(f"KOOS {'dolor' if self.es else 'pain'} {num(k, lang)}")
+        if t.womac.get(month) is not None and self.maybe(0.85):
+            w = self.score(t, "womac", month)
+            parts.append(self.pick(f"WOMAC {w}", f"WOMAC total {w}/96", f"WOMAC: {w}"))
+        if t.koos.get(month) is not None and self.maybe(0.85):
+            parts.append(f"KOOS {'dolor' if self.es else 'pain'} {self.score(t, 'koos_pain', month)}")
         return ", ".join(parts) + "."
 
     def impression(self) -> str:
@@ -642,6 +649,7 @@ class NoteWriter:
         vn = t.vas[month] or 0.0
         when = fmt_date(t.date, lang, pick_date_style(self.rng, lang))
         when = self.phi.use("visit_date", when)
+        b = self.score(t, "vas", 0)
         if t.treatment_id == "surgery_referral":
             surgery = (
                 {"TKA": "PTR", "THA": "PTC"}.get(t.product or "", "artroplastia")
@@ -659,9 +667,9 @@ class NoteWriter:
                 )
             )
             basal = (
-                self.pick(f"EVA basal {num(v0, lang)}", f"EVA previa {num(v0, lang)}")
+                self.pick(f"EVA basal {b}", f"EVA previa {b}")
                 if self.es
-                else self.pick(f"baseline VAS {num(v0, lang)}", f"pre-op VAS {num(v0, lang)}")
+                else self.pick(f"baseline VAS {b}", f"pre-op VAS {b}")
             )
         elif self.es:
             opening = self.pick(
@@ -671,9 +679,7 @@ class NoteWriter:
                 f"{'tratada' if p.sex == 'F' else 'tratado'} con {name} el {when}.",
                 f"s/p {name} {when}.",
             )
-            basal = self.pick(
-                f"EVA basal {num(v0, lang)}", f"EVA previa {num(v0, lang)}", f"Partía de EVA {num(v0, lang)}"
-            )
+            basal = self.pick(f"EVA basal {b}", f"EVA previa {b}", f"Partía de EVA {b}")
         else:
             opening = self.pick(
                 f"Seen {month} months s/p {name} ({when}).",
@@ -681,13 +687,11 @@ class NoteWriter:
                 f"Pt with {diagnosis_text(p, self.rng)}, had {name} {when}.",
                 f"s/p {name} {when}.",
             )
-            basal = self.pick(
-                f"baseline VAS {num(v0, lang)}", f"VAS at baseline {num(v0, lang)}", f"pre-tx VAS {num(v0, lang)}"
-            )
+            basal = self.pick(f"baseline VAS {b}", f"VAS at baseline {b}", f"pre-tx VAS {b}")
         history = ""
         earlier = [m for m in (3, 6) if m < month and t.vas.get(m) is not None]
         if earlier and self.maybe(0.5):
-            history = " " + ", ".join(f"{m}m: {num(t.vas[m] or 0, lang)}" for m in earlier) + "."
+            history = " " + ", ".join(f"{m}m: {self.score(t, 'vas', m)}" for m in earlier) + "."
         body = [opening, self.response(v0, vn), self.scales(t, month) + f" ({basal}).{history}", self.adverse(t)]
         if self.maybe(0.4):
             self.rng.shuffle(body[1:3])

@@ -13,8 +13,10 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from synth.cohort import TreatmentPlan
+from synth.model import Measure
 from synth.notes import NoteWriter
-from synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, num, side_word, treatment_name
+from synth.recorded import outcome_value
+from synth.wording import diagnosis_text, dose_phrase, fmt_date, kl_text, side_word, treatment_name
 
 CLINIC_ES = "Unidad de Medicina Regenerativa y Ortopedia"
 CLINIC_EN = "Regenerative Medicine & Orthopaedics Unit"
@@ -23,18 +25,17 @@ CLINIC_EN = "Regenerative Medicine & Orthopaedics Unit"
 def _outcome_table(w: NoteWriter, t: TreatmentPlan) -> Table:
     """A small table: time point by VAS / WOMAC / KOOS."""
     es = w.es
-    lang = w.plan.language
     head = ["", "Basal" if es else "Baseline", "3 m", "6 m", "12 m"]
     rows: list[list[str]] = [head]
 
-    def cells(series: dict[int, float | None]) -> list[str]:
-        return [num(series[m], lang) if series.get(m) is not None else "-" for m in (0, 3, 6, 12)]  # type: ignore[arg-type]
+    def cells(measure: Measure) -> list[str]:
+        return [w.score(t, measure, m) if outcome_value(t, measure, m) is not None else "-" for m in (0, 3, 6, 12)]
 
-    rows.append(["EVA" if es else "VAS"] + cells(t.vas))
+    rows.append(["EVA" if es else "VAS"] + cells("vas"))
     if t.womac:
-        rows.append(["WOMAC"] + cells(t.womac))
+        rows.append(["WOMAC"] + cells("womac"))
     if t.koos:
-        rows.append(["KOOS dolor" if es else "KOOS pain"] + cells(t.koos))
+        rows.append(["KOOS dolor" if es else "KOOS pain"] + cells("koos_pain"))
     table = Table(rows, hAlign="LEFT", colWidths=[3.2 * cm] + [2.2 * cm] * 4)
     table.setStyle(
         TableStyle(

@@ -11,7 +11,9 @@ from openpyxl import Workbook
 
 from synth.cohort import PatientPlan, TreatmentPlan
 from synth.files import FIXED_DATETIME, normalize_office_zip
+from synth.model import Measure
 from synth.people import PhiRecorder
+from synth.recorded import OutcomeRecorder, outcome_value, table_place
 from synth.vocab import TABLE_LABELS
 from synth.wording import fmt_date, num
 
@@ -85,11 +87,19 @@ class TableEntry:
     treatment_index: int
     label: str
     phi: PhiRecorder
+    outcomes: OutcomeRecorder
 
     @property
     def treatment(self) -> TreatmentPlan:
         """The episode's treatment."""
         return self.plan.treatments[self.treatment_index]
+
+    def score(self, measure: Measure, months: int, where: str) -> float | None:
+        """The score for one cell (None = empty cell), recorded as written in the row ``where`` when there is one."""
+        value = outcome_value(self.treatment, measure, months)
+        if value is not None:
+            self.outcomes.mark(self.treatment_index, measure, months, where)
+        return value
 
 
 def choose_label(rng: random.Random, treatment_id: str, language: str) -> str:
@@ -104,6 +114,10 @@ def _dose_es(t: TreatmentPlan) -> str:
     return (t.dose or "").replace(".", ",")
 
 
+def _cell_es(value: float | None) -> str:
+    return num(value, "es") if value is not None else ""
+
+
 def _sort_key(entry: TableEntry) -> tuple[str, str]:
     return (entry.treatment.date.isoformat(), entry.plan.nhc)
 
@@ -114,11 +128,9 @@ def render_csv(entries: list[TableEntry]) -> tuple[bytes, list[TableEntry]]:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\n")
     writer.writerow(CSV_HEADERS)
-    for e in rows:
+    for i, e in enumerate(rows):
         p, t, rec = e.plan, e.treatment, e.phi
-
-        def v(x: float | None) -> str:
-            return num(x, "es") if x is not None else ""
+        where = table_place(CSV_PATH, i)
 
         writer.writerow(
             [
@@ -136,14 +148,14 @@ def render_csv(entries: list[TableEntry]) -> tuple[bytes, list[TableEntry]]:
                 e.label,
                 _dose_es(t),
                 t.sessions if t.sessions is not None else "",
-                v(t.vas.get(0)),
-                v(t.vas.get(3)),
-                v(t.vas.get(6)),
-                v(t.vas.get(12)),
-                v(t.womac.get(0)),
-                v(t.womac.get(12)),
-                v(t.koos.get(0)),
-                v(t.koos.get(12)),
+                _cell_es(e.score("vas", 0, where)),
+                _cell_es(e.score("vas", 3, where)),
+                _cell_es(e.score("vas", 6, where)),
+                _cell_es(e.score("vas", 12, where)),
+                _cell_es(e.score("womac", 0, where)),
+                _cell_es(e.score("womac", 12, where)),
+                _cell_es(e.score("koos_pain", 0, where)),
+                _cell_es(e.score("koos_pain", 12, where)),
                 ", ".join(_AE_ES[a] for a in t.adverse_events) or "Ninguno",
                 rec.use("doctor_name", p.identity.doctor.full),
             ]
@@ -162,8 +174,9 @@ def render_xlsx(entries: list[TableEntry]) -> tuple[bytes, list[TableEntry]]:
     assert ws is not None
     ws.title = "Treatments"
     ws.append(list(XLSX_HEADERS))
-    for e in rows:
+    for i, e in enumerate(rows):
         p, t, rec = e.plan, e.treatment, e.phi
+        where = table_place(XLSX_PATH, i)
         # Date cells reach readers as ISO dates (pandas/openpyxl), so that is the form recorded as PHI.
         rec.use("birth_date", p.birth_date.isoformat())
         rec.use("visit_date", t.date.isoformat())
@@ -183,14 +196,14 @@ def render_xlsx(entries: list[TableEntry]) -> tuple[bytes, list[TableEntry]]:
                 e.label,
                 t.dose,
                 t.sessions,
-                t.vas.get(0),
-                t.vas.get(3),
-                t.vas.get(6),
-                t.vas.get(12),
-                t.womac.get(0),
-                t.womac.get(12),
-                t.koos.get(0),
-                t.koos.get(12),
+                e.score("vas", 0, where),
+                e.score("vas", 3, where),
+                e.score("vas", 6, where),
+                e.score("vas", 12, where),
+                e.score("womac", 0, where),
+                e.score("womac", 12, where),
+                e.score("koos_pain", 0, where),
+                e.score("koos_pain", 12, where),
                 ", ".join(_AE_EN[a] for a in t.adverse_events) or "None reported",
                 rec.use("doctor_name", p.identity.doctor.full),
             ]
