@@ -5,6 +5,10 @@ the expected plan and the expected numbers computed from that clinic's ground tr
 use case the CLI and the API call and scores: plan accuracy per field (an exact set match, counted over questions
 where the expected or the predicted field is non-empty), exact counts and case lists, medians per arm, measure and
 time point, regimens, adverse events, and whether unanswerable, identifier and vague questions were handled.
+
+Numbers from outcomes count only what the records state. Where the ground truth says where each outcome is written
+(`recorded_in`, synth schema 2), an outcome drawn but written in no document or table row is one no reader of the
+records could know; a change from baseline counts when both its values are written somewhere.
 """
 
 from __future__ import annotations
@@ -171,6 +175,8 @@ class SuiteQuestion:
     count: int | None = None
     case_ids: list[str] | None = None
     medians: dict[tuple[str, str, float], float] = field(default_factory=dict)  # (arm, measure, months) -> median
+    # Ground-truth changes inside these medians' scope that no record states: (patient_id, treatment #, measure, months).
+    unstated: set[tuple[str, int, str, int]] = field(default_factory=set)
     sessions: dict[str, dict[str, int]] = field(default_factory=dict)  # arm -> sessions -> episodes
     adverse: dict[str, int] = field(default_factory=dict)  # arm -> patients with an adverse event after it
     arm_counts: dict[str, int] = field(default_factory=dict)
@@ -179,6 +185,42 @@ class SuiteQuestion:
 
 
 # -- the ground truth, read directly ------------------------------------------------------------------------------
+
+
+def stated(outcome: Any) -> bool:
+    """Whether a ground-truth outcome is written in some document or table row (older ground truths: always)."""
+    recorded_in = getattr(outcome, "recorded_in", None)
+    return recorded_in is None or bool(recorded_in)
+
+
+def _value(episode: Any, measure: str, months: int) -> tuple[float | None, bool]:
+    """The episode's ground-truth score and whether the records state it."""
+    for o in episode.outcomes:
+        if o.measure == measure and o.time_point_months == months:
+            return o.value, stated(o)
+    return None, False
+
+
+def _change(e: Any, measure: str, months: int) -> tuple[float | None, bool]:
+    """The episode's change from baseline at ``months`` (None when the ground truth lacks either value) and whether
+    the records state both values."""
+    base, base_stated = _value(e, measure, 0)
+    later, later_stated = _value(e, measure, months)
+    if base is None or later is None:
+        return None, False
+    return later - base, base_stated and later_stated
+
+
+def unstated_changes(truth: Any) -> int:
+    """How many of the clinic's ground-truth changes from baseline (episode, measure, time point) no record states."""
+    n = 0
+    for p in truth.patients:
+        for e in p.treatments:
+            for o in e.outcomes:
+                if o.time_point_months > 0:
+                    delta, ok = _change(e, o.measure, o.time_point_months)
+                    n += delta is not None and not ok
+    return n
 
 
 class _Truth:
@@ -198,18 +240,22 @@ class _Truth:
     def with_treatment(self, patients: Iterable[Any], t: str, sessions: int | None = None) -> list[Any]:
         return [p for p in patients if any(sessions is None or e.sessions == sessions for e in self.episodes(p, t))]
 
-    def medians(self, patients: list[Any], t: str, measure: str, months: list[float],
-                sessions: int | None = None) -> dict[tuple[str, str, float], float]:
+    def medians(self, patients: list[Any], t: str, measure: str, months: list[float], sessions: int | None = None,
+                unstated: set[tuple[str, int, str, int]] | None = None) -> dict[tuple[str, str, float], float]:
+        """Median change from baseline per time point over the changes the records state; the ones they do not
+        state are added to ``unstated``."""
         out = {}
         for m in months:
             deltas = []
             for p in patients:
-                for e in self.episodes(p, t):
-                    if sessions is not None and e.sessions != sessions:
+                for i, e in enumerate(p.treatments):
+                    if e.treatment_id != t or (sessions is not None and e.sessions != sessions):
                         continue
-                    base, later = e.value(TRUTH_MEASURE[measure], 0), e.value(TRUTH_MEASURE[measure], int(m))
-                    if base is not None and later is not None:
-                        deltas.append(later - base)
+                    delta, ok = _change(e, TRUTH_MEASURE[measure], int(m))
+                    if delta is not None and ok:
+                        deltas.append(delta)
+                    elif delta is not None and unstated is not None:
+                        unstated.add((p.patient_id, i, TRUTH_MEASURE[measure], int(m)))
             if deltas:
                 out[(t, measure, m)] = round(statistics.median(deltas), 2)
         return out
@@ -227,7 +273,7 @@ class _Truth:
         return [c for c, _ in Counter(p.diagnosis.diagnosis_id for p in self.patients).most_common()]
 
     def months_recorded(self) -> set[int]:
-        return {o.time_point_months for p in self.patients for e in p.treatments for o in e.outcomes}
+        return {o.time_point_months for p in self.patients for e in p.treatments for o in e.outcomes if stated(o)}
 
 
 def _word(table: dict[str, dict[str, tuple[str, ...]]], key: str, lang: str, i: int) -> str:
@@ -287,7 +333,7 @@ def _fill(gt: _Truth, tid: str, intent: str, lang: str, kind: str, text: str, k:
             return None
         plan.update({"treatments": [t, t2], "measures": [measure], "time_points": [float(x) for x in tp]})
         for arm in (t, t2):
-            q.medians.update(gt.medians(patients, arm, measure, [float(x) for x in tp]))
+            q.medians.update(gt.medians(patients, arm, measure, [float(x) for x in tp], unstated=q.unstated))
             q.arm_counts[arm] = len(gt.with_treatment(patients, arm))
     elif kind in ("worked", "worked_excl", "worked_prior"):
         plan.update({"treatments": [], "time_points": [float(x) for x in tp] if "{tp}" in text else []})
@@ -311,7 +357,7 @@ def _fill(gt: _Truth, tid: str, intent: str, lang: str, kind: str, text: str, k:
                 q.arm_counts[arm] = sum(1 for p in group if p.treatments[1].treatment_id == arm)
         else:
             for arm in arms:
-                q.medians.update(gt.medians(group, arm, measure, [float(x) for x in tp]))
+                q.medians.update(gt.medians(group, arm, measure, [float(x) for x in tp], unstated=q.unstated))
                 q.arm_counts[arm] = len(gt.with_treatment(group, arm))
         q.count = len(group)
     elif kind == "count_adverse":
@@ -322,7 +368,7 @@ def _fill(gt: _Truth, tid: str, intent: str, lang: str, kind: str, text: str, k:
         q.arm_counts[t] = len(group)
     elif kind == "worked_regimen":
         plan.update({"also": ["regimen"], "time_points": [float(x) for x in tp]})
-        q.medians.update(gt.medians(patients, t, measure, [float(x) for x in tp]))
+        q.medians.update(gt.medians(patients, t, measure, [float(x) for x in tp], unstated=q.unstated))
         q.sessions.update(gt.sessions(patients, t))
         q.arm_counts[t] = len(gt.with_treatment(patients, t))
     elif kind == "regimen":
@@ -341,7 +387,7 @@ def _fill(gt: _Truth, tid: str, intent: str, lang: str, kind: str, text: str, k:
             words["n"] = sessions
             plan["sessions"] = sessions
         plan.update({"measures": [measure], "time_points": [3.0, 6.0, 12.0] if "3, 6" in text else []})
-        q.medians.update(gt.medians(patients, t, measure, [3.0, 6.0, 12.0], sessions=sessions))
+        q.medians.update(gt.medians(patients, t, measure, [3.0, 6.0, 12.0], sessions=sessions, unstated=q.unstated))
         q.arm_counts[t] = len(gt.with_treatment(patients, t, sessions))
     elif kind == "similar":
         age = 55 + (k % 3) * 5
@@ -495,7 +541,9 @@ def summarize(results: list[QuestionResult]) -> dict[str, Any]:
     checks: dict[str, list[bool]] = defaultdict(list)
     by_intent: dict[tuple[str, str], list[bool]] = defaultdict(list)
     answerable_numbers: list[bool] = []
+    unstated: set[tuple[str, int, str, int]] = set()
     for r in results:
+        unstated |= r.question.unstated
         lang = r.question.language
         for f, ok in r.plan_ok.items():
             fields[f][lang].append(ok)
@@ -512,6 +560,9 @@ def summarize(results: list[QuestionResult]) -> dict[str, Any]:
         "plan_fields": {f: {k: rate(v) for k, v in per.items()} for f, per in fields.items()},
         "checks": {c: rate(v) for c, v in checks.items()},
         "numbers_exact": rate(answerable_numbers),
+        # Changes inside the expected medians' scope that the ground truth holds and no record states: left out.
+        "medians_unstated_changes_left_out": {"changes": len(unstated),
+                                              "questions": sum(1 for r in results if r.question.unstated)},
         "per_intent_language": {f"{i}/{lang}": rate(v) for (i, lang), v in sorted(by_intent.items())},
         "errors": [f"{r.question.qid}: {r.error}" for r in results if r.error],
     }
@@ -560,6 +611,10 @@ def report_text(summary: dict[str, Any]) -> str:
     ne = summary["numbers_exact"]
     if ne["n"]:
         lines.append(f"answerable questions with every number exact: {ne['rate']:.3f} ({ne['ok']}/{ne['n']})")
+    left = summary.get("medians_unstated_changes_left_out")
+    if left and left["changes"]:
+        lines.append(f"expected medians leave out {left['changes']} ground-truth changes that no record states "
+                     f"({left['questions']} questions)")
     lines.append("fully right per intent/language (plan and checks):")
     for k, r in summary["per_intent_language"].items():
         lines.append(f"  {k:<28} {r['rate']:.3f} ({r['ok']}/{r['n']})")
@@ -572,8 +627,9 @@ def report_text(summary: dict[str, Any]) -> str:
 
 
 def truth_cases(truth: Any, pseudonym: Callable[[str], str]) -> list[Any]:
-    """One Case per ground-truth patient, exactly as designed (no parsing, no extraction): asking the suite over
-    these measures the planner and the cohort queries alone, apart from what indexing read from the documents."""
+    """One Case per ground-truth patient, exactly as designed (no parsing, no extraction) but with only the outcomes
+    the records state: asking the suite over these measures the planner and the cohort queries alone, apart from
+    what indexing read from the documents."""
     import datetime as dt
 
     from casewise.types import Case, Diagnosis, Outcome, Treatment, age_band
@@ -589,7 +645,7 @@ def truth_cases(truth: Any, pseudonym: Callable[[str], str]) -> list[Any]:
             treatments=[Treatment(name=t.treatment_id, date=dt.date.fromisoformat(t.date), dose=t.dose,
                                   sessions=t.sessions) for t in p.treatments],
             outcomes=[Outcome(measure=measure[o.measure], value=o.value, months=float(o.time_point_months),
-                              treatment=t.treatment_id) for t in p.treatments for o in t.outcomes],
+                              treatment=t.treatment_id) for t in p.treatments for o in t.outcomes if stated(o)],
             adverse_events=sorted({a for t in p.treatments for a in t.adverse_events})))
     return out
 
