@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,14 +92,16 @@ class DocumentReader:
             title, _, body = res.text.partition("\n")
             clean.append(Section(title=title.strip(), text=body.strip()))
         text = "\n".join(s.title + "\n" + s.text for s in clean)
-        facts = {case_id: self._facts_from_text(text, language)}
+        facts = {case_id: self._facts_from_text(text, language, name_sex=_name_sex(results))}
         chunks = self._chunks(doc_id, case_id, clean, language, facts[case_id])
         return ReadDocument(doc_id, path, dtype, content_hash, chunks, facts, case_id)
 
-    def _facts_from_text(self, text: str, language: str) -> CaseFacts:
+    def _facts_from_text(self, text: str, language: str, *, name_sex: str | None = None) -> CaseFacts:
         """A note without a structured row reaches its case through the configured extractor (extract.backend),
-        and its ICD-10 codes through the coder (extract.icd10)."""
+        and its ICD-10 codes through the coder (extract.icd10). `name_sex`, what the patient line's given name
+        implies, stands in only where the note's text states no sex."""
         facts = facts_from(self.extractor.extract(text, language=language))  # type: ignore[arg-type]
+        facts.sex = facts.sex or name_sex
         if self.coder is not None:
             facts.codes = self.coder.code(text, language=language)  # type: ignore[arg-type]
         return facts
@@ -236,6 +239,12 @@ def _row_groups(lines: list[str], max_words: int) -> list[str]:
     if buf:
         groups.append("\n".join(buf))
     return groups
+
+
+def _name_sex(results: Sequence[object]) -> str | None:
+    """The one sex the sections' patient lines imply (`DeidResult.name_sex`); None when none or they disagree."""
+    found = {s for s in (getattr(r, "name_sex", None) for r in results) if s in ("F", "M")}
+    return found.pop() if len(found) == 1 else None
 
 
 def episode_id(deid: Deidentifier, doc_id: str) -> str:

@@ -36,6 +36,7 @@ from indexing.deid.lexicon import (
     is_eponym,
     is_not_name_word,
 )
+from indexing.deid.name_sex import patient_name_sex
 from indexing.deid.patterns import address_block_tail
 from indexing.deid.types import DeidResult, PhiSpan
 
@@ -174,7 +175,9 @@ class Deidentifier:
             for i, (_, artifacts) in zip(idx, batch):
                 found = analyzer.analyze(items[i], language=lang, entities=entities, nlp_artifacts=artifacts)
                 spans = self._select(items[i], found, lang)
-                results[i] = self._replace(items[i], spans, lang, pkeys[i], anonymizer)
+                res = self._replace(items[i], spans, lang, pkeys[i], anonymizer)
+                res.name_sex = patient_name_sex(items[i], spans)  # read here: the name is gone from res.text
+                results[i] = res
         return [r if r is not None else DeidResult(items[i], []) for i, r in enumerate(results)]
 
     # ---- detection post-processing --------------------------------------------------------------------------------

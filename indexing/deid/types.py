@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +17,9 @@ class PhiSpan:
 
 @dataclass(slots=True)
 class DeidResult:
-    """The de-identified text and where PHI was found in the original."""
+    """The de-identified text, where PHI was found in the original, and the sex the patient line's given name implies
+    ('F'/'M', read before the name was removed; None when no patient line gives one: `deid.name_sex`)."""
 
     text: str
     spans: list[PhiSpan] = field(default_factory=list)
+    name_sex: Literal["F", "M"] | None = None
