@@ -22,15 +22,16 @@ Sex = Literal["F", "M"]
 _LOCALES = ("es_ES", "es_MX", "en_US", "en_GB")
 _MD = r"[*_]{0,3}"
 # Labels that name the patient themself (relatives, surnames alone and professionals are left out on purpose).
-_COLON_LABELS = r"Nombre y apellidos|Nombre del paciente|Nombre completo|Nombre|Patient'?s name|Patient name|Full name|" \
-                r"Name|First name|Given name"
+_COLON_LABELS = r"Nombre y apellidos|Nombre del paciente|Nombre completo|Nombre|Patient'?s name|Patient name"
+_NAME_LABELS = r"Full name|Name|First name|Given name"  # only where a line or a field starts: not "Mother's name:"
 _PATIENT_LABELS = r"Paciente|Patient|Pac\.|Pte\.|Pt\.?|Pat\."
 _TITLES = r"Sr|Sra|Srta|Dña|Dª|D|Don|Doña|Mr|Mrs|Ms|Miss|Mx"
 _PRO_TITLES = r"Dr|Dra|Drs|Dres|Doctor|Doctora|Prof|Profa|Profesor|Profesora"
-# A label that starts a line or follows a separator ("Nota: Paciente Tomás ..."), never "Mother's name:".
+# Parsing may join a form's lines ("NHC: 865510 Paciente: ..."), so most labels count wherever a word starts.
 _PATIENT_LINE = re.compile(
-    rf"(?:^|[:|.;,(\t])[ \t]*{_MD}(?i:(?:(?:{_COLON_LABELS}){_MD}[ \t]*:|(?:{_PATIENT_LABELS}){_MD}[ \t]*:?)){_MD}[ \t]*"
-    rf"(?P<title>(?i:{_PRO_TITLES}|{_TITLES})\.?[ \t]+)?(?=[^\W\d_])",
+    rf"(?:(?:^|[:|.;,(\t])[ \t]*{_MD}(?i:(?:{_NAME_LABELS}){_MD}[ \t]*:)"
+    rf"|(?<![\w'’´-]){_MD}(?i:(?:{_COLON_LABELS}){_MD}[ \t]*:|(?:{_PATIENT_LABELS}){_MD}[ \t]*:?))"
+    rf"{_MD}[ \t]*(?P<title>(?i:{_PRO_TITLES}|{_TITLES})\.?[ \t]+)?(?=[^\W\d_])",
     re.MULTILINE,
 )
 _NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’´-]*(?:-[^\W\d_]+)?")

@@ -98,3 +98,9 @@ def test_surname_first_lines_read_the_given_name_after_the_comma(deid: Deidentif
     res = deid.deidentify(note)
     assert res.name_sex == sex
     assert "Lucía" not in res.text and "Edward" not in res.text
+
+
+def test_a_patient_label_inside_a_joined_form_line_counts(deid: Deidentifier) -> None:
+    res = deid.deidentify("NHC: 123456 Paciente: Marcos Inventado Ficticio Domicilio: calle Falsa 1\n" + _BODY)
+    assert res.name_sex == "M"
+    assert "Marcos" not in res.text
