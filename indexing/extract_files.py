@@ -79,7 +79,10 @@ def _note(path: Path, dtype: str, settings: Settings, id_pattern: re.Pattern[str
     clean = deid.deidentify_many([s.title + "\n" + s.text for s in sections], patient_keys=ref, language=language)
     text = "\n".join(r.text for r in clean)
     note = extractor.extract(text, language=language)
-    from indexing.reader import episode_id
+    from indexing.reader import episode_id, name_sex_of
+
+    if note.sex is None:  # as indexing does: the patient line's given name, where the note states no sex
+        note = note.model_copy(update={"sex": name_sex_of(clean)})
 
     doc_id = doc_id_for(path)  # a note without a record number is a case of its own, as indexing makes it
     return NoteRecord(doc_id, deid.pseudonym(ref) if ref else episode_id(deid, doc_id), note,

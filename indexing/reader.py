@@ -92,7 +92,7 @@ class DocumentReader:
             title, _, body = res.text.partition("\n")
             clean.append(Section(title=title.strip(), text=body.strip()))
         text = "\n".join(s.title + "\n" + s.text for s in clean)
-        facts = {case_id: self._facts_from_text(text, language, name_sex=_name_sex(results))}
+        facts = {case_id: self._facts_from_text(text, language, name_sex=name_sex_of(results))}
         chunks = self._chunks(doc_id, case_id, clean, language, facts[case_id])
         return ReadDocument(doc_id, path, dtype, content_hash, chunks, facts, case_id)
 
@@ -241,7 +241,7 @@ def _row_groups(lines: list[str], max_words: int) -> list[str]:
     return groups
 
 
-def _name_sex(results: Sequence[object]) -> str | None:
+def name_sex_of(results: Sequence[object]) -> str | None:
     """The one sex the sections' patient lines imply (`DeidResult.name_sex`); None when none or they disagree."""
     found = {s for s in (getattr(r, "name_sex", None) for r in results) if s in ("F", "M")}
     return found.pop() if len(found) == 1 else None

@@ -104,3 +104,18 @@ def test_a_patient_label_inside_a_joined_form_line_counts(deid: Deidentifier) ->
     res = deid.deidentify("NHC: 123456 Paciente: Marcos Inventado Ficticio Domicilio: calle Falsa 1\n" + _BODY)
     assert res.name_sex == "M"
     assert "Marcos" not in res.text
+
+
+def test_casewise_extract_takes_the_same_sex_as_indexing(deid: Deidentifier, tmp_path: Path) -> None:
+    """`casewise extract` (indexing/extract_files.py) reads a note the way indexing does: the name's sex where the
+    text states none, the text's where it does."""
+    from indexing.extract_files import extract_path
+    from indexing.extraction.rules import RulesExtractor
+
+    named, stated = tmp_path / "a.txt", tmp_path / "b.txt"
+    named.write_text("Nombre: Lucía Ejemplo Prueba\n" + _BODY, encoding="utf-8")
+    stated.write_text("Nombre: Lucía Otra Persona\nVarón de 60 años. " + _BODY, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", deid=DeidSettings(secret=SecretStr("test-secret")))
+    batch = extract_path([named, stated], settings, deid, RulesExtractor())
+    sex = {n.doc_id: n.extraction.sex for n in batch.notes}
+    assert sex == {doc_id_for(named): "F", doc_id_for(stated): "M"}
