@@ -282,6 +282,13 @@ def general_vocabulary(base: Vocabulary = BUILTIN) -> Vocabulary:
 
 
 
+
+def general_operations(base: Vocabulary = BUILTIN) -> frozenset[str]:
+    """The operations the general terms add to `base`: read in any note or question, unlike a general drug or
+    condition, which is background beside the clinic's own terms."""
+    own = {t.id for t in base.treatments}
+    return frozenset(t.id for t in general_vocabulary(base).treatments if t.id not in own and t.category == "surgery")
+
 # Labels of conditions and treatments a clinician may ask about that no vocabulary here holds: the question
 # planner names them (unknown), and the answer says in the question's language that the records hold none.
 ASKED_ONLY: dict[str, tuple[str, str]] = {

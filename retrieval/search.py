@@ -128,6 +128,7 @@ class CaseRetriever:
         self.index = index
         self.embedder = embedder
         self.vocab = load_vocabulary(settings.extract.vocabulary_file)  # the one extraction used on the notes
+        self._filter_vocab = general_vocabulary(self.vocab)  # filters name every term extraction gives cases
         self._model_checked_at = -math.inf  # when the index's recorded embedder was last compared with ours
 
     def _check_model(self) -> None:
@@ -154,7 +155,7 @@ class CaseRetriever:
             raise RequestError("k", "must be between 1 and 100")
         if not self.index.exists():
             return []
-        flt = to_qdrant(filters, general_vocabulary(self.vocab))  # every term extraction gives cases
+        flt = to_qdrant(filters, self._filter_vocab)
         self._check_model()
         qvec = self.embedder.embed_queries([query])[0]
         qsparse = sparse_vector(query, query=True)

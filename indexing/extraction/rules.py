@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from casewise import extract
+from casewise.general_terms import general_operations
 from casewise.lang import detect_language
 from casewise.types import Language
 from casewise.vocabulary import BUILTIN, Mention, Vocabulary, fold, fold_with_offsets
@@ -153,8 +154,7 @@ class RulesExtractor:
         self.general = general_vocabulary(self.vocab)
         self._own_diagnoses = {t.id for t in self.vocab.diagnoses}
         self._own_treatments = {t.id for t in self.vocab.treatments}
-        self._general_surgery = {t.id for t in self.general.treatments
-                                 if t.id not in self._own_treatments and t.category == "surgery"}
+        self._general_surgery = general_operations(self.vocab)
         self.date_order = date_order
         self.today = today
 

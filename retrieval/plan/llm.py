@@ -18,7 +18,7 @@ from casewise.json_chat import ChatModel, ResponseFormat, SchemaChat
 from casewise.plan import INTENTS, Condition, Intent, PatientProfile, QuestionPlan
 from casewise.types import Language
 from casewise.vocabulary import BUILTIN, Vocabulary
-from retrieval.plan.rules import RulesPlanner
+from retrieval.plan.rules import RulesPlanner, adds_part
 
 MAX_QUESTION_CHARS = 2000
 SYSTEM = ("You read a clinician's question about a clinic's past cases into JSON. intent: one of "
@@ -33,9 +33,11 @@ def _also(intent: Intent, rules: QuestionPlan) -> list[Intent]:
     """The further parts the rules read in a question of several parts, less the one the model chose."""
     if intent == "too_vague" or not rules.also:
         return []
-    outcomes = {"what_worked", "compare", "similar_cases"}
-    return [a for a in dict.fromkeys([rules.intent, *rules.also])
-            if a != intent and not (a in outcomes and intent in outcomes) and a not in ("similar_cases", "list")]
+    out: list[Intent] = []
+    for a in [rules.intent, *rules.also]:
+        if adds_part(intent, out, a):
+            out.append(a)
+    return out
 
 
 class LLMPlan(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from casewise import extract
+from casewise.general_terms import general_operations
 from casewise.lang import detect_language
 from casewise.plan import Condition, Intent, PatientProfile, QuestionPlan
 from casewise.types import Language
@@ -81,6 +82,13 @@ _COMPARE_WORD = re.compile(r"\bcompar\w*|\bvs\.?\b|\bversus\b|\bfrente a\b|\bmej
                            r"|\bdifferences?\b")
 # A later part repeats the first part's kind of answer when both ask for outcomes per treatment.
 _OUTCOME_INTENTS = frozenset({"what_worked", "compare", "similar_cases"})
+
+
+def adds_part(intent: str, also: list[Intent], candidate: str) -> bool:
+    """Whether `candidate` is a further part to answer after `intent` and `also`: not asked yet, not a list or a
+    similar-case search (the first part's cases already are one), not outcomes per treatment again."""
+    return (candidate != intent and candidate not in also and candidate not in ("similar_cases", "list")
+            and not (intent in _OUTCOME_INTENTS and candidate in _OUTCOME_INTENTS))
 
 # Prior treatments and exclusions, by the words right before (or after) the treatment mention.
 _PRIOR_BEFORE = re.compile(r"(?:tras|despues de|after|post)(?: (?:el|la|los|las|un|una|the|a))? (?:fracaso|fallo|failure|"
@@ -209,9 +217,7 @@ class RulesPlanner:
         # of the clinic's shorter word inside it). A general drug is not an arm: questions name drugs as background
         # ('EVA 7 pese a AINEs', 'on anticoagulants').
         self.general = general
-        own = {t.id for t in vocab.treatments}
-        self._general_surgery = {t.id for t in general.treatments if t.id not in own and t.category == "surgery"} \
-            if general else set()
+        self._general_surgery = general_operations(vocab) if general else frozenset()
         self._measure_patterns = [
             (m.id, re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(fold(s)) for s in (m.id, *m.synonyms)) + r")(?![a-z0-9])"))
             for m in vocab.measures.values()]
@@ -223,9 +229,8 @@ class RulesPlanner:
         lang: Language = language or detect_language(text)
         identifiers = self._identifiers(f)
         found, unknown_conditions = self._conditions(text, f)
-        general = self.general
-        conditions = [Condition(id=d, icd10=(self.vocab.icd10_of(d) or (general.icd10_of(d) if general else None)))
-                      for d in found]
+        terms = self.general or self.vocab  # the general terms hold the clinic's own, codes included
+        conditions = [Condition(id=d, icd10=terms.icd10_of(d)) for d in found]
         arms, prior, excluded = self._treatments(f)
         unknown_treatments = [tid for tid, pat in _OTHER_TREATMENT_PATTERNS if pat.search(f)]
         measures = [mid for mid, pat in self._measure_patterns if pat.search(f)]
@@ -248,8 +253,7 @@ class RulesPlanner:
                 intent = self._intent(head, [], conditions, unknown_conditions, arms, prior, unknown_treatments,
                                       time_points, profile)
                 for _i, cues in asked[1:]:  # each later part: the first thing it asks that is not asked yet
-                    more = next((c for c in cues if c != intent and c not in also and c not in ("similar_cases", "list")
-                                 and not (intent in _OUTCOME_INTENTS and c in _OUTCOME_INTENTS)), None)
+                    more = next((c for c in cues if adds_part(intent, also, c)), None)
                     if more is not None:
                         also.append(more)
         return QuestionPlan(
@@ -283,8 +287,7 @@ class RulesPlanner:
         mentions = self.vocab.diagnosis_mentions(f)
         inside = {m.id for m in mentions if any(s <= m.start and m.end <= e and e - s > m.end - m.start
                                                 for _c, s, e in others)}
-        kept = {m.id for m in mentions if m.id not in inside}
-        found = [d for d in self.vocab.find_diagnoses(text) if d in kept or d not in inside]
+        found = [d for d in self.vocab.find_diagnoses(text) if d not in inside]
         if found:
             return found, []
         named = list(dict.fromkeys(cid for cid, _s, _e in others))

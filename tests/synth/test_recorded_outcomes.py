@@ -7,16 +7,15 @@ import csv
 import re
 from pathlib import Path
 
-import docx
 import openpyxl
 import pytest
-from pypdf import PdfReader
 
 import synth.generate
 from synth import GroundTruth, generate_clinic
 from synth.cohort import PatientPlan, draw_patient
 from synth.model import SCHEMA_VERSION, Outcome
 from synth.tables import CSV_HEADERS, CSV_PATH, XLSX_HEADERS, XLSX_PATH
+from tests.synth.test_generate import _files, _text
 
 PATIENTS = 20
 SEED = 4  # a clinic where each place an outcome is written is, for some outcome, the only one
@@ -42,19 +41,8 @@ def _written(number: str, text: str) -> bool:
     return re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(number)}(?!\d|[.,]\d)", text) is not None
 
 
-def _text(path: Path) -> str:
-    if path.suffix == ".txt":
-        return path.read_text(encoding="utf-8")
-    if path.suffix == ".pdf":
-        return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
-    if path.suffix == ".docx":
-        return "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
-    raise AssertionError(f"unexpected document type {path.suffix}")
-
-
 def _documents(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "ground_truth.json"}
+    return {name: data for name, data in _files(root).items() if name != "ground_truth.json"}
 
 
 @pytest.fixture(scope="module")
