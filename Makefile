@@ -14,7 +14,7 @@ test: setup-test
 	.venv/bin/python -m pytest -q
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/mypy casewise app cli indexing retrieval reasoning api eval synth && .venv/bin/lint-imports
+	.venv/bin/ruff check . && .venv/bin/mypy casewise app cli indexing retrieval reasoning api eval synth bench && .venv/bin/lint-imports
 
 bench: setup
 	.venv/bin/python -m bench.ingest && .venv/bin/python -m bench.query

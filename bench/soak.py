@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{port}"
         stop = threading.Event()
         samples: list[tuple[float, float, int]] = []  # (t, rss MB, requests so far)
-        jobs = {"done": 0, "failed": 0, "errors": []}  # type: dict[str, object]
+        jobs = {"done": 0, "failed": 0}
+        job_errors: list[str] = []
         done_requests = [0]
         t_start = time.monotonic()
 
@@ -102,12 +103,12 @@ def main(argv: list[str] | None = None) -> int:
                             time.sleep(0.5)
                             job = c.get(f"/v1/index/jobs/{job['job_id']}").json()
                         key = "done" if job.get("state") == "done" else "failed"
-                        jobs[key] = int(jobs[key]) + 1  # type: ignore[call-overload]
+                        jobs[key] += 1
                         if key == "failed":
-                            jobs["errors"].append(str(job.get("error")))  # type: ignore[union-attr]
+                            job_errors.append(str(job.get("error")))
                     except httpx.HTTPError as exc:
-                        jobs["failed"] = int(jobs["failed"]) + 1  # type: ignore[call-overload]
-                        jobs["errors"].append(type(exc).__name__)  # type: ignore[union-attr]
+                        jobs["failed"] += 1
+                        job_errors.append(type(exc).__name__)
 
         def clinical(c: httpx.Client, rng: random.Random) -> tuple[bool, bool, str]:
             draw = rng.random()
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"minutes": args.minutes, "clients": args.clients, "requests": len(result.latencies),
                "requests_per_s": round(len(result.latencies) / seconds, 2), "errors": result.errors,
                "error_samples": result.error_samples, "reindex_jobs_done": jobs["done"],
-               "reindex_jobs_failed": jobs["failed"], "reindex_errors": jobs["errors"][:5],  # type: ignore[index]
+               "reindex_jobs_failed": jobs["failed"], "reindex_errors": job_errors[:5],
                "audit_intact": ok, "audit_entries": entries, "rss_mb_first": round(samples[0][1], 1),
                "rss_mb_last": round(samples[-1][1], 1), "rss_late_over_early": round(ratio, 3)}
     print(json.dumps(summary, indent=1))
