@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from eval import retrieval_eval as ev
+from tests.codiesp_folder import write_codiesp
 
 CASES = {
     # id: (codes, Spanish text, English text)
@@ -136,20 +137,11 @@ CODED = {f"N{i:02d}": ("x99.9" if i % 3 == 0 else "j45.9" if i % 3 == 1 else "k3
 
 @pytest.fixture()
 def coded_folder(tmp_path: Path) -> Path:
-    (tmp_path / "text_files").mkdir()
-    (tmp_path / "text_files_en").mkdir()
-    d, x = [], []
-    for nid, code in CODED.items():
-        phrase = PHRASES[code]
-        text = f"Paciente de {40 + int(nid[1:])} años con {phrase} desde hace meses; se pauta tratamiento."
-        (tmp_path / "text_files" / f"{nid}.txt").write_text(text, encoding="utf-8")
-        (tmp_path / "text_files_en" / f"{nid}.txt").write_text(f"Patient with {code} for months.", encoding="utf-8")
-        a = text.index(phrase)
-        d.append(f"{nid}\t{code}")
-        x.append(f"{nid}\tDIAGNOSTICO\t{code}\t{phrase}\t{a} {a + len(phrase)}")
-    (tmp_path / "trainD.tsv").write_text("\n".join(d) + "\n", encoding="utf-8")
-    (tmp_path / "trainX.tsv").write_text("\n".join(x) + "\n", encoding="utf-8")
-    return tmp_path
+    notes = {nid: f"Paciente de {40 + int(nid[1:])} años con {PHRASES[code]} desde hace meses; se pauta tratamiento."
+             for nid, code in CODED.items()}
+    english = {nid: f"Patient with {code} for months." for nid, code in CODED.items()}
+    return write_codiesp(tmp_path, notes, [(nid, "DIAGNOSTICO", code, PHRASES[code]) for nid, code in CODED.items()],
+                         english=english)
 
 
 def test_folds_are_deterministic_by_document_id_and_cover_every_case(coded_folder: Path) -> None:

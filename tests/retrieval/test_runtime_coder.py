@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from casewise.settings import Settings
+from tests.codiesp_folder import write_codiesp
 
 NOTE = "Consulta\n\nPaciente de 70 años con dolor de rodilla derecha de meses de evolución."
 NOTES = {f"nota_{n}.txt": f"NHC: {n}\n{NOTE}" for n in ("2000001", "2000002")}
@@ -21,17 +22,7 @@ CODED = {f"caso-{i}": f"Mujer de {60 + i} años con gonartrosis de rodilla derec
 
 
 def _coded_folder(root: Path) -> Path:
-    folder = root / "coded"
-    (folder / "text_files").mkdir(parents=True)
-    d, x = [], []
-    for note_id, text in CODED.items():
-        (folder / "text_files" / f"{note_id}.txt").write_text(text, encoding="utf-8")
-        a = text.index("gonartrosis")
-        d.append(f"{note_id}\tm17.11")
-        x.append(f"{note_id}\tDIAGNOSTICO\tm17.11\tgonartrosis\t{a} {a + len('gonartrosis')}")
-    (folder / "trainD.tsv").write_text("\n".join(d) + "\n", encoding="utf-8")
-    (folder / "trainX.tsv").write_text("\n".join(x) + "\n", encoding="utf-8")
-    return folder
+    return write_codiesp(root / "coded", CODED, [(nid, "DIAGNOSTICO", "m17.11", "gonartrosis") for nid in CODED])
 
 
 def _settings(data_dir: Path) -> Settings:
