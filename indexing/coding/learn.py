@@ -1,5 +1,5 @@
 """Learn the coder from coded notes: evidence spans and terminology labels become terms, and every (term, code) pair
-is calibrated on the learning notes it was not learned from (leave-one-note-out), as are the thresholds.
+is calibrated on the learning notes, each scored by what the others showed (leave-one-note-out), as are the thresholds.
 
 `learn_codes([DIR, ...])` reads CodiEsp-format folders and writes `<data_dir>/coding/icd10-coder-v<N>.json.gz`.
 """
@@ -127,7 +127,8 @@ def terminology_terms(language: str) -> tuple[tuple[tuple[str, ...], str], ...]:
 
 def calibrate(lm: LanguageModel, notes: Sequence[CodedNote], language: str, *, kinds: Sequence[str] = KINDS,
               negation: bool = True) -> None:
-    """Fill every sense's out-of-note hits/fires, the priors of untested senses and the thresholds (per kind)."""
+    """Fill every sense's hits/fires over the learning notes, the priors of untested senses and the thresholds (per
+    kind), each note's predictions scored leave-one-note-out."""
     lex = lm.lexicon
     fired_by_note: list[tuple[CodedNote, dict[int, Sense], set[int]]] = []
     for note in notes:
@@ -137,21 +138,21 @@ def calibrate(lm: LanguageModel, notes: Sequence[CodedNote], language: str, *, k
         fired = {id(m.sense): m.sense for m in lex.find(text, tokens=tokenize(text), drop_negated=negation,
                                                          drop_nested=False) if m.sense.kind in kinds}
         own = lex.taught.get(note.note_id, set())
-        for sid, s in fired.items():
-            if sid in own:
-                continue  # what a note taught is not evidence of how well it generalises
+        for s in fired.values():
             s.fires += 1
             s.hits += s.code in note.codes(s.kind)
         fired_by_note.append((note, fired, own))
-    # Leave-one-note-out predictions: each note scored by what the other notes showed.
+    # Leave-one-note-out predictions: each note scored by what the other notes showed (the notes that taught a
+    # sense count too: leaving out every note that taught it, as before, measured a term only where the annotators
+    # had not marked it, and so underrated the terms they mark consistently; 5-fold CV on CodiEsp train, diagnosis
+    # F1 codes / categories: Spanish 0.624 / 0.691 -> 0.643 / 0.707, English 0.492 / 0.578 -> 0.549 / 0.622).
     raw: list[tuple[CodedNote, Sense, int, int, bool]] = []
     for note, fired, own in fired_by_note:
         for sid, s in fired.items():
-            mine = sid in own
-            if mine and s.source != "term" and s.notes <= 1:
+            if sid in own and s.source != "term" and s.notes <= 1:
                 continue  # without this note the sense would not exist
             correct = s.code in note.codes(s.kind)
-            hits, fires = (s.hits, s.fires) if mine else (s.hits - correct, s.fires - 1)
+            hits, fires = s.hits - correct, s.fires - 1
             raw.append((note, s, hits, fires, correct))
     for key in {f"{s.kind}/{s.source}" for _, s, _, _, _ in raw}:
         untested = [c for _, s, _, f, c in raw if f == 0 and f"{s.kind}/{s.source}" == key]

@@ -34,8 +34,8 @@ class Sense:
     code: str
     source: str  # one of SOURCES
     notes: int = 0  # learning notes whose evidence holds this term for this code
-    hits: int = 0  # notes it fired on out of fold, with the code in their gold
-    fires: int = 0  # notes it fired on out of fold
+    hits: int = 0  # learning notes it fired on with the code in their gold
+    fires: int = 0  # learning notes it fired on
 
 
 @dataclass(frozen=True, slots=True)
