@@ -164,11 +164,20 @@ def _print_text(answer: Answer, w: dict[str, str]) -> None:
 def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo index")] = Path(".casewise-demo")) -> None:
     """Index the bundled sample clinic into a fresh folder and answer a sample question in Spanish and English."""
     from app import clinical
+    from casewise.embedding.cache import CACHE_FILE
     from synth import SAMPLE_DIR
 
     started = time.perf_counter()
+    # Indexed anew every run (store, collection, every stage); only the vector cache stays, so the sample's texts,
+    # unchanged since the last run, are not embedded again.
     if data_dir.exists():
-        shutil.rmtree(data_dir)
+        for child in data_dir.iterdir():
+            if child.name.startswith(CACHE_FILE):
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     rt = runtime(data_dir)
     out.print(f"[bold]Casewise demo[/bold]: indexing the sample clinic in {SAMPLE_DIR} into {data_dir}")
     index_with_progress(rt, [SAMPLE_DIR], actor="demo")

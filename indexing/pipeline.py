@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from casewise.embedding import Embedder
+from casewise.embedding.cache import VectorCache
 from casewise.errors import InputFileError
 from casewise.settings import Settings
 from casewise.sparse import sparse_vector
@@ -54,14 +57,22 @@ class Indexer:
     """Index folders incrementally: only new, changed and deleted files are touched."""
 
     def __init__(self, settings: Settings, store: Store, index: VectorIndex, embedder: Embedder,
-                 deid: Deidentifier, *, extractor: Extractor | None = None, reader: DocumentReader | None = None
-                 ) -> None:
+                 deid: Deidentifier, *, extractor: Extractor | None = None, reader: DocumentReader | None = None,
+                 vector_cache: VectorCache | None = None) -> None:
         self.settings = settings
         self.store = store
         self.index = index
         self.embedder = embedder
         self.deid = deid
         self.reader = reader or DocumentReader(settings, deid, extractor=extractor)
+        self._vector_cache = vector_cache
+
+    @property
+    def vector_cache(self) -> VectorCache:
+        """The data folder's passage vectors (casewise.embedding.cache), opened on first use."""
+        if self._vector_cache is None:
+            self._vector_cache = VectorCache.in_data_dir(self.settings.data_dir)
+        return self._vector_cache
 
     # -- public -----------------------------------------------------------------------------------------------
     def run(self, roots: Iterable[Path], progress: Callable[[int, int], None] | None = None, *,
@@ -114,6 +125,7 @@ class Indexer:
             if spath not in present and any(Path(spath).is_relative_to(r) for r in roots):
                 self.index.delete_doc(row.doc_id)
                 self.store.delete_document(row.doc_id)
+                self.vector_cache.forget([row.doc_id])
                 report.deleted += 1
         done = 0
         outcomes = self._outcomes([(path, digest, doc_id) for path, digest, doc_id, _ in todo])
@@ -134,6 +146,7 @@ class Indexer:
                 progress(done, len(todo))
         self._assemble(every_case=force)
         self.index.flush()
+        self._retain_cached()
         report.cases = self.store.count_cases()
         report.seconds = time.perf_counter() - started
         return report
@@ -161,7 +174,7 @@ class Indexer:
         marker.write_text(json.dumps({"target": new}))  # the manifest may now run ahead of the live collection
         self.index.create_physical(new, self.embedder.dim)
         builder = Indexer(self.settings, self.store, self.index.bound(new), self.embedder, self.deid,
-                          reader=self.reader)
+                          reader=self.reader, vector_cache=self.vector_cache)
         report = builder.run(roots, progress, force=True)
         with switch_guard():
             self.index.switch_alias(new)
@@ -193,8 +206,19 @@ class Indexer:
         """Forget one document: its points, its manifest row, and its contribution to its patient's case."""
         self.index.delete_doc(doc_id)
         self.store.delete_document(doc_id)
+        self.vector_cache.forget([doc_id])  # an erased document's vectors leave the cache with it
         self._assemble()
         self.index.flush()
+
+    def _retain_cached(self) -> None:
+        """The vector cache keeps only the vectors of documents (and case summaries) that the store holds now."""
+        ids = {row.doc_id for row in self.store.documents()}
+        ids.update(f"CASE:{cid}" for cid in self.store.case_fingerprints())
+        self.vector_cache.retain(ids)
+
+    def _embed(self, chunks: list[Chunk]) -> np.ndarray:
+        """Passage vectors of `chunks`, from the vector cache where it has them (each chunk's owner: its doc_id)."""
+        return self.vector_cache.passages(self.embedder, [c.text for c in chunks], [c.doc_id for c in chunks])
 
     # -- per document -----------------------------------------------------------------------------------------
     def _outcomes(self, jobs: list[parallel.Job]) -> Iterator[ReadDocument | InputFileError]:
@@ -223,7 +247,8 @@ class Indexer:
                 c.diagnoses = [d.name for d in case.diagnoses]
                 c.treatments = [t.name for t in case.treatments]
                 c.codes = code_keys(case.codes)
-        dense = self.embedder.embed_passages([c.text for c in all_chunks]) if all_chunks else None
+        dense = self._embed(all_chunks) if all_chunks else None
+        self.vector_cache.forget([p.doc_id for p in processed if not p.chunks])
         sparse = [sparse_vector(c.text) for c in all_chunks]
         offset = 0
         for p in processed:
@@ -265,6 +290,7 @@ class Indexer:
         for cid in set(built) - set(raw):  # no document mentions this patient any more
             self.index.delete_doc(f"CASE:{cid}")
             self.store.delete_case(cid)
+            self.vector_cache.forget([f"CASE:{cid}"])
         if not stale:
             return
         for cid in stale:
@@ -275,7 +301,8 @@ class Indexer:
                            treatments=[t.name for t in c.treatments], codes=code_keys(c.codes), sex=c.sex,
                            age_band=c.age_band)
                      for c in cases if c.summary]
-        dense = self.embedder.embed_passages([c.text for c in summaries]) if summaries else None
+        dense = self._embed(summaries) if summaries else None
+        self.vector_cache.forget([f"CASE:{c.case_id}" for c in cases if not c.summary])
         by_id = {ch.case_id: i for i, ch in enumerate(summaries)}
         for c in cases:
             self.index.delete_doc(f"CASE:{c.case_id}")
