@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from casewise.errors import CasewiseError
+from eval.leaks import LEAK_SCAN_ACTION  # noqa: F401 - the nightly scan's audit action, as tests and callers name it
 
 if TYPE_CHECKING:
     from api.schemas import Job
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 EVAL_POLL_S = 5.0
 NIGHTLY_JOB = "nightly-reindex"
 NIGHTLY_ACTOR = "nightly"
-LEAK_SCAN_ACTION = "leak_scan"
 
 
 def replica_name() -> str:
@@ -152,57 +152,12 @@ def after_reindex(indexing: IndexService, rt: Runtime, lock: ReadWriteLock, job_
 
 
 def scan_written(rt: Runtime, lock: ReadWriteLock, before: StoredState | None, job_id: str) -> ScanReport | None:
-    """The leak scan of what tonight's run wrote (everything when `before` is None): the detectors over its prose
-    and, for a synthetic clinic, its ground truth over all of it. Logged and audited as counts per type; a
-    ground-truth hit is logged as an error. None when the scan itself failed (that is audited too)."""
-    from eval.leaks import everything_stored, scan_texts
+    """The leak scan of what tonight's run wrote (`eval.leaks.scan_written`, which `casewise index` runs too):
+    audited by the nightly actor, logged here; the index is read under the lock, the detectors run outside it."""
+    from eval.leaks import scan_written as scan
 
-    scope = "written" if before is not None else "everything"
-    try:
-        truth, owner_of = _configured_truth(rt)
-        with lock.read():  # the index is read under the lock; the detectors run outside it
-            texts = list(everything_stored(rt, since=before))
-        rep = scan_texts(rt, texts, truth, owner_of=owner_of)
-    except Exception as exc:  # noqa: BLE001 - the server must keep serving
-        reason = type(exc).__name__
-        log.error("nightly leak scan failed: %s", reason)
-        rt.store.audit(NIGHTLY_ACTOR, LEAK_SCAN_ACTION, detail={"job_id": job_id, "scope": scope, "failed": reason})
-        return None
-    texts_read = sum(rep.sources.values())
-    detail: dict[str, object] = {
-        "job_id": job_id, "scope": scope, "texts_checked": texts_read, "prose_checked": rep.prose_checked,
-        "prose_flagged": rep.prose_flagged, "detector_types": dict(sorted(rep.detector_types.items()))}
-    if truth is not None:
-        detail.update(identifiers_checked=sum(rep.checked.values()), identifiers_found=rep.leaked,
-                      found_by_type=dict(sorted(rep.found.items())), found_in=dict(sorted(rep.found_in.items())))
-    rt.store.audit(NIGHTLY_ACTOR, LEAK_SCAN_ACTION, detail=detail)
-    types = ", ".join(f"{t} {n}" for t, n in sorted(rep.detector_types.items())) or "none"
-    log.info("nightly leak scan (%s): %d texts read, %d of %d prose texts with a detector hit (by type: %s)",
-             scope, texts_read, rep.prose_flagged, rep.prose_checked, types)
-    if rep.leaked:
-        kinds = ", ".join(f"{k} {n}" for k, n in sorted(rep.found.items()))
-        log.error("nightly leak scan: %d known identifiers of the synthetic clinic found in what tonight's run wrote "
-                  "(%s); values not shown. Fix de-identification, then re-index: casewise index FOLDERS --rebuild",
-                  rep.leaked, kinds)
-    return rep
-
-
-def _configured_truth(rt: Runtime) -> tuple[object | None, dict[str, str] | None]:
-    """The ground truth of the configured question set, cut to the patients stored here; (None, None) for a
-    clinic's own questions or a synthetic clinic that is not this index's."""
-    from eval.leaks import truth_in_store
-    from eval.questions import load_questions
-    from eval.run import stored_case_ids
-
-    try:
-        truth = load_questions(rt.settings.eval.questions, rt.deid.pseudonym).ground_truth
-    except CasewiseError as exc:  # a wrong eval.questions must not stop the detectors' scan
-        log.error("nightly leak scan without a ground truth: %s", exc)
-        return None, None
-    if truth is None:
-        return None, None
-    sub, owner_of = truth_in_store(rt, truth, stored_case_ids(rt))
-    return (sub, owner_of) if sub.patients else (None, None)
+    return scan(rt, before, actor=NIGHTLY_ACTOR, job_id=job_id, what="nightly leak scan", guard=lock.read,
+                logger=log)
 
 
 def evaluate_after(indexing: IndexService, rt: Runtime, lock: ReadWriteLock, job_id: str,

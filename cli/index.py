@@ -8,15 +8,52 @@ from typing import Annotated
 
 import typer
 
-from cli.common import DataDir, index_with_progress, out, runtime, server_message
+from cli.common import DataDir, err, index_with_progress, out, runtime, server_message
+
+CLI_ACTOR = "cli"
+LeakScan = Annotated[bool, typer.Option(
+    "--leak-scan/--no-leak-scan",
+    help="afterwards, re-read what this run wrote with the de-identifier's detectors and, for a synthetic clinic, "
+         "look for its ground truth (counts per type, audited); a ground-truth hit exits 1")]
 
 
 def index(paths: Annotated[list[Path], typer.Argument(help="files or folders with the clinic's records")],
           rebuild: Annotated[bool, typer.Option(help="rebuild everything into a new collection and switch to it "
                                                 "atomically (after changing the embedding model or chunking)")] = False,
+          leak_scan: LeakScan = True,
           ) -> None:
-    """Index (or re-index: only new, changed and deleted files) the given folders."""
-    index_with_progress(runtime(), paths, rebuild=rebuild)
+    """Index (or re-index: only new, changed and deleted files) the given folders, then scan what was written.
+
+    Exits 1 when the scan finds a known identifier of the synthetic clinic in what this run wrote, or cannot run."""
+    _index_and_scan(runtime(), paths, rebuild=rebuild, leak_scan=leak_scan)
+
+
+def _index_and_scan(rt, roots: list[Path], *, rebuild: bool, leak_scan: bool) -> None:  # type: ignore[no-untyped-def]
+    """Index, then (as the nightly job inside `casewise serve` does) scan what the run wrote: a command run from
+    cron writes as much as the night's job, and must not leave a leak unseen until someone runs `casewise eval run`."""
+    from eval.leaks import scan_written, stored_state, written_leak_message
+
+    # a rebuild writes every point again, with the payloads it had: only a scan of everything reads them
+    before = stored_state(rt) if leak_scan and not rebuild else None
+    index_with_progress(rt, roots, rebuild=rebuild, actor=CLI_ACTOR)
+    if not leak_scan:
+        return
+    rep = scan_written(rt, before, actor=CLI_ACTOR, what="leak scan")
+    if rep is None:
+        err.print("[red]error:[/red] the leak scan of what this run wrote failed (see the log); the index was "
+                  "written. Scan everything with: casewise eval run", markup=True, highlight=False)
+        raise typer.Exit(1)
+    types = ", ".join(f"{t} {n}" for t, n in sorted(rep.detector_types.items())) or "none"
+    line = (f"leak scan ({'what this run wrote' if before is not None else 'everything'}): "
+            f"{sum(rep.sources.values())} stored texts read; a detector still fires in {rep.prose_flagged} of "
+            f"{rep.prose_checked} prose texts (by type: {types})")
+    if rep.checked:
+        line += f"; {sum(rep.checked.values())} known identifiers of the synthetic clinic looked for, {rep.leaked} found"
+    err.print(line, markup=False, highlight=False)
+    if rep.leaked:
+        err.print(f"[red]error:[/red] {written_leak_message(rep)}. The values are not shown. Fix de-identification, "
+                  "then re-index: casewise index FOLDERS --rebuild", markup=True, highlight=False)
+        raise typer.Exit(1)
 
 
 def reindex(paths: Annotated[list[Path] | None, typer.Argument(help="folders (default: the configured sources, "
@@ -25,7 +62,7 @@ def reindex(paths: Annotated[list[Path] | None, typer.Argument(help="folders (de
             server: Annotated[str, typer.Option(help="the running server to ask when it holds the embedded index")]
             = "http://127.0.0.1:8000",
             key: Annotated[str | None, typer.Option(envvar="CASEWISE_API_KEY", help="admin API key for --server")] = None,
-            data_dir: DataDir = None) -> None:
+            data_dir: DataDir = None, leak_scan: LeakScan = True) -> None:
     """Re-index now (for cron / systemd timers): directly, or by asking a running `casewise serve`.
 
     The embedded index can be open in one process only: when `casewise serve` holds it, the job goes to the server
@@ -45,7 +82,7 @@ def reindex(paths: Annotated[list[Path] | None, typer.Argument(help="folders (de
     if not roots:
         raise typer.BadParameter("nothing to re-index: give a folder, or set api.sources")
     try:
-        index_with_progress(rt, roots, rebuild=rebuild)
+        _index_and_scan(rt, roots, rebuild=rebuild, leak_scan=leak_scan)
     finally:
         rt.close()
 

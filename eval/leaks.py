@@ -23,13 +23,15 @@ Only kinds, types, sources and counts leave this module: never a value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +42,9 @@ from indexing.deid.lexicon import EPONYMS_ALWAYS, EPONYMS_IN_CONTEXT, NOT_NAMES,
 if TYPE_CHECKING:
     from indexing.deid import Deidentifier
 
+log = logging.getLogger(__name__)
 SQLITE_MAGIC = b"SQLite format 3\x00"
+LEAK_SCAN_ACTION = "leak_scan"  # the audit action of a scan of what one run wrote (the nightly job, `casewise index`)
 KNOWN_TABLE = "Known identifiers by type"
 _PRINTABLE_RUN = re.compile(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]{4,}")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -494,6 +498,68 @@ def truth_in_store(rt: Any, truth: Any, stored: set[str] | None = None) -> tuple
     if stored is not None:
         truth = _SubTruth([p for p in truth.patients if owner_of[p.patient_id] in stored])
     return truth, owner_of
+
+
+# ---- the scan of what one run wrote (the nightly job inside `casewise serve`, and `casewise index`) ---------------
+def configured_truth(rt: Any) -> tuple[Any | None, dict[str, str] | None]:
+    """The ground truth of the configured question set (`eval.questions`), cut to the patients stored here;
+    (None, None) for a clinic's own questions, or a synthetic clinic that is not this index's."""
+    from casewise.errors import CasewiseError
+    from eval.questions import load_questions
+
+    try:
+        truth = load_questions(rt.settings.eval.questions, rt.deid.pseudonym).ground_truth
+    except CasewiseError as exc:  # a wrong eval.questions must not stop the detectors' scan
+        log.error("leak scan without a ground truth: %s", exc)
+        return None, None
+    if truth is None:
+        return None, None
+    sub, owner_of = truth_in_store(rt, truth, set(rt.store.case_fingerprints()))
+    return (sub, owner_of) if sub.patients else (None, None)
+
+
+def scan_written(rt: Any, before: StoredState | None, *, actor: str, job_id: str | None = None,
+                 what: str = "leak scan", guard: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+                 logger: logging.Logger | None = None) -> ScanReport | None:
+    """The leak scan of what one run wrote (everything when `before` is None): the detectors over its prose and,
+    for a synthetic clinic, its ground truth over all of it. Logged (on `logger`, as `what`) and audited by `actor`
+    as counts per type, never a value; a ground-truth hit is logged as an error. `guard`: held while the stored
+    text is read (the server's index lock), not while the detectors run. None when the scan itself failed (that
+    is audited too)."""
+    logger = logger or log
+    scope = "written" if before is not None else "everything"
+    head: dict[str, object] = {"job_id": job_id} if job_id is not None else {}
+    try:
+        truth, owner_of = configured_truth(rt)
+        with guard() if guard is not None else contextlib.nullcontext():
+            texts = list(everything_stored(rt, since=before))
+        rep = scan_texts(rt, texts, truth, owner_of=owner_of)
+    except Exception as exc:  # noqa: BLE001 - a failed scan is reported, the caller's work is done already
+        reason = type(exc).__name__
+        logger.error("%s failed: %s", what, reason)
+        rt.store.audit(actor, LEAK_SCAN_ACTION, detail={**head, "scope": scope, "failed": reason})
+        return None
+    texts_read = sum(rep.sources.values())
+    detail: dict[str, object] = {
+        **head, "scope": scope, "texts_checked": texts_read, "prose_checked": rep.prose_checked,
+        "prose_flagged": rep.prose_flagged, "detector_types": dict(sorted(rep.detector_types.items()))}
+    if truth is not None:
+        detail.update(identifiers_checked=sum(rep.checked.values()), identifiers_found=rep.leaked,
+                      found_by_type=dict(sorted(rep.found.items())), found_in=dict(sorted(rep.found_in.items())))
+    rt.store.audit(actor, LEAK_SCAN_ACTION, detail=detail)
+    types = ", ".join(f"{t} {n}" for t, n in sorted(rep.detector_types.items())) or "none"
+    logger.info("%s (%s): %d texts read, %d of %d prose texts with a detector hit (by type: %s)",
+                what, scope, texts_read, rep.prose_flagged, rep.prose_checked, types)
+    if rep.leaked:
+        logger.error("%s: %s; values not shown. Fix de-identification, then re-index: casewise index FOLDERS "
+                     "--rebuild", what, written_leak_message(rep))
+    return rep
+
+
+def written_leak_message(rep: ScanReport) -> str:
+    """How many known identifiers of the synthetic clinic a scan found, by type (never which)."""
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(rep.found.items()))
+    return f"{rep.leaked} known identifiers of the synthetic clinic found in what this run wrote ({kinds})"
 
 
 # ---- the evaluation report's privacy section -----------------------------------------------------------------------

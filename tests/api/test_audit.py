@@ -136,7 +136,8 @@ def test_cli_index_and_backup_write_one_audit_entry_each_and_the_chain_verifies(
             r = runner.invoke(app, args)
             assert r.exit_code == 0, r.output
         entries = rt.store.audit_entries()
-        assert [(e.actor, e.action) for e in entries] == [("cli", "index"), ("cli", "backup"), ("cli", "key_create")]
+        assert [(e.actor, e.action) for e in entries] == [("cli", "index"), ("cli", "leak_scan"), ("cli", "backup"),
+                                                        ("cli", "key_create")]
         assert entries[0].detail["added"] == 1 and str(notes) not in json.dumps(entries[0].detail)
         assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
     finally:
