@@ -12,6 +12,8 @@ eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, de-identif
 
 def eval_deid(meddocan: Annotated[Path | None, typer.Option(help="MEDDOCAN brat folder")] = None,
               presidio: Annotated[Path | None, typer.Option(help="presidio synth_dataset_v2.json")] = None,
+              presidio_part: Annotated[str, typer.Option(
+                  help="tune (first half, where rules are fitted), report (second half, held out) or all")] = "all",
               as_json: Annotated[bool, typer.Option("--json")] = False,
               limit: Annotated[int | None, typer.Option(help="first N documents only")] = None,
               report: Annotated[Path | None, typer.Option(help="write a report run into this folder")] = None) -> None:
@@ -22,7 +24,7 @@ def eval_deid(meddocan: Annotated[Path | None, typer.Option(help="MEDDOCAN brat 
     if meddocan:
         argv += ["--meddocan", str(meddocan)]
     if presidio:
-        argv += ["--presidio", str(presidio)]
+        argv += ["--presidio", str(presidio), "--presidio-part", presidio_part]
     if as_json:
         argv.append("--json")
     if limit:

@@ -381,9 +381,24 @@ def _load_presidio_records(file: Path) -> list[dict[str, Any]]:
     return [d for d in data if isinstance(d, dict) and "full_text" in d]
 
 
-def evaluate_presidio_synth(file: Path, deid: Deidentifier, *, limit: int | None = None) -> DeidReport:
-    """Evaluate `deid` on Presidio's synthetic English set (a JSON array or one JSON object per line)."""
-    records = _load_presidio_records(file)[: limit if limit else None]
+# Presidio's synthetic set is split in two halves by record order: rules are tuned on the first ("tune") and the
+# second ("report") is read only to report, so a figure on it says how the rules do on notes they were not fitted to.
+PRESIDIO_PARTS = ("all", "tune", "report")
+
+
+def presidio_part(records: Sequence[dict[str, Any]], part: str) -> list[dict[str, Any]]:
+    """The records of one part: "tune" the first half (records 0-749 of the 1,500), "report" the second, "all"."""
+    if part not in PRESIDIO_PARTS:
+        raise ValueError(f"presidio part must be one of {list(PRESIDIO_PARTS)}, not {part!r}")
+    half = (len(records) + 1) // 2
+    return list(records[:half] if part == "tune" else records[half:] if part == "report" else records)
+
+
+def evaluate_presidio_synth(file: Path, deid: Deidentifier, *, limit: int | None = None,
+                            part: str = "all") -> DeidReport:
+    """Evaluate `deid` on Presidio's synthetic English set (a JSON array or one JSON object per line); `part`:
+    "tune" (first half), "report" (second half) or "all" (`limit` applies within the part)."""
+    records = presidio_part(_load_presidio_records(file), part)[: limit if limit else None]
     deid.deidentify("Warm-up text.", language="en")
     t0 = time.perf_counter()
     results = deid.deidentify_many([r["full_text"] for r in records], language="en")
@@ -401,7 +416,8 @@ def evaluate_presidio_synth(file: Path, deid: Deidentifier, *, limit: int | None
                 in_scope = m is not None and int(m.group()) > 89
             gold.append(GoldSpan(s["entity_type"], int(s["start_position"]), int(s["end_position"]), in_scope))
         acc.add(rec["full_text"], gold, result.spans, kept_countries(rec["full_text"], gold))
-    return acc.report(f"presidio_synth:{Path(file).name}", len(records), seconds, PRESIDIO_TO_ENTITY)
+    name = f"presidio_synth:{Path(file).name}" + ("" if part == "all" else f"[{part}]")
+    return acc.report(name, len(records), seconds, PRESIDIO_TO_ENTITY)
 
 
 def _default_deidentifier() -> Deidentifier:
@@ -411,11 +427,14 @@ def _default_deidentifier() -> Deidentifier:
 
 
 def main(argv: Sequence[str] | None = None, deid: Deidentifier | None = None) -> int:
-    """`casewise eval deid --meddocan DIR [--presidio FILE] [--json] [--limit N]`."""
+    """`casewise eval deid --meddocan DIR [--presidio FILE [--presidio-part tune|report|all]] [--json] [--limit N]`."""
     parser = argparse.ArgumentParser(prog="casewise eval deid", description="Measure de-identification recall/precision")
     parser.add_argument("--meddocan", type=Path, action="append", default=[],
                         help="MEDDOCAN-style brat folder (*.txt + *.ann); repeat for train and dev")
     parser.add_argument("--presidio", type=Path, help="Presidio synthetic JSON file")
+    parser.add_argument("--presidio-part", choices=PRESIDIO_PARTS, default="all",
+                        help="which records of the Presidio set: tune (first half, where rules are fitted), "
+                             "report (second half, held out) or all")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N documents of each set")
     parser.add_argument("--report", type=Path, default=None, help="also write an HTML/JSON/Markdown report run there")
@@ -430,7 +449,7 @@ def main(argv: Sequence[str] | None = None, deid: Deidentifier | None = None) ->
     deid = deid or _default_deidentifier()
     reports: list[DeidReport] = [evaluate_meddocan(f, deid, limit=args.limit) for f in args.meddocan]
     if args.presidio:
-        reports.append(evaluate_presidio_synth(args.presidio, deid, limit=args.limit))
+        reports.append(evaluate_presidio_synth(args.presidio, deid, limit=args.limit, part=args.presidio_part))
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
     else:
