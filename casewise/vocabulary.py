@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -164,6 +164,88 @@ MEASURES: dict[str, tuple[tuple[str, ...], bool, float]] = {
 _ICD = re.compile(r"\b([A-Z]\d{2}(?:\.\d{1,3})?)\b")
 _Patterns = list[tuple[re.Pattern[str], str]]
 
+# Typo-tolerant matching: a word of a multi-word synonym may be written one edit off ('kne oa', 'artrosis de
+# rodiila'), never a word shorter than MIN_TYPO_WORD or an abbreviation. A one-word synonym only from MIN_TYPO_SINGLE
+# letters ('physiotherpy'): short single words are brand names, eponyms and abbreviations, where one slip with no
+# other word to confirm it reads too much.
+MIN_TYPO_WORD = 4
+MIN_TYPO_SINGLE = 8
+_WORD = re.compile(r"[a-z0-9]+")
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def one_edit(a: str, b: str) -> bool:
+    """True when `a` and `b` differ by exactly one insertion, deletion, substitution or swap of neighbours."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+class TypoCorrector:
+    """Rewrites, in folded text, the words one edit away from exactly one target word.
+
+    A word in `known` (the vocabulary's and the terminology's own words) is never rewritten: it is written that way
+    on purpose ('hombre' is not a slip of 'hombro'). A word one edit from two targets is ambiguous and kept.
+    """
+
+    def __init__(self, targets: Iterable[str] | Mapping[str, Hashable], known: Iterable[str]) -> None:
+        # A word one edit from several targets of one group (the same terms: 'rodilla' and the listed slip
+        # 'rodila', 'gonartrosis' and 'gonarthrosis') reads as the longest of them; from two groups, as nothing.
+        self._group: dict[str, Hashable] = dict(targets) if isinstance(targets, Mapping) else {t: t for t in targets}
+        self.targets = frozenset(self._group)
+        self.known = frozenset(known) | self.targets
+        self._by_delete: dict[str, set[str]] = {}
+        for t in self.targets:
+            for key in {t, *_deletes(t)}:
+                self._by_delete.setdefault(key, set()).add(t)
+        self._cache: dict[str, str | None] = {}
+
+    def correction(self, word: str) -> str | None:
+        """The one target `word` is a slip of, or None."""
+        if word in self._cache:
+            return self._cache[word]
+        fix = None
+        if len(word) >= MIN_TYPO_WORD - 1 and word not in self.known and not word.isdigit():
+            near = sorted({t for key in {word, *_deletes(word)} for t in self._by_delete.get(key, ())
+                           if one_edit(word, t)}, key=lambda t: (-len(t), t))
+            fix = near[0] if near and len({self._group[t] for t in near}) == 1 else None
+        self._cache[word] = fix
+        return fix
+
+    def correct(self, folded: str) -> tuple[str, list[int], list[tuple[int, int]]]:
+        """(corrected text, for each of its characters the index in `folded` it stands for, the rewritten spans
+        in the corrected text); the text unchanged when nothing is rewritten."""
+        out: list[str] = []
+        index: list[int] = []
+        fixed: list[tuple[int, int]] = []
+        last = 0
+        for m in _WORD.finditer(folded):
+            fix = self.correction(m.group(0))
+            if fix is None:
+                continue
+            out.append(folded[last:m.start()])
+            index.extend(range(last, m.start()))
+            start = len(index)
+            out.append(fix)
+            index.extend(min(m.start() + k, m.end() - 1) for k in range(len(fix)))
+            fixed.append((start, len(index)))
+            last = m.end()
+        if not fixed:
+            return folded, list(range(len(folded))), []
+        out.append(folded[last:])
+        index.extend(range(last, len(folded)))
+        return "".join(out), index, fixed
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
 
 def _compile(terms: tuple[Term, ...]) -> _Patterns:
     out = []
@@ -176,10 +258,55 @@ def _compile(terms: tuple[Term, ...]) -> _Patterns:
 class Vocabulary:
     """Diagnoses, treatments and measures with their synonyms; finds them in free text and table labels."""
 
-    def __init__(self, diagnoses: tuple[Term, ...], treatments: tuple[Term, ...], measures: tuple[Measure, ...]) -> None:
+    def __init__(self, diagnoses: tuple[Term, ...], treatments: tuple[Term, ...], measures: tuple[Measure, ...], *,
+                 typos: TypoCorrector | None = None) -> None:
         self.diagnoses = diagnoses
         self.treatments = treatments
         self.measures = {m.id: m for m in measures}
+        self.typos = typos  # set: mentions are also found where a word of a synonym is written one edit off
+
+    def tolerant(self, known: Iterable[str] = ()) -> Vocabulary:
+        """This vocabulary, finding its diagnosis and treatment terms also where one word is mistyped.
+
+        `known`: words written that way on purpose (a terminology's), never read as a slip; the vocabulary's own
+        words are always known.
+        """
+        return Vocabulary(self.diagnoses, self.treatments, tuple(self.measures.values()),
+                          typos=TypoCorrector(self._typo_terms, set(known) | self.words))
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """Every folded word the vocabulary writes (synonyms, labels, measures)."""
+        out: set[str] = set()
+        for t in self.diagnoses + self.treatments:
+            for text in (*t.synonyms, t.label_es, t.label_en):
+                out.update(_WORD.findall(fold(text)))
+        for m in self.measures.values():
+            for text in (*m.synonyms, m.id):
+                out.update(_WORD.findall(fold(text)))
+        return frozenset(out)
+
+    @cached_property
+    def typo_targets(self) -> frozenset[str]:
+        """The words a slip may be read as: of diagnosis and treatment synonyms, at least MIN_TYPO_WORD letters
+        (MIN_TYPO_SINGLE for a one-word synonym), with a vowel, and not an abbreviation (a word the labels write in
+        capitals, as 'PRP', 'BMAC')."""
+        return frozenset(self._typo_terms)
+
+    @cached_property
+    def _typo_terms(self) -> dict[str, frozenset[str]]:
+        """Each typo target -> the ids of the terms whose synonyms hold it."""
+        abbreviations = {fold(w) for t in self.diagnoses + self.treatments for label in (t.label_es, t.label_en)
+                         for w in re.findall(r"\b[A-Z][A-Z0-9]+\b", label)}
+        terms: dict[str, set[str]] = {}
+        for t in self.diagnoses + self.treatments:
+            for syn in t.synonyms:
+                words = _WORD.findall(fold(syn))
+                shortest = MIN_TYPO_WORD if len(words) > 1 else MIN_TYPO_SINGLE
+                for w in words:
+                    if len(w) >= shortest and _VOWEL.search(w) and not w.isdigit() and w not in abbreviations:
+                        terms.setdefault(w, set()).add(t.id)
+        return {w: frozenset(ids) for w, ids in terms.items()}
 
     @cached_property
     def _diagnosis_patterns(self) -> _Patterns:
@@ -192,7 +319,7 @@ class Vocabulary:
     # -- finding terms in text
     def find_diagnoses(self, text: str) -> list[str]:
         """Canonical diagnosis ids mentioned in text (words or ICD-10 codes), in order of first mention."""
-        found = _first_hits(text, self._diagnosis_patterns)
+        found = _first_hits(text, self._diagnosis_patterns, self.typos)
         for m in _ICD.finditer(text):
             d = self.diagnosis_from_icd10(m.group(1))
             if d and d not in found:
@@ -201,15 +328,15 @@ class Vocabulary:
 
     def find_treatments(self, text: str) -> list[str]:
         """Canonical treatment ids mentioned in text, in order of first mention."""
-        return _first_hits(text, self._treatment_patterns)
+        return _first_hits(text, self._treatment_patterns, self.typos)
 
     def diagnosis_mentions(self, text: str) -> list[Mention]:
         """Every diagnosis mention with its span (longest synonym wins where two overlap)."""
-        return _mentions(text, self._diagnosis_patterns)
+        return _mentions(text, self._diagnosis_patterns, self.typos)
 
     def treatment_mentions(self, text: str) -> list[Mention]:
         """Every treatment mention with its span (longest synonym wins where two overlap)."""
-        return _mentions(text, self._treatment_patterns)
+        return _mentions(text, self._treatment_patterns, self.typos)
 
     # -- labels and codes
     def treatment_id(self, label: str) -> str | None:
@@ -258,7 +385,9 @@ class Vocabulary:
         return self.measures.get(measure_id)
 
 
-def _first_hits(text: str, pats: _Patterns) -> list[str]:
+def _first_hits(text: str, pats: _Patterns, typos: TypoCorrector | None = None) -> list[str]:
+    if typos is not None:
+        return list(dict.fromkeys(m.id for m in _mentions(text, pats, typos)))
     folded = fold(text)
     hits: dict[str, int] = {}
     for pat, tid in pats:
@@ -268,12 +397,28 @@ def _first_hits(text: str, pats: _Patterns) -> list[str]:
     return sorted(hits, key=hits.__getitem__)
 
 
-def _mentions(text: str, pats: _Patterns) -> list[Mention]:
+def _typo_hits(folded: str, pats: _Patterns, typos: TypoCorrector) -> list[tuple[int, int, str]]:
+    """Matches that need one mistyped word read as the synonym's (spans in `folded`); one such word per match."""
+    corrected, index, fixed = typos.correct(folded)
+    if not fixed:
+        return []
+    out = []
+    for pat, tid in pats:
+        for m in pat.finditer(corrected):
+            inside = sum(1 for s, e in fixed if m.start() <= s and e <= m.end())
+            if inside == 1 and not any(s < m.start() < e or s < m.end() < e for s, e in fixed):
+                out.append((index[m.start()], index[m.end() - 1] + 1, tid))
+    return out
+
+
+def _mentions(text: str, pats: _Patterns, typos: TypoCorrector | None = None) -> list[Mention]:
     folded, offsets = fold_with_offsets(text)
     found: list[tuple[int, int, str]] = []
     for pat, tid in pats:
         for m in pat.finditer(folded):
             found.append((m.start(), m.end(), tid))
+    if typos is not None:  # never over a term written right
+        found += [h for h in _typo_hits(folded, pats, typos) if not any(s < h[1] and h[0] < e for s, e, _ in found)]
     found.sort(key=lambda x: (x[0], -(x[1] - x[0])))
     out: list[Mention] = []
     last_end = -1

@@ -9,6 +9,8 @@ mostly under headings ('PREOPERATIVE DIAGNOSIS:', 'PROCEDURE:', 'Juicio clínico
 - `general_vocabulary` (from `casewise.general_terms`, where the question planner reads it too): the built-in
   vocabulary with common diagnoses, procedures and conservative treatments added.
 - `heading_items`: the phrases listed under diagnosis and procedure headings, for what no lexicon knows.
+- `known_words`: the words clinical language writes on purpose (the ICD-10 terminologies' and the vocabularies'),
+  which typo-tolerant matching never reads as a slip.
 
 Everything works on de-identified text.
 """
@@ -17,12 +19,34 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from casewise.errors import ConfigError
 from casewise.general_terms import general_vocabulary
-from casewise.vocabulary import fold
+from casewise.vocabulary import Vocabulary, fold
 
-__all__ = ["HeadingItem", "age_of", "general_vocabulary", "heading_items", "joint_of_osteoarthritis", "phrase_id",
-           "sex_of"]
+__all__ = ["HeadingItem", "age_of", "general_vocabulary", "heading_items", "joint_of_osteoarthritis", "known_words",
+           "phrase_id", "sex_of"]
+
+
+@lru_cache(maxsize=1)
+def _terminology_words() -> frozenset[str]:
+    """Every word of the Spanish and English ICD-10 descriptions (empty where the terminologies are not installed)."""
+    from casewise.terminology import english_labels, spanish_labels
+
+    out: set[str] = set()
+    try:
+        for labels in (spanish_labels(), english_labels()):
+            for text in labels.values():
+                out.update(re.findall(r"[a-z0-9]+", fold(text)))
+    except ConfigError:
+        return frozenset()
+    return frozenset(out)
+
+
+def known_words(vocab: Vocabulary) -> frozenset[str]:
+    """Words written that way on purpose: the terminologies', the clinic vocabulary's and the general terms'."""
+    return _terminology_words() | vocab.words | general_vocabulary(vocab).words
 
 # --------------------------------------------------------------------------- age
 

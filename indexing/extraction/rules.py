@@ -10,18 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 
 from casewise import extract
 from casewise.general_terms import general_operations
 from casewise.lang import detect_language
 from casewise.types import Language
-from casewise.vocabulary import BUILTIN, Mention, Vocabulary, fold, fold_with_offsets
+from casewise.vocabulary import BUILTIN, Mention, TypoCorrector, Vocabulary, fold, fold_with_offsets
 from indexing.extraction.clinical import (
     age_of,
     general_vocabulary,
     heading_items,
     joint_of_osteoarthritis,
+    known_words,
     phrase_id,
     sex_of,
 )
@@ -115,6 +117,9 @@ _ADVERSE = (
     ("vasovagal", re.compile(r"sincope vasovagal|vasovagal")),
     ("local_reaction", re.compile(r"reaccion local|local reaction")),
 )
+# The words of those patterns that a hurried note may mistype ('dolr post-infiltración').
+_ADVERSE_WORDS = ("dolor", "infiltracion", "injection", "procedure", "reaccion", "dolorosa", "derrame", "effusion",
+                  "infeccion", "infection", "septica", "hematoma", "bruising", "sincope", "vasovagal", "reaction")
 _AFTER_TX = re.compile(r"tras|after|post|following|despues|a las \d+ ?h|\d+ ?h\b|x\s?\d+ ?h|dias|days|resuel|resolv|settled")
 _FU_PLAN = re.compile(
     r"(?:revision|rev|control|cita|seguimiento|review|rv|f/u|fu|follow[- ]?up)\s*(?:en|in|a los|at)?\s*"
@@ -158,10 +163,23 @@ class RulesExtractor:
         self.date_order = date_order
         self.today = today
 
+    @cached_property
+    def _known(self) -> frozenset[str]:
+        return known_words(self.vocab)
+
+    @cached_property
+    def _own(self) -> Vocabulary:
+        """The clinic's vocabulary, reading its terms also where a note mistypes one word ('kne OA right')."""
+        return self.vocab.tolerant(self._known)
+
+    @cached_property
+    def _adverse_typos(self) -> TypoCorrector:
+        return TypoCorrector(_ADVERSE_WORDS, self._known)
+
     def extract(self, text: str, *, language: Language | None = None) -> NoteExtraction:
         f, offsets = fold_with_offsets(text)
         # Spans are found in folded text: map folded positions back to the original through `offsets`.
-        own_note = bool(self.vocab.diagnosis_mentions(text) or self.vocab.treatment_mentions(text) or any(
+        own_note = bool(self._own.diagnosis_mentions(text) or self._own.treatment_mentions(text) or any(
             self.vocab.diagnosis_from_icd10(m.group(1)) for m in _ICD_TEXT.finditer(f)))
         treat_mentions = self._treatment_mentions(text, f, offsets, own_note)
         ctx = _Ctx(text, f, offsets, treat_mentions, own_note)
@@ -190,7 +208,7 @@ class RulesExtractor:
 
         Returned spans are positions in the folded text.
         """
-        found = self._own_or_general(self.vocab.treatment_mentions(text), self.general.treatment_mentions(text),
+        found = self._own_or_general(self._own.treatment_mentions(text), self.general.treatment_mentions(text),
                                      self._own_treatments, f, offsets, own_note, negation=_NEGATION,
                                      always=self._general_surgery)
         # 'Start PT, 10 sessions': upper-case PT after a plan verb is physiotherapy ('Pt' is the patient).
@@ -329,10 +347,10 @@ class RulesExtractor:
             g = kl.group(1) or kl.group(2) or kl.group(3)
             severity = "KL" + _ROMAN.get(g, g)
         general = [self._joint_oa(ctx, m) for m in self.general.diagnosis_mentions(ctx.text)]
-        mentions = self._own_or_general(self.vocab.diagnosis_mentions(ctx.text), general, self._own_diagnoses, ctx.f,
+        mentions = self._own_or_general(self._own.diagnosis_mentions(ctx.text), general, self._own_diagnoses, ctx.f,
                                         ctx.offsets, ctx.own_note, negation=_NEGATED_FINDING,
                                         listed=[(h.start, h.end) for h in heading_items(ctx.text)
-                                                if h.kind == "diagnosis" and not self.vocab.diagnosis_mentions(h.text)])
+                                                if h.kind == "diagnosis" and not self._own.diagnosis_mentions(h.text)])
         for m in mentions:
             fs = _fold_pos(ctx, m.start)
             own = m.id in self._own_diagnoses and fold(m.text) != "osteoarthritis"
@@ -583,7 +601,8 @@ class RulesExtractor:
     # -- adverse events and follow-ups --------------------------------------------------------------------------
     def _adverse(self, ctx: _Ctx, tp: float | None, treatments: list[TreatmentItem]) -> list[AdverseEventItem]:
         """Adverse events reported after a treatment; a first visit's findings (an effusion on examination) are not."""
-        f = ctx.f
+        # The patterns read the note with their own words' slips corrected; `at` maps a position back to ctx.f.
+        f, at, _fixed = self._adverse_typos.correct(ctx.f)
         out: dict[str, AdverseEventItem] = {}
         main = self._main_treatment(ctx, treatments)
         for name, pat in _ADVERSE:
@@ -599,8 +618,9 @@ class RulesExtractor:
                     continue
                 if name == "effusion" and not _AFTER_TX.search(sentence) and tp in (None, 0.0):
                     continue
-                out[name] = AdverseEventItem(name=name, treatment=self._line_treatment(ctx, m.start()) or main,
-                                             span=ctx.span(m.start(), m.end()))
+                start, end = at[m.start()], at[m.end() - 1] + 1
+                out[name] = AdverseEventItem(name=name, treatment=self._line_treatment(ctx, start) or main,
+                                             span=ctx.span(start, end))
         for h in heading_items(ctx.text):  # 'COMPLICATIONS: superficial wound infection' (not '... None')
             phrase = fold(h.text)
             if h.kind != "complication" or _NO_COMPLICATION.search(phrase) or len(out) >= 5:
