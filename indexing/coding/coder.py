@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -12,7 +13,8 @@ from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE
 from casewise.types import Code, Language
 from indexing.coding import terminology
 from indexing.coding.lexicon import Match
-from indexing.coding.model import BUNDLED, SYSTEMS, CoderModel, combine, model_path
+from indexing.coding.model import BUNDLED, CATEGORY_LEN, SYSTEMS, CoderModel, combine, model_path
+from indexing.coding.rerank import Support
 from indexing.coding.sites import sites_in, sites_of_labels, where_only
 from indexing.coding.text import tokenize
 
@@ -74,7 +76,8 @@ class LexiconCoder:
         matches = lm.lexicon.find(text, tokens=tokens, drop_negated=self.model.negation, drop_nested=False)
         named = sites_in(t.norm for t in tokens)
         best: dict[tuple[str, str], tuple[float, Match]] = {}
-        terms: dict[tuple[str, str], dict[tuple[str, ...], float]] = {}
+        terms: dict[tuple[str, str], dict[tuple[str, ...], Support]] = {}
+        spans: dict[tuple[str, str], set[tuple[int, int]]] = {}
         for m in matches:
             if not self._valid_code(m.sense.kind, m.sense.code) or not self._site_named(m.sense.code, named):
                 continue
@@ -82,10 +85,17 @@ class LexiconCoder:
                 continue  # a site alone never tested out of its notes says where, not what ('left ankle': a sprain?)
             conf = lm.confidence(m.sense)
             key = (m.sense.kind, m.sense.code)
-            terms.setdefault(key, {})[m.term] = conf
+            supports = terms.setdefault(key, {})
+            if m.term not in supports or conf > supports[m.term].confidence:
+                supports[m.term] = Support(conf, m.sense.fires, m.sense.source, len(m.term))
+            spans.setdefault(key, set()).add((m.start, m.end))
             if key not in best or conf > best[key][0] or (conf == best[key][0] and m.end - m.start > _len(best[key][1])):
                 best[key] = (conf, m)
-        best = {k: (combine(list(terms[k].values())), m) for k, (_, m) in best.items()}
+        rivals = Counter((kind, code[:CATEGORY_LEN[kind]]) for kind, code in best)
+        best = {(kind, code): (lm.code_confidence(kind, code, list(terms[(kind, code)].values()),
+                                                  mentions=len(spans[(kind, code)]),
+                                                  rivals=rivals[(kind, code[:CATEGORY_LEN[kind]])] - 1), m)
+                for (kind, code), (_, m) in best.items()}
         out = [Code(system=SYSTEMS[kind], kind=kind, code=code,  # type: ignore[arg-type]
                     label=self.model.label(code, lang), text=text[m.start:m.end], start=m.start, end=m.end,
                     confidence=round(min(1.0, max(0.0, conf)), 4), side=m.side)  # type: ignore[arg-type]

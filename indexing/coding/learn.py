@@ -9,16 +9,28 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from indexing.coding import terminology
 from indexing.coding.align import Aligner, WordTranslations, parallel_segments
 from indexing.coding.codiesp import CodedNote, Evidence, read_folders
-from indexing.coding.lexicon import MAX_TERM_TOKENS, Lexicon, Sense
-from indexing.coding.model import FORMAT, KINDS, VERSION, CoderModel, LanguageModel, combine, model_path
+from indexing.coding.lexicon import MAX_TERM_TOKENS, Lexicon, Match
+from indexing.coding.model import (
+    CATEGORY_LEN,
+    FORMAT,
+    KINDS,
+    PRIOR_WEIGHT,
+    VERSION,
+    CoderModel,
+    LanguageModel,
+    combine,
+    model_path,
+)
+from indexing.coding.rerank import Support, features, fit
 from indexing.coding.text import normalize, tokenize
 
 LANGUAGES = ("es", "en")
@@ -127,45 +139,76 @@ def terminology_terms(language: str) -> tuple[tuple[tuple[str, ...], str], ...]:
 
 def calibrate(lm: LanguageModel, notes: Sequence[CodedNote], language: str, *, kinds: Sequence[str] = KINDS,
               negation: bool = True) -> None:
-    """Fill every sense's hits/fires over the learning notes, the priors of untested senses and the thresholds (per
-    kind), each note's predictions scored leave-one-note-out."""
+    """Fill every sense's hits/fires over the learning notes, the priors of untested senses, the rerankers and the
+    thresholds (per kind), each note's predictions scored leave-one-note-out."""
     lex = lm.lexicon
-    fired_by_note: list[tuple[CodedNote, dict[int, Sense], set[int]]] = []
+    fired_by_note: list[tuple[CodedNote, list[Match], set[int]]] = []
     for note in notes:
         text = note.texts.get(language)
         if not text:
             continue
-        fired = {id(m.sense): m.sense for m in lex.find(text, tokens=tokenize(text), drop_negated=negation,
-                                                         drop_nested=False) if m.sense.kind in kinds}
-        own = lex.taught.get(note.note_id, set())
-        for s in fired.values():
+        matches = [m for m in lex.find(text, tokens=tokenize(text), drop_negated=negation, drop_nested=False)
+                   if m.sense.kind in kinds]
+        for s in {id(m.sense): m.sense for m in matches}.values():
             s.fires += 1
             s.hits += s.code in note.codes(s.kind)
-        fired_by_note.append((note, fired, own))
+        fired_by_note.append((note, matches, lex.taught.get(note.note_id, set())))
     # Leave-one-note-out predictions: each note scored by what the other notes showed (the notes that taught a
     # sense count too: leaving out every note that taught it, as before, measured a term only where the annotators
     # had not marked it, and so underrated the terms they mark consistently; 5-fold CV on CodiEsp train, diagnosis
     # F1 codes / categories: Spanish 0.624 / 0.691 -> 0.643 / 0.707, English 0.492 / 0.578 -> 0.549 / 0.622).
-    raw: list[tuple[CodedNote, Sense, int, int, bool]] = []
-    for note, fired, own in fired_by_note:
-        for sid, s in fired.items():
-            if sid in own and s.source != "term" and s.notes <= 1:
+    raw: list[tuple[CodedNote, Match, int, int, bool]] = []
+    for note, matches, own in fired_by_note:
+        for m in matches:
+            s = m.sense
+            if id(s) in own and s.source != "term" and s.notes <= 1:
                 continue  # without this note the sense would not exist
             correct = s.code in note.codes(s.kind)
-            hits, fires = s.hits - correct, s.fires - 1
-            raw.append((note, s, hits, fires, correct))
-    for key in {f"{s.kind}/{s.source}" for _, s, _, _, _ in raw}:
-        untested = [c for _, s, _, f, c in raw if f == 0 and f"{s.kind}/{s.source}" == key]
+            raw.append((note, m, s.hits - correct, s.fires - 1, correct))
+    for key in {f"{m.sense.kind}/{m.sense.source}" for _, m, _, _, _ in raw}:
+        untested = [c for _, m, _, f, c in raw if f == 0 and f"{m.sense.kind}/{m.sense.source}" == key]
         lm.priors[key] = round((sum(untested) + 1) / (len(untested) + 2), 4)
-    per_code: dict[tuple[str, str, str], tuple[list[float], bool]] = {}
-    for note, s, hits, fires, correct in raw:
+    lm.notes = len(fired_by_note)
+    lm.code_notes = dict(Counter(c for note, _, _ in fired_by_note for kind in kinds for c in note.codes(kind)))
+    groups: dict[tuple[str, str, str], _Candidate] = {}
+    for note, m, hits, fires, correct in raw:
+        s = m.sense
         prior = lm.priors.get(f"{s.kind}/{s.source}", 0.5)
-        per_code.setdefault((s.kind, note.note_id, s.code), ([], correct))[0].append((hits + prior) / (fires + 1))
-    best = {k: (combine(confs), correct) for k, (confs, correct) in per_code.items()}
+        cand = groups.setdefault((s.kind, note.note_id, s.code), _Candidate(correct))
+        cand.add(m, Support((hits + PRIOR_WEIGHT * prior) / (fires + PRIOR_WEIGHT), fires, s.source, len(m.term)))
+    rivals = Counter((kind, nid, code[:CATEGORY_LEN[kind]]) for kind, nid, code in groups)
     for kind in kinds:
         gold = sum(len(note.codes(kind)) for note, _, _ in fired_by_note)
-        scored = sorted((v for k, v in best.items() if k[0] == kind), reverse=True)
+        mine = [(k, c) for k, c in groups.items() if k[0] == kind]
+        rows = [features(c.supports(), mentions=len(c.spans), rivals=rivals[(kind, nid, code[:CATEGORY_LEN[kind]])] - 1,
+                         code_notes=lm.code_notes.get(code, 0) - c.correct, notes=lm.notes - 1)
+                for (_, nid, code), c in mine]
+        reranker = fit(rows, [c.correct for _, c in mine])
+        if reranker is not None:
+            lm.rerankers[kind] = reranker
+            scored = sorted(((reranker.score(x), c.correct) for x, (_, c) in zip(rows, mine, strict=True)),
+                            reverse=True)
+        else:
+            scored = sorted(((combine([s.confidence for s in c.supports()]), c.correct) for _, c in mine),
+                            reverse=True)
         lm.thresholds[kind] = best_threshold(scored, gold)
+
+
+@dataclass
+class _Candidate:
+    """One (note, code) the matcher proposed while learning: its distinct terms and the places they are written."""
+
+    correct: bool
+    terms: dict[tuple[str, ...], Support] = field(default_factory=dict)
+    spans: set[tuple[int, int]] = field(default_factory=set)
+
+    def add(self, match: Match, support: Support) -> None:
+        self.spans.add((match.start, match.end))
+        if match.term not in self.terms or support.confidence > self.terms[match.term].confidence:
+            self.terms[match.term] = support
+
+    def supports(self) -> list[Support]:
+        return list(self.terms.values())
 
 
 def best_threshold(scored: list[tuple[float, bool]], gold: int) -> float:

@@ -10,6 +10,12 @@ from typing import Any
 
 from casewise.errors import ConfigError, InputFileError
 from indexing.coding.lexicon import Lexicon, Sense
+from indexing.coding.rerank import (
+    Reranker,
+    Support,
+    combine,
+    features,
+)
 
 FORMAT = "casewise-icd10-coder"
 VERSION = 1
@@ -28,24 +34,27 @@ def model_path(data_dir: Path) -> Path:
     return Path(data_dir) / "coding" / MODEL_NAME
 
 
-def combine(confidences: list[float]) -> float:
-    """A code's confidence from the confidences of the distinct terms that support it in one note (noisy-or)."""
-    miss = 1.0
-    for c in confidences:
-        miss *= 1.0 - min(1.0, max(0.0, c))
-    return 1.0 - miss
-
-
 @dataclass
 class LanguageModel:
     lexicon: Lexicon
     thresholds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KINDS, 0.5))
     priors: dict[str, float] = field(default_factory=dict)  # '<kind>/<source>' -> precision of untested senses
+    rerankers: dict[str, Reranker] = field(default_factory=dict)  # kind -> a code's confidence from its support
+    code_notes: dict[str, int] = field(default_factory=dict)  # code -> learning notes coded with it
+    notes: int = 0  # learning notes with a text in this language
 
     def confidence(self, sense: Sense) -> float:
-        """Precision the sense showed on learning notes it was not learned from, shrunk towards its prior."""
+        """Precision the sense showed on the learning notes, shrunk towards its prior."""
         prior = self.priors.get(f"{sense.kind}/{sense.source}", 0.5)
         return (sense.hits + PRIOR_WEIGHT * prior) / (sense.fires + PRIOR_WEIGHT)
+
+    def code_confidence(self, kind: str, code: str, supports: list[Support], *, mentions: int, rivals: int) -> float:
+        """A code's confidence in a note: the reranker's where one was learned, else its terms' noisy-or."""
+        reranker = self.rerankers.get(kind)
+        if reranker is None:
+            return combine([s.confidence for s in supports])
+        return reranker.score(features(supports, mentions=mentions, code_notes=self.code_notes.get(code, 0),
+                                       notes=self.notes, rivals=rivals))
 
 
 @dataclass
@@ -69,7 +78,9 @@ class CoderModel:
             rows, scattered = ([[" ".join(term), s.kind[0], s.code, SOURCE_LETTER[s.source], s.notes, s.hits, s.fires]
                                 for term, senses in table.items() for s in senses.values()]
                                for table in (lm.lexicon.terms, lm.lexicon.scattered))
-            langs[lang] = {"thresholds": lm.thresholds, "priors": lm.priors, "senses": rows, "scattered": scattered}
+            langs[lang] = {"thresholds": lm.thresholds, "priors": lm.priors, "senses": rows, "scattered": scattered,
+                           "rerankers": {k: r.to_json() for k, r in lm.rerankers.items()},
+                           "code_notes": lm.code_notes, "notes": lm.notes}
         return {"format": FORMAT, "version": VERSION, "meta": self.meta, "negation": self.negation,
                 "labels": self.labels, "languages": langs}
 
@@ -91,7 +102,10 @@ class CoderModel:
                     sense = Sense(kinds[kind], code, sources[src], notes, hits, fires)
                     table.setdefault(key, {})[(sense.kind, code)] = sense
             lex.max_len = max((len(k) for k in lex.terms), default=1)
-            languages[lang] = LanguageModel(lex, dict(block["thresholds"]), dict(block["priors"]))
+            languages[lang] = LanguageModel(
+                lex, dict(block["thresholds"]), dict(block["priors"]),
+                {k: Reranker.from_json(r) for k, r in block.get("rerankers", {}).items()},
+                dict(block.get("code_notes", {})), int(block.get("notes", 0)))
         return cls(languages, data.get("labels", {}), data.get("meta", {}), bool(data.get("negation", True)))
 
     def save(self, path: Path) -> Path:
