@@ -71,6 +71,8 @@ _NAME_GAP = re.compile(r"\n|\r|\t|  ")
 # Rules where a label or a title says the value is a name (a weaker filter applies to their words).
 _STRONG_NAME_RULES = frozenset({"casewise_name_label", "casewise_pro_label", "casewise_pro_title", "casewise_signed",
                                 "casewise_signature", "casewise_salutation"})
+# Rules where a title says the value is a person's name ("Mrs. Baker", "Dr. Harris"): an allowed eponym is a surname there.
+_TITLED_NAME_RULES = frozenset({"casewise_person_title", "casewise_pro_title"})
 _GAZETTEER = "casewise_gazetteer"
 _WORD = re.compile(r"[\w'’´]+")
 
@@ -205,7 +207,8 @@ class Deidentifier:
                         if not self._spacy_name_ok(text, start, end, lang, gazetteer=source == _GAZETTEER) \
                                 or _has_acronym(text[start:end]):
                             continue
-                    elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES) \
+                    elif not self._rule_name_ok(text[start:end], strong=source in _STRONG_NAME_RULES,
+                                                titled=source in _TITLED_NAME_RULES) \
                             or (source == "casewise_caps_listed" and not _listed_name_ok(text[start:end])):
                         continue
                 elif (source == _SPACY and not self._spacy_other_ok(text, start, end, kind)) \
@@ -222,8 +225,10 @@ class Deidentifier:
                         or (source == "casewise_place_cue_plain" and text[start].islower()
                             and fold(text[start:end]) not in gazetteer.load().places)):  # "I'm in agony"
                     continue
-                if kind in ("PERSON", "LOCATION") and is_eponym(text, start, end):
+                if kind in ("PERSON", "LOCATION") and is_eponym(text, start, end) \
+                        and not _PERSON_TITLE_BEFORE.search(text, max(0, start - 12), start):
                     continue  # "quiste de Baker", "Parkinson's disease", "Osgood-Schlatter": clinical, not a person
+                    # ("Mrs. Baker", "Dr. Crohn": a title says it is one)
                 if kind == "PROFESSIONAL":
                     if not self._remove_professionals:
                         professionals.append((start, end))
@@ -273,6 +278,7 @@ class Deidentifier:
             cands.extend(_institution_acronyms(text, cands, self._institutions))
         if "DATE" in self.entities or "AGE_OVER_89" in self.entities:
             cands = _birth_dates_over_89(text, cands)
+        cands.extend(_joins(text, cands))
         return _merge(cands)
 
     def _allowed(self, value: str) -> bool:
@@ -284,10 +290,15 @@ class Deidentifier:
         given = gazetteer.load().given
         return not any(w not in self._allow and (w in given or w in GIVEN_NAMES) for w in words)
 
-    def _rule_name_ok(self, value: str, *, strong: bool = False) -> bool:
+    def _rule_name_ok(self, value: str, *, strong: bool = False, titled: bool = False) -> bool:
         """A name found by a rule. After a label or a title ("Apellidos:", "Dra.") a surname that is also a word
-        ("Domingo", "Días", "Eva") is still a name: only a value made of clinical or allowed words alone is not."""
+        ("Domingo", "Días", "Eva") is still a name: only a value made of clinical or allowed words alone is not.
+        After a title ("Mrs. Baker", "Dr. Harris") an allowed eponym is a surname too."""
         words = [w for w in _WORD.findall(value) if fold(w) not in _PARTICLES]
+        if titled:
+            words = [w for w in words if len(w) > 1]
+            return bool(words) and not all(is_not_name_word(w) and fold(w) not in GIVEN_NAMES
+                                           and fold(w) not in self._allow for w in words)
         if strong:
             words = [w for w in words if len(w) > 1]  # initials: "Dr. A. Parente"
             return bool(words) and not all((is_not_name_word(w) and fold(w) not in GIVEN_NAMES) or fold(w) in self._allow
@@ -502,6 +513,32 @@ def _listed_name_ok(value: str) -> bool:
     gaz = gazetteer.load()
     return bool(first) and not first[0].isupper() and fold(first[0]) in (gaz.given | GIVEN_NAMES) \
         and len(re.sub(r"[^\w]", "", surname)) >= 3
+
+
+_PERSON_TITLE_BEFORE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Dra|Sr|Sra|Srta|Prof|Profa)\.?|\b(?:Don|Doña|Dña)\.?)[ \t]+$")
+# What may stand between two parts of one name: a middle initial in capitals ("Martim A Pereira"; not "I" or "Y",
+# which are words), a particle ("Willemine ten Pas", "Črni Vrh nad Idrijo", "Soto del Barco"; not "y" or "en",
+# which join two names or a name and a place). Between two detected parts, it is part of the name.
+_PERSON_GAP = re.compile(r"[ \t]+(?:[A-HJ-XZ]\.?|(?:de|del|la|las|los|van|von|der|den|ten|ter|da|do|dos|di|du|le)"
+                         r"(?:[ \t]+(?:la|las|los|der|den))?)[ \t]+")
+_PLACE_GAP = re.compile(r"[ \t]+(?:de|del|la|las|los|el|da|do|dos|das|di|du|des|nad|pod|upon|sur|sous|ob|bei)"
+                        r"(?:[ \t]+(?:la|las|los|der|den|le|les))?[ \t]+")
+
+
+def _joins(text: str, cands: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """The initial or particle between two detected parts of one name, and between two parts of one place."""
+    out: list[tuple[int, int, str, float]] = []
+    # a person's part on the left; on the right a part that may have been read as a place ("Martim A Pereira").
+    # The join spans both parts, so that they merge into one name of the left part's kind.
+    for left, right, gap_re in ((("PERSON",), ("PERSON", "LOCATION"), _PERSON_GAP),
+                                (("LOCATION", "ADDRESS"), ("LOCATION", "ADDRESS"), _PLACE_GAP)):
+        ends: dict[int, tuple[int, str]] = {c[1]: (c[0], c[2]) for c in cands if c[2] in left}
+        starts: dict[int, int] = {c[0]: c[1] for c in cands if c[2] in right}
+        for e, (s, kind) in ends.items():
+            m = gap_re.match(text, e)
+            if m and m.end() in starts and "\n" not in m.group():
+                out.append((s, starts[m.end()], kind, 0.5))
+    return out
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -337,6 +337,28 @@ _LOWER_LIST = re.compile(rf"(?<![\w'’-]){_LOW_W}(?:(?:,[ \t]*|[ \t]+(?:and|y|o
                          r"(?![\w'’-])")
 
 
+# a name before a colon and a quotation: 'Enrico shouted at Gary: "What are you doing here?"'
+_QUOTED_SPEAKER = re.compile(rf"(?<![\w'’-])(?P<n>{_CAP})(?=[ \t]*:[ \t]*[\"“])")
+# a lower-case name alone at the start of a line ("naomi ryan", "olga krylova's killers", "emidio p lombardo") or,
+# anywhere, with a middle initial ("eric g. samoylova"): a known given name, then a known surname
+_INITIAL_LOWER = r"[b-df-hj-np-tv-xz]\.?"  # not a vowel or "y": in Spanish and English those are words ("lisa y mucosa")
+_LOWER_NAME_START = re.compile(rf"(?m)^[ \t>*-]*(?P<n>[a-zß-ÿ][a-zß-ÿ'’\-]+(?:[ \t]+{_INITIAL_LOWER})?[ \t]+[a-zß-ÿ][a-zß-ÿ\-]+)"
+                               r"(?=['’]s\b|[ \t]*[,.:;]?[ \t]*$|[ \t]+[a-z])")
+_LOWER_NAME_INITIAL = re.compile(rf"(?<![\w'’-])(?P<n>[a-zß-ÿ][a-zß-ÿ'’\-]+[ \t]+{_INITIAL_LOWER}[ \t]+[a-zß-ÿ][a-zß-ÿ\-]{{2,}})"
+                                 r"(?![\w-])")
+# a line that is only a name, as a signature or an address block starts: "Maha Cazares", ">Esat Jeknić"
+_NAME_LINE = re.compile(rf"(?m)^[ \t>]*(?P<n>{_CAP}(?:[ \t]+{_CAP}){{1,2}})[ \t]*$")
+
+
+def _lower_name_ok(words: list[str], gaz: Gazetteers, *, initial: bool) -> bool:
+    """A known given name first and, last, a known surname (or any word when an initial stands between): none of
+    them a stop word, a clinical or a common word."""
+    first, last = _word(words[0]), _word(words[-1])
+    if any(_word(w) in stop_words() or not _plain(w) for w in (words[0], words[-1])):
+        return False
+    return first in gaz.given and (last in gaz.surnames or (initial and last not in gaz.places))
+
+
 def _plain(w: str) -> bool:
     """A capitalised word that is no clinical or common word and no acronym."""
     f = _word(w)
@@ -352,10 +374,26 @@ def extra_persons(text: str, gaz: Gazetteers) -> list[Match]:
         known = sum(1 for _, _, w in items if _word(w) in gaz.given or _word(w) in gaz.surnames)
         if len(items) >= 2 and known >= max(1, (len(items) + 1) // 2) and all(_plain(w) for _, _, w in items):
             out.extend(Match(s, e, "PERSON") for s, e, _ in items)
-    for m in _SPEAKER.finditer(text):
-        w = m.group("n")
-        if _word(w) in gaz.given and _plain(w):
+    speakers = [m for m in _SPEAKER.finditer(text) if _plain(m.group("n")) and _word(m.group("n")) not in stop_words()]
+    # in a dialogue (two or more speakers, one of them a known given name) every speaker's label is a name
+    dialogue = len({m.group("n") for m in speakers}) >= 2 and any(_word(m.group("n")) in gaz.given for m in speakers)
+    for m in speakers:
+        if dialogue or _word(m.group("n")) in gaz.given:
             out.append(Match(m.start("n"), m.end("n"), "PERSON", cue=True))
+    for m in _QUOTED_SPEAKER.finditer(text):
+        if _word(m.group("n")) in gaz.given and _plain(m.group("n")):
+            out.append(Match(m.start("n"), m.end("n"), "PERSON", cue=True))
+    for rx, initial in ((_LOWER_NAME_START, False), (_LOWER_NAME_INITIAL, True)):
+        for m in rx.finditer(text):
+            words = m.group("n").split()
+            has_initial = len(words) == 3 and len(words[1].rstrip(".")) == 1
+            if (not initial or has_initial) and _lower_name_ok(words, gaz, initial=has_initial):
+                out.append(Match(m.start("n"), m.end("n"), "PERSON", cue=True))
+    for m in _NAME_LINE.finditer(text):
+        words = m.group("n").split()
+        if _word(words[-1]) in gaz.surnames and all(_plain(w) and _word(w) not in stop_words() for w in words) \
+                and " ".join(_word(w) for w in words) not in gaz.places and not any(_word(w) in gaz.places for w in words[:1]):
+            out.append(Match(m.start("n"), m.end("n"), "PERSON"))
     for m in _LOWER_CUE.finditer(text):
         words = m.group("n").split()
         if _word(words[0]) in gaz.given:

@@ -269,11 +269,44 @@ def _without_country(text: str, start: int, end: int) -> tuple[int, int] | None:
     if m is None:
         return start, end
     return (start, m.start()) if m.start() > start else None
+def _town_words(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A town's line: none of its words is a clinical, common or stop word ("Antecedentes", "Plan")."""
+    from indexing.deid.gazetteer import COMMON_WORDS, stop_words
+
+    words = [fold(w) for w in _LETTERS.findall(text[start:end]) if w[0].isupper()]
+    if any(w in NOT_NAMES or w in stop_words() and len(words) == 1 or w in COMMON_WORDS and len(words) == 1
+           for w in words):
+        return None
+    return start, end
+
+
 # "lives on Rua Mina 50", "address is 9721 Dalmatinova 43": after a phrase that announces an address, a name and a
 # house number in either order (most of the world writes the number after the street).
 _ADDRESS_CUE = (r"(?i:\b(?:lives?|living|resides?|residing|moved|moving)[ \t]+(?:on|at|in|to)|address(?:[ \t]+is|[ \t]+to)?"
                 r"|located[ \t]+at|meet[ \t]+me[ \t]+at|(?:drops?|picks?)[ \t]+you[ \t]+(?:off|up)[ \t]+at|"
                 r"vive[ \t]+en|reside[ \t]+en|domiciliad[oa][ \t]+en)[ \t:]+")
+# A street line typed in lower case, known by its house number first and a number or a street type last (what
+# follows a cue, or an English street type): "255 hersnapvej 18", "3747 3911 fourth avenue". Its words may not be
+# stop words or clinical words ("2 blocks down the road", "3 sessions at the center").
+_LC_WORD = rf"[{LOW}][{LOW}'´\-]*"
+_LC_STREET_TYPES = (r"street|st|avenue|ave|road|rd|drive|lane|ln|boulevard|blvd|court|ct|place|terrace|crescent|"
+                    r"parkway|highway|way|calle|avenida|avda|rua|rue|via|strasse|straße|gasse|vej|gade|vei|veien|katu|tie")
+ADDRESS_LOWER = (rf"\d{{1,6}}[ \t]+(?:\d{{1,6}}[ \t]+)?(?:{_LC_WORD}[ \t]+){{0,3}}(?:{_LC_WORD}[ \t]+\d{{1,5}}[a-z]?\b|"
+                 rf"(?:{_LC_STREET_TYPES})\b\.?(?:[ \t]+\d{{1,5}}[a-z]?\b)?)"
+                 r"(?:,?[ \t]*(?:apt|apartment|suite|ste|unit)\.?[ \t]*#?\d{1,5}[a-z]?\b)?")
+
+
+def _lower_street(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A lower-case street line whose words are street words, not a sentence ("2 blocks down the road")."""
+    from indexing.deid.gazetteer import stop_words
+
+    words = [w for w in _LETTERS.findall(text[start:end]) if not re.fullmatch(_LC_STREET_TYPES, w)
+             and w not in ("apt", "apartment", "suite", "ste", "unit")]
+    if not words or any(fold(w) in stop_words() or fold(w) in NOT_NAMES or fold(w) in _NOT_STREET for w in words):
+        return None
+    return start, end
+
+
 ADDRESS_INTL = (rf"(?:\d{{1,6}}[ \t]+)?(?:[{UP}][\w'´.\-]*[ \t]+(?:(?:de|da|do|del|la|di|van|von)[ \t]+)?){{1,4}}"
                 r"\d{1,5}[A-Za-z]?\b\.?")
 # A street line with a unit on it or on the next line: "Dalmatinova 43 Apt. 678", "864 Piazzetta Rubiani 104\n Apt. 905"
@@ -293,6 +326,7 @@ _PLACE_CUE = (r"(?i:\b(?:grew[ \t]+up[ \t]+in|originally[ \t]+from|(?:moved|came
                r"residente|afincad[oa]|domiciliad[oa]|nacid[oa]|criad[oa]|empadronad[oa])[ \t]+en|"
                r"procedente[ \t]+de|vecin[oa][ \t]+de|se[ \t]+(?:mudó|traslad[óo])[ \t]+(?:a[ \t]+vivir[ \t]+)?a))")
 _GREEK = r"[Α-ΩΆΈΉΊΌΎΏ][Α-ΩΆΈΉΊΌΎΏα-ωάέήίόύώϊϋΐΰ∆]+"
+_GREEK_WORD = r"[Α-ΩΆΈΉΊΌΎΏα-ωάέήίόύώϊϋΐΰ∆]{3,}"
 _LOCATION_LABELS = (
     r"Localidad(?:[ \t]*/[ \t]*Provincia)?|Provincia|Municipio|Ciudad|Poblaci[oó]n|Lugar de nacimiento|"
     r"Lugar de residencia|Residencia|City|Town|County|Place of birth|Birthplace"
@@ -412,6 +446,7 @@ RULES: list[Rule] = [
     # --- identifiers ---
     # "MartínezNºCol: ..." (a label glued to the name before it, as text extracted from forms often is)
     Rule("id_label", "ID", _c(rf"(?i:(?:\b|(?<=[a-záéíóúñ])(?=N[º°]))(?:{_ID_LABELS}))\b\.?{_MD}[ \t]*(?:[:#]|n[º°o]\.?|number)?{_MD}[ \t]*"
+                              r"(?:(?i:is)[ \t]+)?"
                               rf"(?P<phi>{_ID_VALUE})"), 0.95, _digits_between(3, 30)),
     Rule("dni", "ID", _c(r"\b(?P<phi>\d{8}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
     Rule("nie", "ID", _c(r"\b(?P<phi>[XYZxyz][ -]?\d{7}[ -]?[A-Za-z])\b"), 0.95, dni_valid),
@@ -449,7 +484,18 @@ RULES: list[Rule] = [
     # national numbers with a trunk 0, grouped: "0487 98 11 92", "01.84.17.61.18", "07700 063 966"
     Rule("phone_trunk", "PHONE", _c(r"(?<![\w+/.\-])(?P<phi>\(?0\d{1,4}\)?(?:[ .\-]\d{2,4}){2,4})(?![\w/]|[.,:]\d)"), 0.75,
          _digits_between(9, 12)),
+    # a number that the word after it says is a phone: "416 60 039 office", "(37) 788-063-Office", "781 1704 fax"
+    Rule("phone_kind_after", "PHONE", _c(r"(?<![\w+/.,])(?P<phi>\+?\(?\d[\d \t().\-]{5,18}\d)(?=[ \t]*-?[ \t]*(?i:office|"
+                                         r"fax|mobile|cell|desk|home|work|m[oó]vil|fijo|trabajo|casa)\b)"), 0.85,
+         _digits_between(7, 15)),
     # --- places ---
+    # Words in Greek script ("ΛΕΥΚΩΣΙΑ", "Λ. Αλεξάνδρας 14"): in these notes names (a town, a street), never clinical
+    # vocabulary, which writes a Greek letter alone or before a unit ("α", "TNF-α", "β-bloqueante", "μg"). With a
+    # house number beside them they are a street line.
+    Rule("greek_street", "ADDRESS", _c(rf"(?<![\w.,/])(?P<phi>(?:\d{{1,6}}[ \t]+){{0,2}}(?:[Α-Ω]\.[ \t]*)?{_GREEK_WORD}"
+                                       rf"(?:[ \t]+{_GREEK_WORD}){{0,3}}[ \t]+\d{{1,5}}\b|\d{{1,6}}[ \t]+(?:[Α-Ω]\.[ \t]*)?"
+                                       rf"{_GREEK_WORD}(?:[ \t]+{_GREEK_WORD}){{0,3}})"), 0.8),
+    Rule("greek_name", "LOCATION", _c(rf"(?<![\w])(?P<phi>{_GREEK_WORD}(?:[ \t]+{_GREEK_WORD}){{0,3}})(?![\w])"), 0.7),
     Rule("address_es", "ADDRESS", _c(rf"(?<![\w/])(?P<phi>{ADDRESS_ES})"), 0.85),
     # 'c/' is Spanish for calle, but 'c/o' is English clinical shorthand for 'complains of' ('c/o R knee pain x 6').
     # the street type too: "calle embajadores, 23" leaves no "calle" behind to say an address was there
@@ -467,12 +513,25 @@ RULES: list[Rule] = [
     Rule("road_km", "ADDRESS", _c(r"(?<![\w.])(?P<phi>[A-Z]{1,2}-?\d{1,3},?[ \t]*[kK]m\.?[ \t]*\d{1,4}(?:[.,]\d{1,3})?)(?![\w])"),
          0.8),
     Rule("address_after_cue", "ADDRESS", _c(rf"{_ADDRESS_CUE}(?P<phi>{ADDRESS_INTL})"), 0.8),
+    Rule("address_after_cue_lower", "ADDRESS", _c(rf"{_ADDRESS_CUE}\n?[ \t]*(?P<phi>{ADDRESS_LOWER})(?![\w/-]|[.,]\d)"), 0.8,
+         refine=_lower_street),
+    # without a cue, only with a street type: "3747 3911 fourth avenue suite 112"
+    Rule("address_lower_typed", "ADDRESS", _c(rf"(?<![\w.,/-])(?P<phi>\d{{1,6}}[ \t]+(?:\d{{1,6}}[ \t]+)?(?:{_LC_WORD}[ \t]+){{1,3}}"
+                                              rf"(?:{_LC_STREET_TYPES})\b\.?(?:[ \t]+\d{{1,5}}[a-z]?\b)?"
+                                              r"(?:,?[ \t]*(?:apt|apartment|suite|ste|unit)\.?[ \t]*#?\d{1,5}[a-z]?\b)?)"), 0.75,
+         refine=_lower_street),
     Rule("address_with_unit", "ADDRESS", _c(rf"(?<![\w.])(?P<phi>{ADDRESS_WITH_UNIT})"), 0.8),
     # the town after the unit on the same line: "Suite 215 Nungatta", "Apt. 209 Montehermoso Cáceres." (a country
     # at the end is kept)
     Rule("town_after_unit", "LOCATION", _c(rf"\b(?:Apt|Apartment|Suite|Ste)\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Z]?,?[ \t]+"
                                            rf"(?P<phi>[{UP}][\w'’\-]*(?:[ \t]+[{UP}][\w'’\-]*){{0,2}})"
-                                           r"(?=[ \t]*(?:[,.;:?!)]|$))"), 0.75, refine=_without_country),
+                                           rf"(?=[ \t]*(?:[,.;:?!)]|$)|[ \t]+(?:{_COUNTRY})\b)"), 0.75, refine=_without_country),
+    # the town on the line above the country of a postal address ("ALFRICK\nUnited Kingdom", "Chiclana de la
+    # Frontera\nSpain 61709")
+    Rule("town_above_country", "LOCATION", _c(rf"^[ \t>]*(?P<phi>[{UP}][\w'’\-]*(?:[ \t]+(?:(?:de|del|la|las|los|el|"
+                                              rf"da|do|di|nad|pod|upon|on|sur|am|an)[ \t]+)*[{UP}][\w'’\-]*){{0,3}})[ \t]*,?"
+                                              rf"[ \t]*\n(?:[ \t>]*\n)?[ \t>]*(?:{_COUNTRY})(?:[ \t]*\([^)\n]*\))?"
+                                              rf"(?:[ \t,]+{_POSTCODE})?[ \t.]*$"), 0.75, refine=_town_words),
     # the region code before a US-style ZIP code ("Grasse, PA 39551"), or on its own line above the postal code
     # (", CO\n 70079", as address blocks are laid out line by line)
     Rule("region_before_zip", "ADDRESS", _c(rf"(?<=[{LOW}{UP}]),[ \t]*(?P<phi>[A-Z]{{2}})(?=[ \t]+\d{{5}}(?:-\d{{4}})?\b)"), 0.75),
@@ -485,7 +544,10 @@ RULES: list[Rule] = [
     # "8.800/ul con 23" is a count per microlitre, not "ul." (ulica)
     Rule("address_intl", "ADDRESS", _c(rf"(?<![\w./])(?P<phi>{ADDRESS_INTL_TYPED})"), 0.8),
     # "the corner of Beiteveien 2 and Sieda Radial", "en la esquina de Gran Vía con Alcalá"
-    Rule("corner", "ADDRESS", _c(r"(?P<phi>(?i:\bthe[ \t]+corner[ \t]+of|\besquina[ \t]+(?:de[ \t]+)?)[ \t]+[^\n,.;?!]{3,60}?"
+    # the first street may have a period inside, before the "and" ("the corner of 35 Pentelis Str. and ...",
+    # "the corner of ul. Jesionowa 127 and ..."): an abbreviation or a house number, not the sentence's end
+    Rule("corner", "ADDRESS", _c(r"(?P<phi>(?i:\bthe[ \t]+corner[ \t]+of|\besquina[ \t]+(?:de[ \t]+)?)[ \t]+"
+                                 r"(?:[^\n,.;?!]|\.(?=[ \t]+[^\n,.;?!]{0,40}?[ \t](?i:and|with|con|y)[ \t])){3,60}?"
                                  r"[ \t]+(?i:and|with|con|y)[ \t]+[^\n,.;?!]{2,40}?)(?=[ \t]*(?:[\n,.;?!]|$|(?i:st\.|street)))"),
          0.8),
     Rule("po_box", "ADDRESS", _c(r"(?P<phi>\b(?:P\.?\s?O\.?\s+Box|Apartado(?:\s+de\s+correos)?)\s+\d+)", re.IGNORECASE), 0.9),
