@@ -12,6 +12,8 @@ from casewise.lang import detect_language
 from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE
 from casewise.types import Code, Language
 from indexing.coding import terminology
+from indexing.coding.context import note_side
+from indexing.coding.conventions import integral_symptom, treatment_spans, with_side
 from indexing.coding.lexicon import Match
 from indexing.coding.model import BUNDLED, CATEGORY_LEN, SYSTEMS, CoderModel, combine, model_path
 from indexing.coding.rerank import Support
@@ -53,7 +55,8 @@ class LexiconCoder:
     @staticmethod
     def keep(candidates: list[Code], thresholds: dict[str, float]) -> list[Code]:
         """Codes at or over their kind's threshold; and where several codes of one category together reach it
-        while none does alone, the best of them (the category is likely right even when the code is not)."""
+        while none does alone, the best of them (the category is likely right even when the code is not); R52 not
+        beside a code that includes its pain (conventions.integral_symptom)."""
         kept = [c for c in candidates if c.confidence >= thresholds.get(c.kind, 0.5)]
         have = {(c.kind, c.category) for c in kept}
         groups: dict[tuple[str, str], list[Code]] = {}
@@ -63,6 +66,8 @@ class LexiconCoder:
         for (kind, _), codes in groups.items():
             if len(codes) > 1 and combine([c.confidence for c in codes]) >= thresholds.get(kind, 0.5):
                 kept.append(max(codes, key=lambda c: c.confidence))
+        diagnoses = {c.code for c in kept if c.kind == "diagnosis"}
+        kept = [c for c in kept if c.kind != "diagnosis" or not integral_symptom(c.code, diagnoses)]
         kept.sort(key=lambda c: (-c.confidence, c.start or 0, c.code))
         return kept
 
@@ -75,14 +80,18 @@ class LexiconCoder:
         tokens = tokenize(text)
         matches = lm.lexicon.find(text, tokens=tokens, drop_negated=self.model.negation, drop_nested=False)
         named = sites_in(t.norm for t in tokens)
+        treatments = treatment_spans(text)
+        sole_side = note_side(text)
         best: dict[tuple[str, str], tuple[float, Match]] = {}
         terms: dict[tuple[str, str], dict[tuple[str, ...], Support]] = {}
         spans: dict[tuple[str, str], set[tuple[int, int]]] = {}
         for m in matches:
             if not self._valid_code(m.sense.kind, m.sense.code) or not self._site_named(m.sense.code, named):
                 continue
-            if m.sense.fires == 0 and where_only(m.term):
+            if m.sense.fires <= m.sense.notes and where_only(m.term):
                 continue  # a site alone never tested out of its notes says where, not what ('left ankle': a sprain?)
+            if any(a <= m.start and m.end <= b for a, b in treatments):
+                continue  # a word of a treatment's name ('shock' of 'shock wave therapy')
             conf = lm.confidence(m.sense)
             key = (m.sense.kind, m.sense.code)
             supports = terms.setdefault(key, {})
@@ -96,10 +105,17 @@ class LexiconCoder:
                                                   mentions=len(spans[(kind, code)]),
                                                   rivals=rivals[(kind, code[:CATEGORY_LEN[kind]])] - 1), m)
                 for (kind, code), (_, m) in best.items()}
-        out = [Code(system=SYSTEMS[kind], kind=kind, code=code,  # type: ignore[arg-type]
-                    label=self.model.label(code, lang), text=text[m.start:m.end], start=m.start, end=m.end,
-                    confidence=round(min(1.0, max(0.0, conf)), 4), side=m.side)  # type: ignore[arg-type]
-               for (kind, code), (conf, m) in best.items()]
+        coded: dict[tuple[str, str], Code] = {}
+        for (kind, code), (conf, m) in best.items():
+            side = m.side or sole_side
+            if kind == "diagnosis":
+                code = with_side(code, side)
+            c = Code(system=SYSTEMS[kind], kind=kind, code=code,  # type: ignore[arg-type]
+                     label=self.model.label(code, lang), text=text[m.start:m.end], start=m.start, end=m.end,
+                     confidence=round(min(1.0, max(0.0, conf)), 4), side=side)  # type: ignore[arg-type]
+            if (kind, code) not in coded or c.confidence > coded[(kind, code)].confidence:
+                coded[(kind, code)] = c
+        out = list(coded.values())
         out.sort(key=lambda c: (-c.confidence, c.start or 0, c.code))
         return out
 

@@ -35,8 +35,10 @@ TERMINATOR = re.compile(r"\b(?:" + _TERMINATORS + r")\b|[.;:!?\n]")
 WORDS = re.compile(r"[^\W_]+")
 
 SIDE_WORDS = {"derech": "right", "right": "right", "izquierd": "left", "left": "left", "bilateral": "bilateral",
-              "amb": "bilateral", "both": "bilateral"}
-SIDE = re.compile(r"\b(derech[oa]s?|izquierd[oa]s?|right|left|bilateral(?:es)?|ambos|ambas|both)\b")
+              "amb": "bilateral", "both": "bilateral", "dch": "right", "drch": "right", "izq": "left", "izd": "left"}
+# with the abbreviations clinicians write ('rodilla dcha', 'hombro izdo', 'izq.')
+SIDE = re.compile(r"\b(derech[oa]s?|izquierd[oa]s?|right|left|bilateral(?:es)?|ambos|ambas|both|"
+                  r"dch[oa]|drch[oa]|dch|izq(?:d[oa])?|izd[oa])\b")
 
 
 def negated(text: str, start: int, end: int) -> bool:
@@ -69,3 +71,10 @@ def side_of(text: str, start: int, end: int) -> str | None:
 
 def _side(word: str) -> str | None:
     return next((side for prefix, side in SIDE_WORDS.items() if word.startswith(prefix)), None)
+
+
+def note_side(text: str) -> str | None:
+    """The one side a note states, where it states only one ('right' or 'left'); None where it states none, both or
+    'bilateral'."""
+    sides = {_side(w) for w in SIDE.findall(fold(text))}
+    return sides.pop() if len(sides) == 1 and sides <= {"right", "left"} else None
