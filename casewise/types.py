@@ -55,6 +55,14 @@ class Diagnosis(BaseModel):
     severity: str | None = None
 
 
+class AdverseEventLink(BaseModel):
+    """An adverse event and the treatment it followed, as the records tie them."""
+
+    name: str = Field(description="as written, lower case (e.g. 'derrame', 'post_injection_flare')")
+    treatment: str | None = Field(None, description="canonical id of the treatment it followed; None: no record says")
+    date: dt.date | None = Field(None, description="date of the note or table row that reports it (de-identified)")
+
+
 class Code(BaseModel):
     """An ICD-10 code found in a note, with the words that support it and how sure the coder is."""
 
@@ -87,6 +95,9 @@ class Case(BaseModel):
     treatments: list[Treatment] = Field(default_factory=list)
     outcomes: list[Outcome] = Field(default_factory=list)
     adverse_events: list[str] = Field(default_factory=list)
+    adverse_event_links: list[AdverseEventLink] = Field(
+        default_factory=list, description="each adverse event with the treatment it followed (cases indexed before "
+                                          "this field have none: their events are tied when answering)")
     codes: list[Code] = Field(default_factory=list, description="ICD-10 diagnosis and procedure codes, best first")
     doc_ids: list[str] = Field(default_factory=list)
     summary: str = Field("", description="de-identified one-paragraph summary used for display and embedding")
@@ -223,6 +234,7 @@ class CaseFacts(BaseModel):
     treatments: list[Treatment] = Field(default_factory=list)
     outcomes: list[Outcome] = Field(default_factory=list)
     adverse_events: list[str] = Field(default_factory=list)
+    adverse_event_links: list[AdverseEventLink] = Field(default_factory=list)
     codes: list[Code] = Field(default_factory=list)
 
 

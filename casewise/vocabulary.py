@@ -161,6 +161,10 @@ MEASURES: dict[str, tuple[tuple[str, ...], bool, float]] = {
     m.id: (m.synonyms, m.higher_is_better, m.mcid) for m in MEASURE_TERMS
 }
 
+# Labels that name a treatment only as a whole treatment cell: in free text 'PT' is also the patient and the
+# prothrombin time (notes read it from its context, indexing.extraction.rules).
+_WHOLE_LABEL = {"pt": "physiotherapy"}
+
 _ICD = re.compile(r"\b([A-Z]\d{2}(?:\.\d{1,3})?)\b")
 _Patterns = list[tuple[re.Pattern[str], str]]
 
@@ -345,6 +349,9 @@ class Vocabulary:
         if found:
             return found[0]
         f = fold(label).strip()
+        whole = _WHOLE_LABEL.get(f.rstrip("."))
+        if whole and any(t.id == whole for t in self.treatments):
+            return whole
         return next((t.id for t in self.treatments if t.id == f), None)
 
     def diagnosis_id(self, label: str) -> str | None:

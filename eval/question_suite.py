@@ -632,7 +632,7 @@ def truth_cases(truth: Any, pseudonym: Callable[[str], str]) -> list[Any]:
     what indexing read from the documents."""
     import datetime as dt
 
-    from casewise.types import Case, Diagnosis, Outcome, Treatment, age_band
+    from casewise.types import AdverseEventLink, Case, Diagnosis, Outcome, Treatment, age_band
 
     measure = {v: k for k, v in TRUTH_MEASURE.items()}
     out = []
@@ -646,7 +646,10 @@ def truth_cases(truth: Any, pseudonym: Callable[[str], str]) -> list[Any]:
                                   sessions=t.sessions) for t in p.treatments],
             outcomes=[Outcome(measure=measure[o.measure], value=o.value, months=float(o.time_point_months),
                               treatment=t.treatment_id) for t in p.treatments for o in t.outcomes if stated(o)],
-            adverse_events=sorted({a for t in p.treatments for a in t.adverse_events})))
+            adverse_events=sorted({a for t in p.treatments for a in t.adverse_events}),
+            # the ground truth says which treatment each event followed: the cases say so too
+            adverse_event_links=[AdverseEventLink(name=a, treatment=t.treatment_id, date=dt.date.fromisoformat(t.date))
+                                 for t in p.treatments for a in t.adverse_events]))
     return out
 
 

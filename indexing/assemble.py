@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from casewise.types import Case, CaseFacts, Code, Diagnosis, Outcome, Treatment, age_band
+from casewise.types import AdverseEventLink, Case, CaseFacts, Code, Diagnosis, Outcome, Treatment, age_band
 from casewise.vocabulary import label
 
 SIDES = {"left": {"es": "izquierda", "en": "left"}, "right": {"es": "derecha", "en": "right"},
@@ -23,6 +23,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     codes: dict[tuple[str, str], Code] = {}
     ages: list[int | str] = []
     birth_years: list[int] = []
+    events: list[AdverseEventLink] = []
     for doc_id, f in facts:
         if doc_id not in case.doc_ids:
             case.doc_ids.append(doc_id)
@@ -53,6 +54,8 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
             if k2 not in outs:
                 outs[k2] = o.model_copy()
         case.adverse_events = sorted(set(case.adverse_events) | set(f.adverse_events))
+        linked = {a.name for a in f.adverse_event_links}
+        events += f.adverse_event_links + [AdverseEventLink(name=a) for a in f.adverse_events if a not in linked]
         for c in f.codes:  # one per code: a recorded one over a predicted one, else the most confident mention
             cur_c = codes.get((c.kind, c.code))
             if cur_c is None or _code_rank(c) > _code_rank(cur_c):
@@ -73,6 +76,7 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     case.codes = sorted(codes.values(), key=lambda c: (c.source != "recorded", -c.confidence, c.kind, c.code))
     case.treatments = sorted(treats, key=lambda t: (t.date is None, t.date or "", t.name))
     case.outcomes = sorted(outs.values(), key=lambda o: (o.treatment or "", o.measure, o.months))
+    case.adverse_event_links = tie_events(events, case.treatments)
     dated = [t.date for t in case.treatments if t.date]
     if not ages and birth_years and dated:  # age at the first treatment, from a demographics table
         at = dated[0].year - min(birth_years)
@@ -81,6 +85,32 @@ def merge(case_id: str, facts: Iterable[tuple[str, CaseFacts]]) -> Case:
     case.age_band = age_band("90+" if "90+" in ages else (min(numeric) if numeric else None))
     case.summary = summarize(case)
     return case
+
+
+def tie_events(events: list[AdverseEventLink], treatments: list[Treatment]) -> list[AdverseEventLink]:
+    """Every adverse event tied to the treatment it followed, one link per event and treatment.
+
+    The record's own tie wins (the sentence's or the table row's treatment); else the treatment given last on or
+    before the date of the record that reports the event; else the case's only treatment. Where none applies the
+    event stays untied (treatment None) and the cohort shows it under every treatment of the case.
+    """
+    names = list(dict.fromkeys(t.name for t in treatments))
+    out: dict[tuple[str, str | None], AdverseEventLink] = {}
+    for e in events:
+        treatment = e.treatment
+        if treatment is None and e.date is not None:
+            before = [t for t in treatments if t.date is not None and t.date <= e.date]
+            treatment = max(before, key=lambda t: t.date or dt.date.min).name if before else None
+        if treatment is None and len(names) == 1:
+            treatment = names[0]
+        key = (e.name, treatment)
+        cur = out.get(key)
+        if cur is None or (e.date is not None and (cur.date is None or e.date < cur.date)):
+            out[key] = AdverseEventLink(name=e.name, treatment=treatment, date=e.date)
+    # An untied record of an event that another record ties says nothing more.
+    tied = {name for name, t in out if t is not None}
+    return sorted((v for (name, t), v in out.items() if t is not None or name not in tied),
+                  key=lambda e: (e.treatment or "", e.name))
 
 
 # Two records of one treatment less than this far apart are one course: a note dates it by the visit it was decided

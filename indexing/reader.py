@@ -20,7 +20,7 @@ from casewise.lang import detect_language
 from casewise.parsing import Parser
 from casewise.settings import Settings
 from casewise.terminology import DIAGNOSIS_CODE, code_keys, dotted, label_of
-from casewise.types import CaseFacts, Chunk, Code, Diagnosis, DocType, Outcome, Section, Treatment
+from casewise.types import AdverseEventLink, CaseFacts, Chunk, Code, Diagnosis, DocType, Outcome, Section, Treatment
 from casewise.vocabulary import fold, load_vocabulary
 from indexing import synthea
 from indexing.chunk import split_sections
@@ -201,6 +201,8 @@ class DocumentReader:
                 f.outcomes.append(Outcome(measure=measure, value=value, months=months, treatment=tname))
         if rec.adverse and not _is_none(rec.adverse):
             f.adverse_events.append(rec.adverse.lower())
+            f.adverse_event_links.append(AdverseEventLink(name=rec.adverse.lower(), treatment=tname,
+                                                          date=self._shift(rec.date, rec.patient_ref)))
         if rec.free_text:
             f.language = f.language or detect_language(rec.free_text)  # type: ignore[assignment]
         return f

@@ -184,12 +184,25 @@ def _regimen(episodes: list[Treatment]) -> Regimen:
 
 
 def _events(case: Case, vocab: Vocabulary, found: dict[str, list[tuple[str, str]]]) -> list[AdverseEvent]:
-    """The case's adverse events with the treatment they followed (when the sentence or the case says)."""
+    """The case's adverse events with the treatment they followed.
+
+    Indexing ties each event to a treatment (`Case.adverse_event_links`: the record's own tie, else the treatment
+    given before the record that reports it). Events it could not tie, and every event of a case indexed before
+    links were stored, are tied here where the sentence or the case says (the only treatment, the treatment the
+    sentence names, the only injection for an injection's event); an event still untied has treatment None and is
+    shown under every treatment of the case, so that no adverse event is hidden.
+    """
     names = list(dict.fromkeys(t.name for t in case.treatments))
+    ties = [(canonical_event(a.name), a.treatment if a.treatment in names else None) for a in case.adverse_event_links]
+    if not ties:
+        ties = [(canonical_event(a), None) for a in case.adverse_events]
+    tied = {e for e, t in ties if t is not None}
     out = []
-    for event in dict.fromkeys(canonical_event(a) for a in case.adverse_events):
-        sentence = next((s for e, s in found.get(case.case_id, []) if e == event), "")
-        treatment = names[0] if len(names) == 1 else None
+    for event, linked in dict.fromkeys((e, t) for e, t in ties if t is not None or e not in tied):
+        sentences = [s for e, s in found.get(case.case_id, []) if e == event]
+        said_with = [s for s in sentences if linked in vocab.find_treatments(s)] if linked else []
+        sentence = (said_with or sentences or [""])[0]
+        treatment = linked or (names[0] if len(names) == 1 else None)
         if treatment is None and sentence:
             said = [t for t in vocab.find_treatments(sentence) if t in names]
             treatment = said[0] if len(said) == 1 else None
@@ -198,7 +211,7 @@ def _events(case: Case, vocab: Vocabulary, found: dict[str, list[tuple[str, str]
             injected = [t for t in names if vocab.category_of(t) in ("injection", "biologic")]
             treatment = injected[0] if len(injected) == 1 else None
         out.append(AdverseEvent(case_id=case.case_id, event=event, treatment=treatment, sentence=sentence))
-    return out
+    return list({(e.event, e.treatment): e for e in out}.values())
 
 
 def index_sentence_finder(index: object) -> SentenceFinder:
@@ -252,7 +265,7 @@ def run_cohort(plan: QuestionPlan, cases: Iterable[Case], vocab: Vocabulary = BU
         counts = Counter(name for c in chosen for name in dict.fromkeys(x.name for x in c.treatments)
                          if name not in plan.exclusions and name not in plan.prior_treatments)
         arm_names = [name for name, _ in counts.most_common()]
-    found = sentences([c.case_id for c in chosen if c.adverse_events]) if sentences else {}
+    found = sentences([c.case_id for c in chosen if c.adverse_events or c.adverse_event_links]) if sentences else {}
     arms: list[Arm] = []
     for name in arm_names:
         members = [c for c in chosen if _arm_treatments(plan, c, name)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from casewise.errors import ConfigError
-from casewise.types import Diagnosis, Language, Outcome, Treatment
+from casewise.types import AdverseEventLink, Diagnosis, Language, Outcome, Treatment
 from casewise.vocabulary import load_vocabulary
 from indexing.assemble import CaseFacts
 from indexing.extraction.schema import NoteExtraction
@@ -60,4 +60,9 @@ def facts_from(note: NoteExtraction) -> CaseFacts:
         outcomes=[Outcome.model_validate(o.model_dump(include=set(Outcome.model_fields)))
                   for o in note.outcomes if o.plausible],
         adverse_events=sorted({a.name for a in note.adverse_events}),
+        # dated by the note (the first date it writes, its visit's), so assembly can tie an event the note does not
+        # tie to the treatment given before that visit
+        adverse_event_links=[AdverseEventLink(name=a.name, treatment=a.treatment,
+                                              date=note.dates[0] if note.dates else None)
+                             for a in note.adverse_events],
     )

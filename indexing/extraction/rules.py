@@ -179,7 +179,9 @@ class RulesExtractor:
     def extract(self, text: str, *, language: Language | None = None) -> NoteExtraction:
         f, offsets = fold_with_offsets(text)
         # Spans are found in folded text: map folded positions back to the original through `offsets`.
-        own_note = bool(self._own.diagnosis_mentions(text) or self._own.treatment_mentions(text) or any(
+        # Only terms written right make a note the clinic's own: a slip read as one ('rehabilitation' for
+        # 'rehabilitacion') is found, but does not turn the note's general conditions into background.
+        own_note = bool(self.vocab.diagnosis_mentions(text) or self.vocab.treatment_mentions(text) or any(
             self.vocab.diagnosis_from_icd10(m.group(1)) for m in _ICD_TEXT.finditer(f)))
         treat_mentions = self._treatment_mentions(text, f, offsets, own_note)
         ctx = _Ctx(text, f, offsets, treat_mentions, own_note)
@@ -588,6 +590,14 @@ class RulesExtractor:
             return same[0].id
         return None
 
+    def _event_treatment(self, ctx: _Ctx, pos: int) -> str | None:
+        """The treatment an adverse event follows where its line says: the last one named before it on that line
+        ('Tras PRP: EVA 6 -> 5,5. Presentó reacción dolorosa tras la infiltración'). A treatment named after it is
+        more often the next plan ('derrame; se propone PRP') than its cause."""
+        ls, _ = ctx.line_bounds(pos)
+        before = [m for m in ctx.mentions if ls <= m.start < pos]
+        return before[-1].id if before else None
+
     def _main_treatment(self, ctx: _Ctx, treatments: list[TreatmentItem]) -> str | None:
         """The treatment a note's scores follow: the only one, or the one the note opens with ('s/p PRP')."""
         ids = [t.name for t in treatments]
@@ -619,7 +629,7 @@ class RulesExtractor:
                 if name == "effusion" and not _AFTER_TX.search(sentence) and tp in (None, 0.0):
                     continue
                 start, end = at[m.start()], at[m.end() - 1] + 1
-                out[name] = AdverseEventItem(name=name, treatment=self._line_treatment(ctx, start) or main,
+                out[name] = AdverseEventItem(name=name, treatment=self._event_treatment(ctx, start) or main,
                                              span=ctx.span(start, end))
         for h in heading_items(ctx.text):  # 'COMPLICATIONS: superficial wound infection' (not '... None')
             phrase = fold(h.text)
