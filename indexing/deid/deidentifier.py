@@ -248,10 +248,13 @@ class Deidentifier:
             if fold(value) in PLACES or fold(value) in places \
                     or any(abs(c[0] - loc[1]) < 60 or abs(loc[0] - c[1]) < 60 for c in contact):
                 cands.append(loc)
-        for c in [c for c in cands if c[2] == "ADDRESS"]:
+        for c in _street_line_ends(text, cands):
+            if c not in cands:
+                cands.append(c)
             for s, e in address_block_tail(text, c[1]):
                 words = re.findall(r"[^\W\d_]+", text[s:e])
-                if not words or not all(is_not_name_word(w) for w in words):  # a line of digits is a postal code
+                if not words or (not all(is_not_name_word(w) for w in words)  # a line of digits is a postal code
+                                 and not any(fold(w) in gazetteer.CLINICAL_WORDS for w in words)):  # "EVA 7"
                     cands.append((s, e, "ADDRESS", 0.6))
         for c in [c for c in cands if c[2] == "ADDRESS"]:
             before = _NUMBERS_BEFORE.search(text, max(0, c[0] - 16), c[0])  # "lives at 79063 63 Rue de Kairouan"
@@ -445,6 +448,26 @@ def _birth_dates_over_89(text: str, cands: list[tuple[int, int, str, float]]) ->
 
 
 _ACRONYM_IN_PARENS = re.compile(r"\([ \t]*([A-ZÁÉÍÓÚÑ][A-ZÁÉÍÓÚÑ0-9\-]{1,11})[ \t]*\)")
+
+
+_ADDRESS_KINDS = ("ADDRESS", "POSTAL_CODE", "LOCATION")
+_HOUSE_NUMBER_AT_END = re.compile(r"[ \t,]*(\d{1,5}[A-Za-z]?)[ \t.,]*(?=\n)")
+
+
+def _street_line_ends(text: str, cands: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """The candidates an address block may go on after: every street, and the last of two or more address parts on
+    one line ("03751 Gerrit Achterberghove 137": a postal code, a place, a number, and no street type)."""
+    out = [c for c in cands if c[2] == "ADDRESS"]
+    by_line: dict[int, list[tuple[int, int, str, float]]] = {}
+    for c in cands:
+        if c[2] in _ADDRESS_KINDS:
+            by_line.setdefault(text.rfind("\n", 0, c[0]), []).append(c)
+    for parts in by_line.values():
+        if len(parts) >= 2 and any(c[2] != "LOCATION" for c in parts):  # two places alone make no street line
+            last = max(parts, key=lambda c: c[1])
+            number = _HOUSE_NUMBER_AT_END.match(text, last[1])  # the house number that ends the line is the street's
+            out.append((number.start(1), number.end(1), "ADDRESS", 0.6) if number else last)
+    return out
 
 
 def _institution_acronyms(text: str, cands: list[tuple[int, int, str, float]],

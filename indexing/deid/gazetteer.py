@@ -66,6 +66,7 @@ _CLINICAL = frozenset(fold(w) for w in """
 colon colón mama cuello tibia lumbar sacro pelvis cadera femur fémur radio ulna rotula rótula menisco tendon tendón
 bursa fascia hueso vena arteria nervio piel sangre orina heces plasma suero eva vas koos womac prp dexa
 """.split())
+CLINICAL_WORDS = _CLINICAL  # scales and anatomy that are towns somewhere: never a place on a line of their own
 
 
 def _spacy_stop_words() -> frozenset[str]:
