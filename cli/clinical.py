@@ -161,23 +161,29 @@ def _print_text(answer: Answer, w: dict[str, str]) -> None:
     out.print(f"[dim]{answer.notice}[/dim]")
 
 
+def empty_but_vector_cache(data_dir: Path) -> None:
+    """Empty the demo's folder but for its vector cache: the sample is indexed anew every run (store, collection,
+    every stage), and its texts, unchanged since the last run, are not embedded again."""
+    from casewise.embedding.cache import CACHE_FILE
+
+    if not data_dir.exists():
+        return
+    for child in data_dir.iterdir():
+        if child.name.startswith(CACHE_FILE):
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 def demo(data_dir: Annotated[Path, typer.Option(help="fresh folder for the demo index")] = Path(".casewise-demo")) -> None:
     """Index the bundled sample clinic into a fresh folder and answer a sample question in Spanish and English."""
     from app import clinical
-    from casewise.embedding.cache import CACHE_FILE
     from synth import SAMPLE_DIR
 
     started = time.perf_counter()
-    # Indexed anew every run (store, collection, every stage); only the vector cache stays, so the sample's texts,
-    # unchanged since the last run, are not embedded again.
-    if data_dir.exists():
-        for child in data_dir.iterdir():
-            if child.name.startswith(CACHE_FILE):
-                continue
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+    empty_but_vector_cache(data_dir)
     rt = runtime(data_dir)
     out.print(f"[bold]Casewise demo[/bold]: indexing the sample clinic in {SAMPLE_DIR} into {data_dir}")
     index_with_progress(rt, [SAMPLE_DIR], actor="demo")
