@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -37,9 +38,13 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
         from casewise.embedding.ensemble import EnsembleEmbedder
 
         parts = []
-        for model, weight in ENSEMBLES[settings.model]:
+        members = ENSEMBLES[settings.model]
+        # The parts run concurrently (casewise.embedding.ensemble): each gets its share of the cores.
+        share = max(1, (settings.threads or os.cpu_count() or 1) // len(members))
+        for model, weight in members:
             part = settings.model_copy(update={"model": model, "query_prefix": "", "passage_prefix": "",
-                                               "backend": "onnx" if model == E5_SMALL else settings.backend})
+                                               "backend": "onnx" if model == E5_SMALL else settings.backend,
+                                               "threads": share})
             parts.append((get_embedder(part), weight))
         return EnsembleEmbedder(settings.model, parts)
     if settings.model == E5_SMALL:
@@ -80,9 +85,9 @@ _CACHE_LOCK = threading.RLock()  # re-entered: an ensemble gets its parts throug
 
 
 def get_embedder(settings: EmbeddingSettings) -> Embedder:
-    """Build the embedder once per (model, device, backend, precision) per process."""
+    """Build the embedder once per (model, device, backend, precision, prompts, threads) per process."""
     key = (settings.model, settings.device, choose_backend(settings), precision(settings),
-           settings.query_prefix, settings.passage_prefix)
+           settings.query_prefix, settings.passage_prefix, str(settings.threads))
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = build_embedder(settings)
