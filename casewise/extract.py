@@ -145,7 +145,11 @@ def _snap(months: float) -> float:
 _FIRST_VISIT = re.compile(r"primera (?:visita|consulta)|1[ªao] visita|consulta inicial|nuevo paciente|new patient|"
                           r"first visit|initial (?:consultation|assessment)|new pt")
 _BIRTH = re.compile(r"(?:nac\w*|birth|dob|f\.? ?n\.?|fn)\W{0,6}$")
-_FU_MARK_MORE = re.compile(r"consulta sucesiva|en seguimiento|tratad[oa] con|seen after|fu after|\bs/p\b|^\s*review\b",
+# A score compared in brackets with the one before treatment ('VAS: 2. (VAS at baseline 5)', '(EVA previa 6)') is
+# written at a follow-up: a first visit's score is the baseline itself.
+_FU_MARK_MORE = re.compile(r"consulta sucesiva|en seguimiento|tratad[oa] con|seen after|fu after|\bs/p\b|^\s*review\b|"
+                           r"\(\s*(?:(?:eva|vas|nrs)\s+(?:at\s+)?(?:basal|baseline|previa|previo|inicial|pre-?tx)|"
+                           r"(?:basal|baseline|pre-?tx|partia de)\s+(?:eva|vas|nrs))\b",
                            re.MULTILINE)
 _ANY_SCORE = re.compile(r"\b(?:eva|vas|nrs|womac|koos|lequesne)\b|\b(?:pain|dolor)\s+\d")
 
