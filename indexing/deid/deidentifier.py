@@ -282,6 +282,7 @@ class Deidentifier:
         if "DATE" in self.entities or "AGE_OVER_89" in self.entities:
             cands = _birth_dates_over_89(text, cands)
         cands.extend(_joins(text, cands))
+        cands = [c for c in (_without_department(text, c) for c in cands) if c is not None]
         return _merge(cands)
 
     def _allowed(self, value: str) -> bool:
@@ -546,6 +547,42 @@ _PERSON_GAP = re.compile(r"[ \t]+(?:[A-HJ-XZ]\.?|(?:de|del|la|las|los|van|von|de
                          r"(?:[ \t]+(?:la|las|los|der|den))?)[ \t]+")
 _PLACE_GAP = re.compile(r"[ \t]+(?:de|del|la|las|los|el|da|do|dos|das|di|du|des|nad|pod|upon|sur|sous|ob|bei)"
                         r"(?:[ \t]+(?:la|las|los|der|den|le|les))?[ \t]+")
+
+
+# A hospital's department ("Servicio de Urología", "Unidad de Nutrición Clínica y Dietética") names a specialty, not
+# a place or a patient: a model's organisation span that takes it in beside the hospital's name keeps only the name.
+# A regional health service ("Servicio Vasco de Salud") is an institution itself. A contact label after the name
+# ("E-mail", "Correo", "Tfno.") is no part of it.
+_DEPARTMENT = re.compile(
+    r"(?:Servicio|Unidad|Secci[oó]n|Departamento|Dpto\.|Área)(?:[ \t]+(?:de|del|de[ \t]+la))?"
+    r"(?![ \t]+(?:Andaluz|Madrileño|Vasco|Gallego|Navarro|Canario|Aragonés|Cántabro|Castellano|Murciano|Riojano|"
+    r"Extremeño|Balear|Valenciano|Catalán|Asturiano)\b)"
+    r"(?:[ \t]+(?:y|e|de|del|la|las)?[ \t]*(?!Hospital|Complejo|Cl[ií]nica\b|Universidad|Facultad|Instituto|Centro|"
+    r"Fundaci[oó]n|Consorcio)[A-ZÁÉÍÓÚ][\w\-]+)+")
+_CONTACT_LABEL_END = re.compile(r"[ \t]+(?:E-?mail|Email|Correo(?:[ \t]+electr[oó]nico)?|Tfno|Tlf|Tel|Teléfono)\.?[ \t]*$")
+
+
+def _without_department(text: str, c: tuple[int, int, str, float]) -> tuple[int, int, str, float] | None:
+    """An institution candidate less a department at its start or end and a contact label at its end; None when
+    only a department is left."""
+    if c[2] != "INSTITUTION":
+        return c
+    s, e = c[0], c[1]
+    m = _CONTACT_LABEL_END.search(text, s, e)
+    if m:
+        e = m.start()
+    for m in _DEPARTMENT.finditer(text, s, e):
+        if m.start() == s:
+            rest = re.match(r"[ \t]+", text[m.end():e])
+            s = m.end() + (rest.end() if rest else 0)
+        elif m.end() == e or not text[m.end():e].strip():
+            e = m.start()
+        else:
+            continue
+    s, e = _trim(text, s, e)
+    if e <= s or not re.search(r"[^\W\d_]{2,}", text[s:e]):
+        return None
+    return (s, e, c[2], c[3])
 
 
 def _joins(text: str, cands: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:

@@ -399,6 +399,28 @@ def _speaker_name(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, end
 
 
+_ADJECTIVE_HEADS = re.compile(r"(?:Cl[ií]nic[ao]s?|Universitari[ao]s?|Hospitalari[ao]s?)\b")
+_NEXT_HEAD = re.compile(r"[ \t]+(?=(?:Hospital|Complejo|Cl[ií]nica|Policl[ií]nica|Universidad|Facultad|Instituto|Centro|"
+                        r"Fundaci[oó]n|Consorcio|Sanatorio)\b)")
+
+
+def _not_an_adjective(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """"Clínica" after a discipline is its adjective, not a clinic: "Unidad de Nutrición Clínica y Dietética"; the
+    institution, if any, starts at the next head word ("... Clínica y Dietética Hospital Universitario La Paz").
+    A name that goes on after it is a clinic's ("Departamento de Oftalmología Clínica Universitaria de Navarra")."""
+    before = text[max(0, start - 30):start]
+    if not (_ADJECTIVE_HEADS.match(text, start) and re.search(rf"[{UP}][{LOW}]+[ \t]$", before)
+            and not re.search(r"(?i:\b(?:la|el|los|las|una|un|del|de|en))[ \t]+$", before)):
+        return start, end
+    head_end = _ADJECTIVE_HEADS.match(text, start).end()  # type: ignore[union-attr]
+    nxt = _NEXT_HEAD.search(text, head_end, end)
+    if nxt:
+        return nxt.end(), end
+    if re.match(r"[ \t]+(?:y|e)[ \t]", text[head_end:end + 3]) or head_end >= end:
+        return None
+    return start, end
+
+
 RULES: list[Rule] = [
     # --- names (labelled fields and titles) ---
     Rule("name_label", "PERSON", _c(rf"(?i:\b(?:{_PATIENT_NAME_LABELS})){_LABEL_END}(?P<phi>{NAME_LISTED})"), 0.95,
@@ -622,7 +644,7 @@ RULES: list[Rule] = [
     # --- institutions (only when the policy removes them) ---
     # above spaCy's 0.85: Presidio drops a result that a same-type result with an equal or higher score contains, and
     # spaCy's "Servicio de Digestivo del Hospital Son Dureta" would otherwise replace the rule's exact span
-    Rule("institution", "INSTITUTION", _c(rf"(?P<phi>\b{INSTITUTION})"), 0.9),
+    Rule("institution", "INSTITUTION", _c(rf"(?P<phi>\b{INSTITUTION})"), 0.9, refine=_not_an_adjective),
     # the maker after a product's registered mark: "(Travatan®, Alcon, Fort Worth)", "BioGide® (Geistlich, Suiza)"
     Rule("maker", "INSTITUTION", _c(rf"[®™][ \t]*[,;(][ \t]*(?P<phi>[{UP}][\w'’\-]*(?:[ \t]+(?:&|and|y|[{UP}][\w'’.\-]*))"
                                     r"{0,4})(?=[ \t]*[,;)]|[ \t]*-)"), 0.8),
