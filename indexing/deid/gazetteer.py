@@ -333,6 +333,8 @@ _LOWER_CUE = re.compile(r"(?i:\b(?:my[ \t]+name[ \t]+is|name[ \t]+is|call[ \t]+m
                         r"(?P<n>[a-zß-ÿ][^\W\d_]+(?:[ \t]+[a-z]\.?(?!\w))?(?:[ \t]+[a-zß-ÿ][^\W\d_]+)?)")
 
 
+# a lower-case speaker's label before a quotation, at a line's start: 'tracy:"i'm her daughter"'
+_LOWER_SPEAKER = re.compile(r"(?m)^[ \t>]*(?P<n>[a-zß-ÿ][a-zß-ÿ'’\-]{1,})(?=[ \t]*:[ \t]*[\"“])")
 _LOW_W = r"[a-zß-ÿ][a-zß-ÿ'’]+"
 _LOWER_LIST = re.compile(rf"(?<![\w'’-]){_LOW_W}(?:(?:,[ \t]*|[ \t]+(?:and|y|or|o|e)[ \t]+|,[ \t]+(?:and|y)[ \t]+){_LOW_W})+"
                          r"(?![\w'’-])")
@@ -402,6 +404,10 @@ def extra_persons(text: str, gaz: Gazetteers) -> list[Match]:
                                                      for w in words[1:]) else 1
             end = m.start("n") + len(" ".join(words[:n])) if n > 1 else m.start("n") + len(words[0])
             out.append(Match(m.start("n"), end, "PERSON", cue=True))
+    quoted = [m for m in _LOWER_SPEAKER.finditer(text)
+              if _word(m.group("n")) not in stop_words() and _plain(m.group("n"))]
+    if len({m.group("n") for m in quoted}) >= 2:  # a dialogue typed in lower case: 'mika: "who are you?"'
+        out.extend(Match(m.start("n"), m.end("n"), "PERSON", cue=True) for m in quoted)
     for m in _LOWER_LIST.finditer(text):  # "they had 6: silvana, adam, christopher, kristina, chad and caleb"
         listed = [x for x in re.finditer(r"[^\W\d_]+", m.group()) if x.group() not in ("and", "y", "or", "o", "e")]
         if len(listed) >= 3 and all(_word(x.group()) in gaz.given and _word(x.group()) not in NOT_NAMES for x in listed):

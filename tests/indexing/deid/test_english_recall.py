@@ -82,3 +82,13 @@ def test_clinical_text_of_the_same_shape_stays(deid: Deidentifier, note: str) ->
     lang = "es" if any(w in note for w in ("Exploración", "Piel", "Quiste", "Antecedentes")) else "en"
     out = deid.deidentify(note, language=lang)
     assert out.text == note, out.text
+
+
+def test_a_dialogue_typed_in_lower_case_loses_its_speakers_names(deid: Deidentifier) -> None:
+    out = deid.deidentify('mika: "who are you?"\ntracy:"i am her daughter".', language="en").text
+    assert "mika" not in out and "tracy" not in out and '"who are you?"' in out
+
+
+def test_lower_case_labels_before_a_quotation_stay(deid: Deidentifier) -> None:
+    note = 'plan: "rest" for 2 weeks\ndx: knee oa'
+    assert deid.deidentify(note, language="en").text == note
