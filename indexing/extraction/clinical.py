@@ -26,7 +26,7 @@ from casewise.general_terms import general_vocabulary
 from casewise.vocabulary import Vocabulary, fold
 
 __all__ = ["HeadingItem", "age_of", "general_vocabulary", "heading_items", "joint_of_osteoarthritis", "known_words",
-           "phrase_id", "sex_of"]
+           "phrase_id", "sex_of", "tendon_of_tendinopathy"]
 
 
 @lru_cache(maxsize=1)
@@ -158,6 +158,19 @@ def joint_of_osteoarthritis(context: str) -> str | None:
     """'knee_oa' or 'hip_oa' when the words around a general 'osteoarthritis' name that joint (folded text)."""
     found = [(m.start(), oid) for oid, pat in _JOINT_OA if (m := pat.search(context))]
     return min(found)[1] if found else None
+
+
+# A tendon named right before a general 'tendinopathy' ('Achilles tendinosis', 'tendinosis aquílea'): the clinic's
+# site-specific diagnosis.
+_TENDON_SITE = (("achilles_tendinopathy", re.compile(r"\b(?:achilles|aquiles|aquilea)\b")),
+                ("patellar_tendinopathy", re.compile(r"\b(?:patellar|patelar|rotuliana?)\b")),
+                ("rotator_cuff_tendinopathy", re.compile(r"\b(?:rotator cuff|manguito|supraspinatus|supraespinoso)\b")))
+
+
+def tendon_of_tendinopathy(before: str, after: str) -> str | None:
+    """The site-specific tendinopathy when the words right before or after a general one name its tendon."""
+    found = [oid for oid, pat in _TENDON_SITE if pat.search(before[-20:]) or pat.match(after.lstrip()[:20])]
+    return found[0] if len(found) == 1 else None
 
 
 # --------------------------------------------------------------------------- headings

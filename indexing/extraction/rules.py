@@ -26,6 +26,7 @@ from indexing.extraction.clinical import (
     known_words,
     phrase_id,
     sex_of,
+    tendon_of_tendinopathy,
 )
 from indexing.extraction.normalize import (
     NUMBER,
@@ -296,7 +297,14 @@ class RulesExtractor:
         return sorted(out, key=lambda m: m.start)
 
     def _joint_oa(self, ctx: _Ctx, m: Mention) -> Mention:
-        """'osteoarthritis, right knee', 'osteoarthritis grade IV of both knees': the clinic's knee_oa / hip_oa."""
+        """'osteoarthritis, right knee', 'osteoarthritis grade IV of both knees': the clinic's knee_oa / hip_oa;
+        'Achilles tendinosis': the clinic's achilles_tendinopathy."""
+        if m.id == "tendinopathy":
+            fs = _fold_pos(ctx, m.start)
+            ls, le = ctx.line_bounds(fs)
+            fe = fs + len(fold(m.text))
+            site = tendon_of_tendinopathy(ctx.f[ls:fs], ctx.f[fe:le])
+            return Mention(site, m.start, m.end, m.text) if site and site in self._own_diagnoses else m
         if m.id != "osteoarthritis":
             return m
         fs = _fold_pos(ctx, m.start)
