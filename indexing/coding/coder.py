@@ -13,12 +13,14 @@ from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE
 from casewise.types import Code, Language
 from indexing.coding import terminology
 from indexing.coding.context import note_side
-from indexing.coding.conventions import integral_symptom, treatment_spans, with_side
+from indexing.coding.conventions import integral_symptom, treatment_spans, with_side, with_site
 from indexing.coding.lexicon import Match
 from indexing.coding.model import BUNDLED, CATEGORY_LEN, SYSTEMS, CoderModel, combine, model_path
 from indexing.coding.rerank import Support
 from indexing.coding.sites import sites_in, sites_of_labels, where_only
 from indexing.coding.text import tokenize
+
+SITE_WINDOW = 30  # characters either side of a mention where the joint of 'artrosis ... de rodilla' is looked for
 
 
 class Coder(Protocol):
@@ -109,7 +111,7 @@ class LexiconCoder:
         for (kind, code), (conf, m) in best.items():
             side = m.side or sole_side
             if kind == "diagnosis":
-                code = with_side(code, side)
+                code = with_side(with_site(code, self._sites_near(text, m)), side)
             c = Code(system=SYSTEMS[kind], kind=kind, code=code,  # type: ignore[arg-type]
                      label=self.model.label(code, lang), text=text[m.start:m.end], start=m.start, end=m.end,
                      confidence=round(min(1.0, max(0.0, conf)), 4), side=side)  # type: ignore[arg-type]
@@ -118,6 +120,14 @@ class LexiconCoder:
         out = list(coded.values())
         out.sort(key=lambda c: (-c.confidence, c.start or 0, c.code))
         return out
+
+    @staticmethod
+    def _sites_near(text: str, m: Match) -> frozenset[str]:
+        """The body sites named in the mention and the few words either side of it, on its line."""
+        lo = text.rfind("\n", 0, m.start) + 1
+        hi = text.find("\n", m.end)
+        window = text[max(lo, m.start - SITE_WINDOW):min(hi if hi >= 0 else len(text), m.end + SITE_WINDOW)]
+        return sites_in(t.norm for t in tokenize(window))
 
     def _site_named(self, code: str, named: frozenset[str]) -> bool:
         """False when the code's labels name a body site and the note names none of them ('Pleural effusion' on

@@ -35,10 +35,14 @@ TERMINATOR = re.compile(r"\b(?:" + _TERMINATORS + r")\b|[.;:!?\n]")
 WORDS = re.compile(r"[^\W_]+")
 
 SIDE_WORDS = {"derech": "right", "right": "right", "izquierd": "left", "left": "left", "bilateral": "bilateral",
-              "amb": "bilateral", "both": "bilateral", "dch": "right", "drch": "right", "izq": "left", "izd": "left"}
-# with the abbreviations clinicians write ('rodilla dcha', 'hombro izdo', 'izq.')
+              "amb": "bilateral", "both": "bilateral", "dch": "right", "drch": "right", "izq": "left", "izd": "left",
+              "rt": "right", "lt": "left"}
+# with the abbreviations clinicians write ('rodilla dcha', 'hombro izdo', 'izq.', 'rt knee', 'lt shoulder')
 SIDE = re.compile(r"\b(derech[oa]s?|izquierd[oa]s?|right|left|bilateral(?:es)?|ambos|ambas|both|"
-                  r"dch[oa]|drch[oa]|dch|izq(?:d[oa])?|izd[oa])\b")
+                  r"dch[oa]|drch[oa]|dch|izq(?:d[oa])?|izd[oa]|rt|lt)\b")
+# English writes the side before the site: 'lt knee pain', 'L knee pain' (a capital L or R alone, only there)
+SIDE_BEFORE = re.compile(r"\b(right|left|rt|lt|bilateral)\.?\s*$")
+LETTER_BEFORE = re.compile(r"(?<![\w.])([LR])\.?\s*$")
 
 
 def negated(text: str, start: int, end: int) -> bool:
@@ -54,12 +58,19 @@ def negated(text: str, start: int, end: int) -> bool:
 
 
 def side_of(text: str, start: int, end: int) -> str | None:
-    """'right', 'left' or 'bilateral' when written in the mention or the three words after it."""
+    """'right', 'left' or 'bilateral' when written in the mention or the three words after it, else in the word just
+    before it."""
     inside = SIDE.findall(fold(text[start:end]))
     after = fold(text[end:end + 30])
     stop = TERMINATOR.search(after)
     after = " ".join(WORDS.findall(after[:stop.start()] if stop else after)[:3])
     found = inside or SIDE.findall(after)
+    if not found:
+        before = text[max(0, start - 12):start]
+        if (m := SIDE_BEFORE.search(fold(before))) is not None:
+            found = [m.group(1)]
+        elif (m := LETTER_BEFORE.search(before)) is not None:
+            found = ["right" if m.group(1) == "R" else "left"]
     if not found:
         return None
     sides = {_side(w) for w in found}

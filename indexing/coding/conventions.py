@@ -3,7 +3,8 @@ write: the side a note states, a symptom that a coded diagnosis includes, and tr
 findings' words.
 
 - Laterality: a code for an unspecified side ('Pain in unspecified knee', M25.569) becomes the code of the side the
-  mention states ('rodilla dcha' -> M25.561), as ICD-10-CM asks wherever the side is documented.
+  mention states ('rodilla dcha' -> M25.561), as ICD-10-CM asks wherever the side is documented; osteoarthritis of
+  an unspecified site (M19.90) where the mention names the knee or the hip becomes M17 / M16.
 - R52 (pain, unspecified) Excludes1 pain of a specified site (code to pain by site), and a symptom integral to a
   coded condition is not coded apart: R52 is dropped beside a site-specific pain or a musculoskeletal condition.
 - 'shock wave' / 'ondas de choque' name a treatment: 'shock' in it is no circulatory shock (R57.9), 'wave' no ECG.
@@ -28,6 +29,12 @@ _EXPLICIT: dict[str, dict[str, str]] = {
     "m16.10": {"bilateral": "m16.0"},
 }
 _UNSPECIFIED = re.compile(r"\bunspecified\b")
+# Osteoarthritis of an unspecified site where the mention names the joint: the joint's own category
+# ('artrosis de rodilla', 'OA of the knee' -> M17.9, then M17.11 / M17.12 with its side).
+_SITED: dict[str, dict[str, str]] = {
+    "m19.90": {"knee": "m17.9", "hip": "m16.9"},
+    "m19.91": {"knee": "m17.9", "hip": "m16.9"},
+}
 
 UNSPECIFIED_PAIN = "r52"
 # Pain coded by its site (R52's Excludes1) and conditions whose pain is part of them (ICD-10-CM chapter 13).
@@ -68,6 +75,15 @@ def with_side(code: str, side: str | None) -> str:
     if side is None:
         return code
     return _lateral().get(code, {}).get(side, code)
+
+
+def with_site(code: str, sites: frozenset[str]) -> str:
+    """The code of the one joint the mention names where `code` is for an unspecified site; else `code`."""
+    options = _SITED.get(code)
+    if not options:
+        return code
+    named = [options[s] for s in sites if s in options]
+    return named[0] if len(named) == 1 else code
 
 
 def integral_symptom(code: str, others: set[str]) -> bool:

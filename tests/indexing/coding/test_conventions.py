@@ -9,7 +9,7 @@ import pytest
 
 from indexing.coding.coder import LexiconCoder, load_coder
 from indexing.coding.context import note_side, side_of
-from indexing.coding.conventions import integral_symptom, treatment_spans, with_side
+from indexing.coding.conventions import integral_symptom, treatment_spans, with_side, with_site
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,28 @@ def test_an_unspecified_side_code_takes_the_side_stated() -> None:
     assert with_side("m25.569", None) == "m25.569" and with_side("i10", "right") == "i10"
 
 
+def test_osteoarthritis_of_an_unspecified_site_takes_the_joint_named() -> None:
+    assert with_site("m19.90", frozenset({"knee"})) == "m17.9" and with_site("m19.90", frozenset({"hip"})) == "m16.9"
+    assert with_site("m19.90", frozenset({"knee", "hip"})) == "m19.90" and with_site("m19.90", frozenset()) == "m19.90"
+    assert with_site("i10", frozenset({"knee"})) == "i10"
+
+
+def test_a_spanish_knee_osteoarthritis_is_coded_to_the_knee_and_its_side(coder: LexiconCoder) -> None:
+    got = codes(coder, "Juicio clínico: artrosis de rodilla drcha grado 2 de Kellgren-Lawrence.", "es")
+    assert "m17.11" in got and "m19.90" not in got, got
+
+
 def test_sides_as_clinicians_abbreviate_them() -> None:
     text = "Refiere dolor en rodilla dcha desde hace 3 meses."
     assert side_of(text, text.index("dolor"), text.index(" dcha")) == "right"
     assert note_side("Gonalgia izq. Rodilla izda con derrame.") == "left"
     assert note_side("Rodilla dcha operada, ahora dolor en la izquierda.") is None
     assert note_side("Sin lado.") is None
+    for text, side in (("c/o lt knee pain x 8 months", "left"), ("3-month hx of rt knee pain", "right"),
+                       ("L knee pain for 4 mo", "left"), ("Right shoulder pain", "right"), ("knee pain", None)):
+        low = text.lower()
+        start = low.index("knee") if "knee" in low else low.index("shoulder")  # the mention 'knee pain'
+        assert side_of(text, start, text.index("pain") + 4) == side, text
 
 
 def test_unspecified_pain_is_not_added_beside_pain_by_site_or_a_musculoskeletal_condition() -> None:
