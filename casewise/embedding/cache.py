@@ -1,7 +1,7 @@
 """Passage vectors kept in the data folder, so a rebuild or a re-index embeds no unchanged text twice.
 
-A vector is found by sha256(embedder identity, prompt kind, sha256 of the de-identified text): another model, another
-passage prompt or another text never reuses it. The vectors derive from clinic records, so the cache lives beside
+A vector is found by sha256(embedder identity and the digest of its ONNX files, prompt kind, sha256 of the
+de-identified text): another model, precision, passage prompt or text never reuses it. The vectors derive from clinic records, so the cache lives beside
 the index in the data folder (never in a user-wide cache) and mirrors it: each vector records which documents use
 it; a document rewritten or erased drops its uses, and a vector no document uses any more is deleted at once.
 `retain` (called at the end of every index run) drops the uses of documents the store no longer holds.
@@ -42,6 +42,31 @@ _DDL = (
 def cache_path(data_dir: Path) -> Path:
     """Where the data folder keeps its vector cache."""
     return Path(data_dir) / CACHE_FILE
+
+
+def cache_identity(embedder: Embedder) -> str:
+    """The embedder's identity (weights, prompts) and what ran them: the sha256 of each part's ONNX file (int8 and
+    fp32 vectors differ slightly), or the runtime's name where there is no ONNX file."""
+    runs = []
+    for part in [e for e, _ in getattr(embedder, "parts", None) or [(embedder, 1.0)]]:
+        path = getattr(part, "onnx_path", None)
+        runs.append(f"onnx:{_file_sha(Path(path))[:16]}" if path else type(part).__name__)
+    return f"{embedder.identity}|{'+'.join(runs)}"
+
+
+_SHAS: dict[tuple[str, int, int], str] = {}
+
+
+def _file_sha(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _SHAS:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _SHAS[key] = h.hexdigest()
+    return _SHAS[key]
 
 
 def text_key(identity: str, kind: str, text: str) -> bytes:
@@ -90,7 +115,7 @@ class VectorCache:
             raise ValueError("one owner per text")
         if not texts:
             return np.zeros((0, embedder.dim), dtype=np.float32)
-        identity = embedder.identity
+        identity = cache_identity(embedder)
         keys = [text_key(identity, PASSAGE, t) for t in texts]
         found = self._get(set(keys), embedder.dim)
         missing: dict[bytes, str] = {}
@@ -138,7 +163,7 @@ class VectorCache:
 
     def get(self, embedder: Embedder, text: str) -> np.ndarray | None:
         """`embedder`'s cached passage vector of `text`, or None."""
-        key = text_key(embedder.identity, PASSAGE, text)
+        key = text_key(cache_identity(embedder), PASSAGE, text)
         return self._get({key}, embedder.dim).get(key)
 
     def holds(self, embedder: Embedder, text: str) -> bool:

@@ -9,9 +9,10 @@ e5-small (Spanish and cross-lingual). e5's cosines spread ~5x less than MiniLM's
 on CodiEsp), so it weighs 3 to MiniLM's 1; the weight was chosen on the even-numbered half of CodiEsp's queries
 (eval.retrieval_eval) and checked on the odd half.
 
-The parts run at the same time, each in a thread of its own with its share of the cores (casewise.embedding.factory):
-onnxruntime releases the GIL, and two sessions on one core each waste less on synchronising threads than one
-session on two (bench.embed: the pair's throughput as a share of MiniLM's alone, sequential against concurrent).
+The parts run at the same time, each in a thread of its own, and their batches in one shared pool of threads with a
+few cores each (casewise.embedding.factory): onnxruntime releases the GIL, batches of both models on one core each
+waste less on synchronising threads than one batch on every core, and no core waits for the slower model's last
+batches (bench.embed: the pair's throughput as a share of MiniLM's alone, concurrent against parts in turn).
 """
 
 from __future__ import annotations

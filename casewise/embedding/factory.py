@@ -13,6 +13,7 @@ from casewise.errors import ConfigError
 from casewise.settings import EmbeddingSettings
 
 log = logging.getLogger("casewise.embedding")
+BATCH_SHARE = 4  # an ensemble's batches run on cores // 4 threads each (at least 1), that many batches at once
 
 
 def choose_backend(settings: EmbeddingSettings) -> str:
@@ -35,17 +36,25 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     """A new embedder for `settings` (no process cache)."""
     backend = choose_backend(settings)
     if settings.model in ENSEMBLES:
+        from concurrent.futures import ThreadPoolExecutor
+
         from casewise.embedding.ensemble import EnsembleEmbedder
 
+        # The parts run concurrently (casewise.embedding.ensemble), their batches in one pool of threads, each
+        # batch on a few cores (one on a small machine), so both models keep every core busy until the last batch.
+        cores = settings.threads or os.cpu_count() or 1
+        per_batch = max(1, cores // BATCH_SHARE)
+        pool = ThreadPoolExecutor(max(2, cores // per_batch), thread_name_prefix="embedding")
         parts = []
-        members = ENSEMBLES[settings.model]
-        # The parts run concurrently (casewise.embedding.ensemble): each gets its share of the cores.
-        share = max(1, (settings.threads or os.cpu_count() or 1) // len(members))
-        for model, weight in members:
+        for model, weight in ENSEMBLES[settings.model]:
             part = settings.model_copy(update={"model": model, "query_prefix": "", "passage_prefix": "",
                                                "backend": "onnx" if model == E5_SMALL else settings.backend,
-                                               "threads": share})
-            parts.append((get_embedder(part), weight))
+                                               "threads": per_batch})
+            embedder = build_embedder(part)  # its own: the shared pool is this ensemble's
+            encoder = getattr(embedder, "encoder", None)
+            if encoder is not None:
+                encoder.pool = pool
+            parts.append((embedder, weight))
         return EnsembleEmbedder(settings.model, parts)
     if settings.model == E5_SMALL:
         from casewise.embedding.e5 import E5Embedder

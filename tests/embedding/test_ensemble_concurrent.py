@@ -40,3 +40,16 @@ def test_callers_in_several_threads_each_get_their_own_vectors() -> None:
         together = list(pool.map(lambda t: default.embed_passages([t]), TEXTS[:4]))
     for x, y in zip(alone, together, strict=True):
         assert np.allclose(x, y, atol=1e-6)
+
+
+def test_the_vector_cache_tells_int8_from_fp32_vectors_of_one_model() -> None:
+    """Both precisions share the model's identity (the index keeps its vectors across a backend switch), but their
+    vectors differ slightly: the vector cache never hands one's vectors to the other."""
+    from casewise.embedding import MINILM
+    from casewise.embedding.cache import cache_identity
+
+    int8 = build_embedder(EmbeddingSettings(model=MINILM, precision="int8"))
+    fp32 = build_embedder(EmbeddingSettings(model=MINILM, precision="fp32"))
+    assert int8.identity == fp32.identity
+    assert cache_identity(int8) != cache_identity(fp32)
+    assert cache_identity(int8) == cache_identity(build_embedder(EmbeddingSettings(model=MINILM, precision="int8")))
