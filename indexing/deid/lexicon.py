@@ -65,7 +65,7 @@ un una uno unos unas individuo sujeto oral maxilofacial general farmacia toxicol
 staphylococcus staphilococo streptococcus streptococo pseudomonas klebsiella enterococcus mycobacterium
 factor unidades servicio departamento seccion
 viene alergia alergias impresion guiado guiada date franca derivada derivado intervenida intervenido primera visita
-injected tto routine fu denies new follow-up months
+injected tto routine fu denies new follow-up months review reviewed revisión revision seguimiento
 aine aines nsaid nsaids allergic allergy allergies iodine yodo yodados contrast contraste penicillin penicilina latex
 """.split()
 # Drug and device brand names (capitalised like surnames; some are towns or given names somewhere) and generics that
