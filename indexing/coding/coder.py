@@ -13,7 +13,7 @@ from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE
 from casewise.types import Code, Language
 from indexing.coding import terminology
 from indexing.coding.context import note_side
-from indexing.coding.conventions import integral_symptom, treatment_spans, with_side, with_site
+from indexing.coding.conventions import integral_symptom, sited, treatment_spans, with_side, with_site
 from indexing.coding.lexicon import Match
 from indexing.coding.model import BUNDLED, CATEGORY_LEN, SYSTEMS, CoderModel, combine, model_path
 from indexing.coding.rerank import Support
@@ -111,7 +111,9 @@ class LexiconCoder:
         for (kind, code), (conf, m) in best.items():
             side = m.side or sole_side
             if kind == "diagnosis":
-                code = with_side(with_site(code, self._sites_near(text, m)), side)
+                if sited(code):
+                    code = with_site(code, self._sites_near(text, m))
+                code = with_side(code, side)
             c = Code(system=SYSTEMS[kind], kind=kind, code=code,  # type: ignore[arg-type]
                      label=self.model.label(code, lang), text=text[m.start:m.end], start=m.start, end=m.end,
                      confidence=round(min(1.0, max(0.0, conf)), 4), side=side)  # type: ignore[arg-type]

@@ -77,6 +77,11 @@ def with_side(code: str, side: str | None) -> str:
     return _lateral().get(code, {}).get(side, code)
 
 
+def sited(code: str) -> bool:
+    """True for a code of an unspecified site that `with_site` may make specific."""
+    return code in _SITED
+
+
 def with_site(code: str, sites: frozenset[str]) -> str:
     """The code of the one joint the mention names where `code` is for an unspecified site; else `code`."""
     options = _SITED.get(code)
