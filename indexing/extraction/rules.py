@@ -366,8 +366,9 @@ class RulesExtractor:
             own = m.id in self._own_diagnoses and fold(m.text) != "osteoarthritis"
             if m.id in out:
                 continue
-            window = ctx.f[fs + len(fold(m.text)):fs + len(fold(m.text)) + 25]
-            before = ctx.f[max(0, fs - 25):fs]
+            # Whole words only: a cut 'platelet-r' is not 'R' (right).
+            window = _whole_words(ctx.f, fs + len(fold(m.text)), fs + len(fold(m.text)) + 25)
+            before = _whole_words(ctx.f, max(0, fs - 25), fs)
             # English puts the side before the words ('right carpal tunnel syndrome'), Spanish after them.
             after = ctx.f[fs + len(fold(m.text)):fs + len(fold(m.text)) + 45]
             side = (side_of(window) or side_of(before)) if own else (

@@ -82,3 +82,11 @@ def test_an_adverse_event_written_with_a_slip_is_found(rules: RulesExtractor) ->
     assert [(a.name, a.treatment) for a in events] == [("post_injection_flare", "prp")]
     # the span points at the words as the note writes them
     assert note[events[0].span[0]:events[0].span[1]].startswith("dolr post")
+
+
+def test_a_side_is_never_read_from_a_cut_word(rules: RulesExtractor) -> None:
+    # the 25 characters after the condition end inside 'platelet-rich': its 'r' is not 'right'
+    sides = [d.side for d in rules.extract("Assessment: kne osteoarthritis [PERSON_F489] platelet-rich plasma IA, "
+                                           "3 shots q2w.").diagnoses]
+    assert sides == [None]
+    assert [d.side for d in rules.extract("Gonartrosis izquierda KL 2. PRP.").diagnoses] == ["left"]
