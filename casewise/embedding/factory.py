@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from casewise.errors import ConfigError
 from casewise.settings import EmbeddingSettings
 
 log = logging.getLogger("casewise.embedding")
-BATCH_SHARE = 4  # an ensemble's batches run on cores // 4 threads each (at least 1), that many batches at once
 
 
 def choose_backend(settings: EmbeddingSettings) -> str:
@@ -36,25 +34,13 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     """A new embedder for `settings` (no process cache)."""
     backend = choose_backend(settings)
     if settings.model in ENSEMBLES:
-        from concurrent.futures import ThreadPoolExecutor
-
         from casewise.embedding.ensemble import EnsembleEmbedder
 
-        # The parts run concurrently (casewise.embedding.ensemble), their batches in one pool of threads, each
-        # batch on a few cores (one on a small machine), so both models keep every core busy until the last batch.
-        cores = settings.threads or os.cpu_count() or 1
-        per_batch = max(1, cores // BATCH_SHARE)
-        pool = ThreadPoolExecutor(max(2, cores // per_batch), thread_name_prefix="embedding")
         parts = []
         for model, weight in ENSEMBLES[settings.model]:
             part = settings.model_copy(update={"model": model, "query_prefix": "", "passage_prefix": "",
-                                               "backend": "onnx" if model == E5_SMALL else settings.backend,
-                                               "threads": per_batch})
-            embedder = build_embedder(part)  # its own: the shared pool is this ensemble's
-            encoder = getattr(embedder, "encoder", None)
-            if encoder is not None:
-                encoder.pool = pool
-            parts.append((embedder, weight))
+                                               "backend": "onnx" if model == E5_SMALL else settings.backend})
+            parts.append((get_embedder(part), weight))
         return EnsembleEmbedder(settings.model, parts)
     if settings.model == E5_SMALL:
         from casewise.embedding.e5 import E5Embedder
@@ -94,9 +80,9 @@ _CACHE_LOCK = threading.RLock()  # re-entered: an ensemble gets its parts throug
 
 
 def get_embedder(settings: EmbeddingSettings) -> Embedder:
-    """Build the embedder once per (model, device, backend, precision, prompts, threads) per process."""
+    """Build the embedder once per (model, device, backend, precision) per process."""
     key = (settings.model, settings.device, choose_backend(settings), precision(settings),
-           settings.query_prefix, settings.passage_prefix, str(settings.threads))
+           settings.query_prefix, settings.passage_prefix)
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = build_embedder(settings)

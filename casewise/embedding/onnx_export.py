@@ -16,7 +16,6 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Literal
 
@@ -204,12 +203,10 @@ class OnnxEncoder:
     """Runs an exported graph (ids + mask -> normalised vector) on batches sorted by length, each distinct text once.
 
     `dedupe = False` encodes every text, repeats included: the baseline `bench.embed --duplicates` measures against.
-    With a `pool` (an ensemble's parts share one: casewise.embedding.factory), the batches run in its threads at the
-    same time (onnxruntime sessions may run concurrently), so both models' batches keep every core busy to the end.
     """
 
     def __init__(self, onnx_path: Path, tokenize: Tokenize, dim: int, *, pad_id: int, batch_size: int = 32,
-                 threads: int | None = None, dedupe: bool = True, pool: Executor | None = None) -> None:
+                 threads: int | None = None, dedupe: bool = True) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -225,11 +222,7 @@ class OnnxEncoder:
         self.dim = dim
         self.batch_size = batch_size
         self.dedupe = dedupe
-        self.pool = pool
         self._lock = threading.Lock()
-
-    def _run(self, batch: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self._session.run(["embedding"], {"input_ids": batch, "attention_mask": mask})[0]
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, in the order of `texts`; a repeated text is encoded once and its vector reused."""
@@ -243,24 +236,17 @@ class OnnxEncoder:
         ids = self._tokenize(texts)
         # Sorting by length keeps padding (wasted compute) small inside each batch.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        batches = []
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            width = max(len(ids[i]) for i in idx)
-            batch = np.full((len(idx), width), self._pad, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                batch[row, : len(ids[i])] = ids[i]
-                mask[row, : len(ids[i])] = 1
-            batches.append((idx, batch, mask))
-        if self.pool is not None:
-            runs = [(idx, self.pool.submit(self._run, batch, mask)) for idx, batch, mask in batches]
-            for idx, fut in runs:
-                out[idx] = fut.result()
-        else:
-            with self._lock:
-                for idx, batch, mask in batches:
-                    out[idx] = self._run(batch, mask)
+        with self._lock:
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                width = max(len(ids[i]) for i in idx)
+                batch = np.full((len(idx), width), self._pad, dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for row, i in enumerate(idx):
+                    batch[row, : len(ids[i])] = ids[i]
+                    mask[row, : len(ids[i])] = 1
+                vecs = self._session.run(["embedding"], {"input_ids": batch, "attention_mask": mask})[0]
+                out[idx] = vecs
         # Renormalise: int8 graphs drift slightly from unit length.
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.maximum(norms, 1e-12)).astype(np.float32)
