@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from casewise.types import Diagnosis, Outcome, Treatment
+from casewise.types import Diagnosis, Treatment
 from casewise.vocabulary import find_diagnoses, find_treatments, fold, icd10_of
 
 _SIDE = [
@@ -18,9 +18,6 @@ _SIDE = [
 ]
 _KL = re.compile(r"\b(?:kl|kellgren(?:[- ]lawrence)?)\s*(?:grado|grade|g)?\s*([1-4]|i{1,3}v?|iv)\b|\bgrado\s+([1-4]|i{1,3}|iv)\b")
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
-_SCORE = re.compile(
-    r"\b(?P<m>eva|vas|nrs|womac|koos|lequesne)\b[^0-9\n]{0,25}?(?P<v>\d{1,3}(?:[.,]\d+)?)(?:\s*/\s*(?P<of>10|100|96))?"
-)
 _AGE = re.compile(r"\b(\d{1,2}|90\+)\s*(?:años|anos|a\.|year[- ]old|years? old|yo|y/o|yrs? old|-year-old)")
 _ADVERSE = re.compile(
     r"(dolor post[- ]?infiltraci[oó]n|post[- ]?injection (?:flare|pain)|flare|derrame|effusion|infecci[oó]n|infection|"
@@ -76,7 +73,6 @@ _FU_MARK = re.compile(
     r"|acude a (?:revision|control)|(?:returns|comes|seen|attends) for (?:follow|review)|\bs/p\b|\btras (?:tto|tratamiento|infiltracion)",
     re.MULTILINE,
 )
-_BASE_CUE = re.compile(r"(partia de|basal|baseline|pre-?tx|pre-?tratamiento|pretreatment|previo|inicial|initial|from|desde|was)\W*$")
 # Earlier follow-up scores written after the current one: '3m: 7, 6m: 5', '3 meses: 6,5', 'a los 6 meses = 4',
 # '3 mo: 5/10', '3/12: 5' (months as British notes write them), 'mes 3: 4', 'month 6: 2'. The score follows the time
 # point directly: with a word between ('6 meses: EVA 7') the number of months is the pain's history, and a unit after
@@ -183,36 +179,6 @@ def note_time_point(text: str) -> float | None:
         if 1 <= months <= 60:
             return _snap(months)
     return None
-
-
-def outcomes(text: str, *, treatment: str | None) -> list[Outcome]:
-    """Scores with their time point: the note's own time point, or baseline where the text says so."""
-    f = fold(text)
-    tp = note_time_point(text)
-    out: list[Outcome] = []
-    seen: set[tuple[str, float]] = set()
-
-    def add(measure: str, value: float, months: float | None) -> None:
-        if months is None or (measure, months) in seen:
-            return
-        seen.add((measure, months))
-        out.append(Outcome(measure=measure, value=value, months=months, treatment=treatment))
-
-    for m in _SCORE.finditer(f):
-        measure = {"eva": "VAS", "nrs": "VAS", "vas": "VAS"}.get(m.group("m"), m.group("m").upper())
-        value = float(m.group("v").replace(",", "."))
-        if measure == "VAS":
-            if m.group("of") == "100" or value > 10:
-                value = value / 10
-            if value > 10:
-                continue
-        months = tp
-        if _BASE_CUE.search(f[max(0, m.start() - 25):m.start()]):
-            months = 0.0
-        add(measure, value, months)
-    for months, value, _s, _e in inline_scores(f):
-        add("VAS", value, months)
-    return out
 
 
 def age(text: str) -> int | str | None:

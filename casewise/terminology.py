@@ -120,8 +120,25 @@ def label_of(code: str, language: str, fallback: str = "", kind: str = "diagnosi
             continue
         for k in codes:
             if k in table:
-                return table[k]
+                return table[k] + (_side_of(c, language) if k != c and lang == language else "")
     return fallback
+
+
+_SIDES = {"es": {"right": "derecha", "left": "izquierda", "bilateral": "bilateral"},
+          "en": {"right": "right", "left": "left", "bilateral": "bilateral"}}
+
+
+def _side_of(code: str, language: str) -> str:
+    """', izquierda' where a broader code's label stands in for `code` and ICD-10-CM's own label of `code` states
+    a side (CIE-10 stops at 'M17.1 Otras gonartrosis primarias' where M17.12 is the left knee's): the side a
+    clinician reads must not be lost with the finer code."""
+    try:
+        own = english_labels().get(code, "").lower()
+    except ConfigError:
+        return ""
+    words = set(re.findall(r"[a-z]+", own))
+    sides = [s for s in ("bilateral", "right", "left") if s in words]
+    return f", {_SIDES[language][sides[0]]}" if len(sides) == 1 else ""
 
 
 def fold(text: str) -> str:

@@ -96,7 +96,9 @@ def codes_text(case: Case, lang: str, limit: int = CODES_SHOWN) -> str:
     shown = []
     for c in ordered[:limit]:
         label = label_of(c.code, lang, fallback=c.label, kind=c.kind)
-        shown.append(f"{c.code.upper()} {label}{'*' if c.source == 'predicted' else ''}".strip())
+        # a procedure's ICD-10-PCS code is not a CIE-10 / ICD-10-CM diagnosis code: say which system it is
+        system = "PCS " if c.kind == "procedure" else ""
+        shown.append(f"{system}{c.code.upper()} {label}{'*' if c.source == 'predicted' else ''}".strip())
     more = len(case.codes) - limit
     return "; ".join(shown) + (f" (+{more})" if more > 0 else "")
 

@@ -28,9 +28,20 @@ def _case() -> Case:
 
 def test_codes_read_in_the_answers_language_with_predicted_ones_marked() -> None:
     es, en = codes_text(_case(), "es"), codes_text(_case(), "en")
-    assert es == "M17.11 Otras gonartrosis primarias; I10 Hipertensión esencial (primaria)*; BW03ZZZ radiografía de tórax*"
+    # CIE-10 stops at M17.1: the side ICD-10-CM's M17.11 states is kept; a procedure is named as ICD-10-PCS
+    assert es == ("M17.11 Otras gonartrosis primarias, derecha; I10 Hipertensión esencial (primaria)*; "
+                  "PCS BW03ZZZ radiografía de tórax*")
     assert en.startswith("M17.11 Unilateral primary osteoarthritis, right knee; I10 Essential (primary) hypertension*")
     assert codes_text(_case(), "en", limit=1).endswith("(+2)"), "how many more codes the case has"
+
+
+def test_a_finer_icd10_cm_code_read_in_spanish_keeps_its_side() -> None:
+    case = Case(case_id="PT-3", codes=[
+        Code(system="ICD-10-CM", kind="diagnosis", code=code, confidence=0.9, label="x")
+        for code in ("m17.12", "m25.561", "m17.0")])
+    assert codes_text(case, "es").split("; ") == [
+        "M17.12 Otras gonartrosis primarias, izquierda*", "M25.561 Dolor en articulación, derecha*",
+        "M17.0 Gonartrosis primaria, bilateral*"], "M17.0 is CIE-10's own code: nothing added"
 
 
 def test_the_cases_own_condition_comes_before_its_comorbidities() -> None:
