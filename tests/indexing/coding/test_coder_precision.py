@@ -4,24 +4,11 @@ MRI of a tendon is not one of the brain, a side and a site alone are no diagnosi
 
 from __future__ import annotations
 
-import pytest
-
 from casewise.terminology import DIAGNOSIS_CODE, PROCEDURE_CODE, english_labels, spanish_labels
-from indexing.coding.coder import LexiconCoder, load_coder
+from indexing.coding.coder import LexiconCoder
 from indexing.coding.sites import sites_in, sites_of_labels, where_only
 from indexing.coding.text import TypoIndex, normalize, one_edit, tokenize
-
-
-@pytest.fixture(scope="module")
-def coder() -> LexiconCoder:
-    loaded = load_coder(None)
-    assert loaded is not None, "the bundled coder model is missing"
-    return loaded
-
-
-def codes(coder: LexiconCoder, text: str, language: str) -> set[str]:
-    return {c.code for c in coder.code(text, language=language)}  # type: ignore[arg-type]
-
+from tests.indexing.coding.conftest import codes
 
 KNEE_ES = ("Motivo de consulta: gonalgia izquierda de 5 meses.\nExploración: rodilla derecha con derrame articular "
            "leve, sin bloqueo.\nPlan: infiltración de PRP guiada por ecografía.")

@@ -7,20 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from indexing.coding.coder import LexiconCoder, load_coder
+from indexing.coding.coder import LexiconCoder
 from indexing.coding.context import note_side, side_of
 from indexing.coding.conventions import integral_symptom, treatment_spans, with_side, with_site
-
-
-@pytest.fixture(scope="module")
-def coder() -> LexiconCoder:
-    loaded = load_coder(None)
-    assert loaded is not None, "the bundled coder model is missing"
-    return loaded
-
-
-def codes(coder: LexiconCoder, text: str, language: str) -> set[str]:
-    return {c.code for c in coder.code(text, language=language)}  # type: ignore[arg-type]
+from tests.indexing.coding.conftest import codes
 
 
 def test_an_unspecified_side_code_takes_the_side_stated() -> None:

@@ -5,15 +5,8 @@ regional health service and a clinic whose name goes on are still institutions. 
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 
-from casewise.settings import DeidSettings
 from indexing.deid import Deidentifier
-
-
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier(DeidSettings(secret=SecretStr("clinic-secret-1")))
 
 
 @pytest.mark.parametrize(("note", "gone", "kept"), [

@@ -4,15 +4,8 @@ clinical structure, not part of the name or the address: extraction reads the vi
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 
-from casewise.settings import DeidSettings
 from indexing.deid import Deidentifier
-
-
-@pytest.fixture(scope="module")
-def deid() -> Deidentifier:
-    return Deidentifier(DeidSettings(secret=SecretStr("clinic-secret-1")))
 
 
 @pytest.mark.parametrize(("note", "gone"), [
