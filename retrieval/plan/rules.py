@@ -90,6 +90,11 @@ def adds_part(intent: str, also: list[Intent], candidate: str) -> bool:
     return (candidate != intent and candidate not in also and candidate not in ("similar_cases", "list")
             and not (intent in _OUTCOME_INTENTS and candidate in _OUTCOME_INTENTS))
 
+# 'HA' written in capitals is hyaluronic acid ('failed HA and steroids'); folded, it would be the Spanish verb 'ha',
+# which the vocabulary rightly leaves alone. It becomes the Spanish abbreviation 'AH' (same length), unless the
+# whole question is in capitals.
+_HA = re.compile(r"(?<![\w-])HA(?![\w-])")
+
 # Prior treatments and exclusions, by the words right before (or after) the treatment mention.
 _PRIOR_BEFORE = re.compile(r"(?:tras|despues de|after|post)(?: (?:el|la|los|las|un|una|the|a))? (?:fracaso|fallo|failure|"
                            r"failed|unsuccessful|ineffective|fracasad[oa]s?|fallid[oa]s?)(?: (?:de|del|con|of|with))?(?: (?:el|la|los|las|the|un|una|a))?\s*$"
@@ -97,7 +102,7 @@ _PRIOR_BEFORE = re.compile(r"(?:tras|despues de|after|post)(?: (?:el|la|los|las|
                            r"|(?:sin (?:mejoria|respuesta|exito|alivio) (?:con|tras|a|al)|no (?:mejoro|mejoraron|respondio|respondieron) "
                            r"(?:con|a|al|tras)|refractari[oa]s? (?:a|al)|resistentes? (?:a|al)|did not (?:respond|improve) (?:to|with|after)|"
                            r"didn'?t (?:respond|improve|work)(?: (?:to|with|after))?|no response to|not responding to|refractory to|"
-                           r"failure of|fracaso (?:de|del|con)|fallo (?:de|del|con)|ya (?:recibio|recibieron|tratad[oa]s? con|habia recibido)|"
+                           r"failure of|fracaso (?:de|del|con)|fallo (?:de|del|con)|(?:fracasaron|fallaron|fracasan|fallan) (?:con|a|al|tras)|failed on|ya (?:recibio|recibieron|tratad[oa]s? con|habia recibido)|"
                            r"already (?:had|received|tried|treated with)|previously (?:treated with|received|had)|"
                            r"tratad[oa]s? previamente con|tratamiento previo con|tratamientos previos con|history of|despues de (?:un|una|el|la)? ?(?:ciclo|tanda) de)"
                            r"(?: (?:el|la|los|las|un|una|the|a))?\s*$")
@@ -225,7 +230,7 @@ class RulesPlanner:
     def plan(self, question: str, *, language: Language | None = None) -> QuestionPlan:
         """The question's plan; every field empty that the question does not state."""
         text = (question or "").strip()
-        f = fold(text)
+        f = fold(_HA.sub("AH", text) if not text.isupper() else text)
         lang: Language = language or detect_language(text)
         identifiers = self._identifiers(f)
         found, unknown_conditions = self._conditions(text, f)
