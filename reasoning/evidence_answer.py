@@ -186,8 +186,13 @@ def _not_found_line(nf: NotFound, plan: QuestionPlan, lang: Language) -> str:
                 f"The clinic's records hold no case of {_term(nf.value, lang)}.")
     if nf.kind == "treatment":
         where = f" {'en' if es else 'for'} {cond}" if cond else ""
-        return (f"Ningún caso{where} recibió {_term(nf.value, lang)} en los registros de la clínica." if es else
-                f"No case{where} in the clinic's records received {_term(nf.value, lang)}.")
+        # the cohort asked for is the cases treated with a prior treatment first: say so, or the line reads as if
+        # the treatment were never given for the condition at all
+        prior = _join([_term(t, lang) for t in plan.prior_treatments], lang, "o" if es else "or") \
+            if plan.prior_treatments else ""
+        after = f" {'después de' if es else 'after'} {prior}" if prior else ""
+        return (f"Ningún caso{where} recibió {_term(nf.value, lang)}{after} en los registros de la clínica." if es else
+                f"No case{where} in the clinic's records received {_term(nf.value, lang)}{after}.")
     if nf.kind == "measure":
         held = ", ".join(measure_name(m, lang) for m in nf.recorded) or ("ninguna" if es else "none")
         return (f"La clínica no registra {measure_name(nf.value, lang)} en estos casos (registra: {held})." if es else
@@ -320,10 +325,16 @@ def plan_answer(question: str, language: Language, plan: QuestionPlan, cohort: C
         # Nothing has what was asked, but the asked condition has other cases: what they received, said to be that.
         loose = evidence.nearest_cohort
         cond = _join([_term(c, language) for c in plan.condition_ids], language, "o" if es else "or")
-        lines.append((f"Lo más cercano registrado, no lo mismo que se preguntó: {loose.n_cases} caso(s) de {cond} "
-                      "con otros tratamientos; por tratamiento:") if es else
-                     (f"The nearest that is recorded, not what was asked: {loose.n_cases} case(s) of {cond} with other "
-                      "treatments; per treatment:"))
+        prior = _join([_term(t, language) for t in plan.prior_treatments], language, "o" if es else "or") \
+            if plan.prior_treatments else ""
+        # the loosened cohort drops the prior treatments too: its arms may hold the asked treatment, given first
+        which = ((f"hayan recibido o no antes {prior}" if es else f"whether or not they received {prior} first")
+                 if prior else ("con otros tratamientos" if es else "with other treatments"))
+        sep = ", " if prior else " "
+        lines.append((f"Lo más cercano registrado, no lo mismo que se preguntó: {loose.n_cases} caso(s) de {cond}"
+                      f"{sep}{which}; por tratamiento:") if es else
+                     (f"The nearest that is recorded, not what was asked: {loose.n_cases} case(s) of {cond}"
+                      f"{sep}{which}; per treatment:"))
         arm_lines, arm_claims = _arm_lines(plan, loose, language)
         lines += arm_lines
         cited = list(dict.fromkeys(cid for c in arm_claims for cid in c.case_ids))

@@ -51,3 +51,12 @@ def test_a_condition_the_records_lack_has_no_nearest_cohort(store: Store) -> Non
     assert nearest_cohort(plan, store) is None
     answer = _answer("¿Qué funcionó con PRP en hombro congelado?", store, "es")
     assert not answer.citations and "Lo más cercano registrado" not in answer.text
+
+
+def test_an_asked_treatment_none_got_after_the_failed_one_says_after_what(store: Store) -> None:
+    answer = _answer("Knee OA patients who failed HA: did BMAC work?", store)
+    lines = answer.text.splitlines()
+    assert lines[1] == ("No case for knee osteoarthritis in the clinic's records received bone marrow aspirate "
+                        "concentrate (BMAC) after hyaluronic acid."), "not 'never received BMAC'"
+    assert lines[2].startswith("The nearest that is recorded, not what was asked:")
+    assert "whether or not they received hyaluronic acid first" in lines[2]
