@@ -141,9 +141,12 @@ TREATMENTS: tuple[Term, ...] = (
          category="physical"),
     Term("surgery_referral", "derivación a cirugía", "referral to surgery",
          ("derivacion a cirugia", "derivado a cirugia", "derivacion a traumatologia", "deriv. traumatologia",
-          "derivacion cot", "derivada a cot", "derivado a cot", "valoracion quirurgica",
+          "derivacion cot", "derivada a cot", "derivado a cot", "derivacion a cot", "derivados a cot", "derivadas a cot",
+          "derivados a cirugia", "derivadas a cirugia", "derivada a cirugia", "derivados a traumatologia",
+          "remitido a cot", "remitida a cot", "remitidos a cot", "valoracion quirurgica",
           "protesis", "artroplastia", "referral to surgery", "referred to surgery", "surgical referral",
-          "referred for surgery", "ortho referral", "ortho surgery referral", "arthroplasty", "knee replacement",
+          "referred for surgery", "referred to orthopaedics", "referred to orthopedics", "orthopaedic referral",
+          "orthopedic referral", "ortho referral", "ortho surgery referral", "arthroplasty", "knee replacement",
           "hip replacement", "tkr", "tka", "tha"), category="surgery"),
 )
 
