@@ -11,18 +11,19 @@ One SQLite file, written only by the process that embeds (worker processes parse
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from casewise.embedding import Embedder
-from casewise.errors import ConfigError
+from casewise.errors import ConfigError, IndexUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class VectorCache:
         ids = sorted(set(doc_ids))
         if not ids:
             return 0
-        with self._lock, self._db:
+        with self._writing("drop an erased document's vectors"), self._lock, self._db:
             self._db.execute("BEGIN")
             old = self._keys_of(ids)
             for part in _parts(ids):
@@ -146,7 +147,7 @@ class VectorCache:
     def retain(self, doc_ids: Iterable[str]) -> int:
         """Keep only the uses of `doc_ids` (the documents in the index now) and the vectors they use."""
         keep = set(doc_ids)
-        with self._lock, self._db:
+        with self._writing("drop unused vectors"), self._lock, self._db:
             self._db.execute("BEGIN")
             gone = [d for (d,) in self._db.execute("SELECT DISTINCT doc_id FROM uses") if d not in keep]
             for part in _parts(gone):
@@ -175,6 +176,16 @@ class VectorCache:
             self._db.close()
 
     # -- internals --------------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """A failed write (disk full, file too large, read-only folder) as one line naming the cache and the cause;
+        the transaction is rolled back, so a re-run after space is freed starts from what was there."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise IndexUnavailableError(f"the vector cache {self.path} could not {what}: {exc}; free space (or fix "
+                                        "the folder's permissions) and index again: nothing indexed is lost") from None
+
     def _get(self, keys: set[bytes], dim: int) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         ordered = sorted(keys)
@@ -190,7 +201,7 @@ class VectorCache:
                 owners: Sequence[str]) -> None:
         ids = sorted(set(owners))
         uses = sorted({(o, k) for o, k in zip(owners, keys, strict=True)})
-        with self._lock, self._db:
+        with self._writing("store new vectors"), self._lock, self._db:
             self._db.execute("BEGIN")
             old = self._keys_of(ids)
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",

@@ -154,3 +154,22 @@ def test_a_cache_from_another_embedder_is_ignored_and_then_dropped(clinic: Path,
     assert all(cache.holds(emb, t) for t in _texts(rt).values())
     cache.close()
     rt.close()
+
+
+def test_a_full_cache_file_fails_in_one_line_naming_it_and_keeps_what_it_held(clinic: Path, tmp_path: Path) -> None:
+    """SQLite's own page limit makes the file full for real (SQLITE_FULL, as a full disk gives): the error names the
+    cache and the cause, and the vectors written before stay readable."""
+    from casewise.errors import IndexUnavailableError
+
+    rt, _, _ = _indexer(tmp_path / "data")
+    cache = VectorCache(tmp_path / "full.sqlite")
+    first = cache.passages(rt.embedder, ["Gonartrosis grado 2, EVA 7."], ["doc-1"])
+    pages = cache._db.execute("PRAGMA page_count").fetchone()[0]
+    cache._db.execute(f"PRAGMA max_page_count = {pages}")
+    many = [f"Nota de control {i}: EVA {i % 10}/10 tras PRP, sin incidencias. " * 20 for i in range(40)]
+    with pytest.raises(IndexUnavailableError, match=r"full\.sqlite could not store new vectors: .*full"):
+        cache.passages(rt.embedder, many, [f"doc-{i + 2}" for i in range(40)])
+    assert np.allclose(cache.get(rt.embedder, "Gonartrosis grado 2, EVA 7."), first[0])
+    assert cache.count() == 1, "the failed write left nothing half-written"
+    cache.close()
+    rt.close()
