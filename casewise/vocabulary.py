@@ -209,7 +209,7 @@ class TypoCorrector:
         self.known = frozenset(known) | self.targets
         self._by_delete: dict[str, set[str]] = {}
         for t in self.targets:
-            for key in {t, *_deletes(t)}:
+            for key in {t, *deletes(t)}:
                 self._by_delete.setdefault(key, set()).add(t)
         self._cache: dict[str, str | None] = {}
 
@@ -219,7 +219,7 @@ class TypoCorrector:
             return self._cache[word]
         fix = None
         if len(word) >= MIN_TYPO_WORD - 1 and word not in self.known and not word.isdigit():
-            near = sorted({t for key in {word, *_deletes(word)} for t in self._by_delete.get(key, ())
+            near = sorted({t for key in {word, *deletes(word)} for t in self._by_delete.get(key, ())
                            if one_edit(word, t)}, key=lambda t: (-len(t), t))
             fix = near[0] if near and len({self._group[t] for t in near}) == 1 else None
         self._cache[word] = fix
@@ -250,7 +250,8 @@ class TypoCorrector:
         return "".join(out), index, fixed
 
 
-def _deletes(word: str) -> set[str]:
+def deletes(word: str) -> set[str]:
+    """The word with one character left out, each way (the typo neighbourhood of Symmetric Delete)."""
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
@@ -294,15 +295,10 @@ class Vocabulary:
         return frozenset(out)
 
     @cached_property
-    def typo_targets(self) -> frozenset[str]:
-        """The words a slip may be read as: of diagnosis and treatment synonyms, at least MIN_TYPO_WORD letters
-        (MIN_TYPO_SINGLE for a one-word synonym), with a vowel, and not an abbreviation (a word the labels write in
-        capitals, as 'PRP', 'BMAC')."""
-        return frozenset(self._typo_terms)
-
-    @cached_property
     def _typo_terms(self) -> dict[str, frozenset[str]]:
-        """Each typo target -> the ids of the terms whose synonyms hold it."""
+        """The words a slip may be read as -> the ids of the terms whose synonyms hold them: words of diagnosis and
+        treatment synonyms of at least MIN_TYPO_WORD letters (MIN_TYPO_SINGLE for a one-word synonym), with a vowel,
+        and not an abbreviation (a word the labels write in capitals, as 'PRP', 'BMAC')."""
         abbreviations = {fold(w) for t in self.diagnoses + self.treatments for label in (t.label_es, t.label_en)
                          for w in re.findall(r"\b[A-Z][A-Z0-9]+\b", label)}
         terms: dict[str, set[str]] = {}

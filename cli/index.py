@@ -31,7 +31,7 @@ def index(paths: Annotated[list[Path], typer.Argument(help="files or folders wit
 def _index_and_scan(rt, roots: list[Path], *, rebuild: bool, leak_scan: bool) -> None:  # type: ignore[no-untyped-def]
     """Index, then (as the nightly job inside `casewise serve` does) scan what the run wrote: a command run from
     cron writes as much as the night's job, and must not leave a leak unseen until someone runs `casewise eval run`."""
-    from eval.leaks import scan_written, stored_state, written_leak_message
+    from eval.leaks import detector_types_text, scan_written, stored_state, written_leak_message
 
     # a rebuild writes every point again, with the payloads it had: only a scan of everything reads them
     before = stored_state(rt) if leak_scan and not rebuild else None
@@ -43,7 +43,7 @@ def _index_and_scan(rt, roots: list[Path], *, rebuild: bool, leak_scan: bool) ->
         err.print("[red]error:[/red] the leak scan of what this run wrote failed (see the log); the index was "
                   "written. Scan everything with: casewise eval run", markup=True, highlight=False)
         raise typer.Exit(1)
-    types = ", ".join(f"{t} {n}" for t, n in sorted(rep.detector_types.items())) or "none"
+    types = detector_types_text(rep)
     line = (f"leak scan ({'what this run wrote' if before is not None else 'everything'}): "
             f"{sum(rep.sources.values())} stored texts read; a detector still fires in {rep.prose_flagged} of "
             f"{rep.prose_checked} prose texts (by type: {types})")

@@ -547,13 +547,17 @@ def scan_written(rt: Any, before: StoredState | None, *, actor: str, job_id: str
         detail.update(identifiers_checked=sum(rep.checked.values()), identifiers_found=rep.leaked,
                       found_by_type=dict(sorted(rep.found.items())), found_in=dict(sorted(rep.found_in.items())))
     rt.store.audit(actor, LEAK_SCAN_ACTION, detail=detail)
-    types = ", ".join(f"{t} {n}" for t, n in sorted(rep.detector_types.items())) or "none"
     logger.info("%s (%s): %d texts read, %d of %d prose texts with a detector hit (by type: %s)",
-                what, scope, texts_read, rep.prose_flagged, rep.prose_checked, types)
+                what, scope, texts_read, rep.prose_flagged, rep.prose_checked, detector_types_text(rep))
     if rep.leaked:
         logger.error("%s: %s; values not shown. Fix de-identification, then re-index: casewise index FOLDERS "
                      "--rebuild", what, written_leak_message(rep))
     return rep
+
+
+def detector_types_text(rep: ScanReport) -> str:
+    """The detectors' hits by type, as counts ('INSTITUTION 30, PERSON 4'), or 'none'."""
+    return ", ".join(f"{t} {n}" for t, n in sorted(rep.detector_types.items())) or "none"
 
 
 def written_leak_message(rep: ScanReport) -> str:

@@ -123,9 +123,7 @@ class Indexer:
         present = {str(p) for p in files} | {link for link, _ in refused}
         for spath, row in known.items():
             if spath not in present and any(Path(spath).is_relative_to(r) for r in roots):
-                self.index.delete_doc(row.doc_id)
-                self.store.delete_document(row.doc_id)
-                self.vector_cache.forget([row.doc_id])
+                self._drop(row.doc_id)
                 report.deleted += 1
         done = 0
         outcomes = self._outcomes([(path, digest, doc_id) for path, digest, doc_id, _ in todo])
@@ -204,11 +202,15 @@ class Indexer:
 
     def remove(self, doc_id: str) -> None:
         """Forget one document: its points, its manifest row, and its contribution to its patient's case."""
-        self.index.delete_doc(doc_id)
-        self.store.delete_document(doc_id)
-        self.vector_cache.forget([doc_id])  # an erased document's vectors leave the cache with it
+        self._drop(doc_id)
         self._assemble()
         self.index.flush()
+
+    def _drop(self, doc_id: str) -> None:
+        """A document's points, its manifest row and its cached vectors (an erased document's leave with it)."""
+        self.index.delete_doc(doc_id)
+        self.store.delete_document(doc_id)
+        self.vector_cache.forget([doc_id])
 
     def _retain_cached(self) -> None:
         """The vector cache keeps only the vectors of documents (and case summaries) that the store holds now."""

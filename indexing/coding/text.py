@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from casewise.vocabulary import deletes, one_edit  # the one typo neighbourhood, shared with the vocabulary
+
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+|\n+")
 # What de-identification writes in place of PHI ('[PERSON_3E3A]', '[NOMBRE_2]', '[FECHA]', '[ID]'): never words of the
@@ -109,11 +111,6 @@ def key_of(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(tokens))
 
 
-def deletes(token: str) -> set[str]:
-    """The token with one character left out, each way (the typo neighbourhood of Symmetric Delete)."""
-    return {token[:i] + token[i + 1:] for i in range(len(token))}
-
-
 class TypoIndex:
     """Maps a misspelt token to the known token one edit away (insertion, deletion, substitution, transposition)."""
 
@@ -143,18 +140,3 @@ class TypoIndex:
             if one_edit(word, token):
                 return word
         return token
-
-
-def one_edit(a: str, b: str) -> bool:
-    """True when `b` is `a` with at most one insertion, deletion, substitution or transposition of neighbours."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    if len(a) == len(b):
-        return a[i + 1:] == b[i + 1:] or (a[i + 2:] == b[i + 2:] and a[i:i + 2] == b[i:i + 2][::-1])
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return short[i:] == long_[i + 1:]
